@@ -1,0 +1,1 @@
+"""The command line: Typer apps, one module per command group. Thin: parse, call, render."""

@@ -1,0 +1,87 @@
+"""The root command: global options, command registration, and the single error handler."""
+
+from __future__ import annotations
+
+import sys
+from typing import Annotated
+
+import typer
+
+from incidentctl import __version__
+from incidentctl.cli import common, incident, setup, views
+
+app = typer.Typer(
+    name="incidentctl",
+    help="Run production incidents from the terminal. Every fact is a committed timeline event.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+    context_settings={"help_option_names": ["-h", "--help"]},
+)
+
+
+def _version(value: bool) -> None:
+    if value:
+        print(f"incidentctl {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def root(
+    ctx: typer.Context,
+    repo: Annotated[
+        str | None,
+        typer.Option(
+            "--repo",
+            metavar="PATH",
+            help="The incident repo (default: $INCIDENTCTL_REPO, the enclosing repo, the user config, then the default repo).",
+        ),
+    ] = None,
+    version: Annotated[
+        bool, typer.Option("--version", callback=_version, is_eager=True, help="Show the version.")
+    ] = False,
+) -> None:
+    ctx.obj = common.GlobalOptions(repo=repo)
+
+
+setup.register(app)
+incident.register(app)
+views.register(app)
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Console-script entry point: every error becomes `error: ...` and an exit code, here."""
+    from incidentctl.cli import terminal
+    from incidentctl.errors import ExitCode, IncidentctlError
+
+    try:
+        from typer._click.exceptions import ClickException
+    except ImportError:  # Typer releases that still depend on click
+        from click.exceptions import ClickException
+    from typer import Abort
+
+    command = typer.main.get_command(app)
+    try:
+        code = command.main(args=argv, prog_name="incidentctl", standalone_mode=False)
+    except IncidentctlError as exc:
+        terminal.error(exc.message, exc.hint)
+        code = int(exc.exit_code)
+    except ClickException as exc:
+        message = exc.format_message()
+        if message:  # empty for a bare `incidentctl`, whose help is already printed
+            terminal.error(message, _usage_hint(exc))
+        code = exc.exit_code
+    except (Abort, KeyboardInterrupt):
+        terminal.error("interrupted")
+        code = int(ExitCode.INTERRUPTED)
+    except BrokenPipeError:
+        # the reader went away (e.g. `| head`); nothing to report
+        sys.stderr.close()
+        code = int(ExitCode.FAILED)
+    sys.exit(code if isinstance(code, int) else 0)
+
+
+def _usage_hint(exc: Exception) -> str:
+    ctx = getattr(exc, "ctx", None)
+    path = ctx.command_path if ctx is not None else "incidentctl"
+    return f"see: {path} --help"

@@ -1,0 +1,227 @@
+"""Commands that record events: declare, ack, update, assign, note, mitigate, resolve, reopen."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+
+from incidentctl.cli import terminal
+from incidentctl.cli.common import AtOpt, ByOpt, IncidentArg, JsonOpt, report_recorded, workspace
+
+SeverityOpt = Annotated[
+    str | None,
+    typer.Option(
+        "-s", "--severity", metavar="SEV", help="Severity: P0, P1, P2 or P3 (from config)."
+    ),
+]
+
+
+def declare(
+    ctx: typer.Context,
+    title: Annotated[str, typer.Argument(help="One line saying what is broken.")],
+    severity: Annotated[
+        str,
+        typer.Option(
+            "-s", "--severity", metavar="SEV", help="Severity: P0, P1, P2 or P3 (from config)."
+        ),
+    ],
+    service: Annotated[
+        list[str] | None,
+        typer.Option("--service", metavar="NAME", help="Affected service (repeatable)."),
+    ] = None,
+    impact: Annotated[
+        str, typer.Option("--impact", metavar="TEXT", help="Who or what is affected.")
+    ] = "",
+    commander: Annotated[
+        str | None, typer.Option("--commander", "--ic", metavar="@USER", help="Incident commander.")
+    ] = None,
+    responder: Annotated[
+        list[str] | None,
+        typer.Option("--responder", metavar="@USER", help="Responder (repeatable)."),
+    ] = None,
+    detected_at: Annotated[
+        str | None,
+        typer.Option("--detected-at", metavar="TIME", help="When the alert fired (for MTTD)."),
+    ] = None,
+    at: AtOpt = None,
+    by: ByOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Declare an incident: allocate INC-YYYY-MM-DD-NNN and commit the `declared` event."""
+    from incidentctl.services.incidents import Declaration, declare
+
+    ws = workspace(ctx)
+    result = declare(
+        ws,
+        Declaration(
+            title=title,
+            severity=severity,
+            services=service or [],
+            impact=impact,
+            commander=commander,
+            responders=responder,
+            detected_at=detected_at,
+            at=at,
+            by=by,
+        ),
+    )
+    report_recorded(result, as_json, "recorded")
+    if not as_json:
+        terminal.out(result.state.human_id)
+
+
+def ack(
+    ctx: typer.Context,
+    incident: IncidentArg,
+    message: Annotated[
+        str, typer.Option("-m", "--message", metavar="TEXT", help="Optional note.")
+    ] = "",
+    at: AtOpt = None,
+    by: ByOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Acknowledge: a first responder is engaged (stops the MTTA clock)."""
+    from incidentctl.services.incidents import acknowledge
+
+    report_recorded(
+        acknowledge(workspace(ctx), incident, by=by, at=at, message=message), as_json, "recorded"
+    )
+
+
+def update(
+    ctx: typer.Context,
+    incident: IncidentArg,
+    status: Annotated[
+        str | None,
+        typer.Option(
+            "--status", metavar="STATUS", help="investigating, identified, monitoring or resolved."
+        ),
+    ] = None,
+    severity: SeverityOpt = None,
+    impact: Annotated[
+        str | None, typer.Option("--impact", metavar="TEXT", help="New impact statement.")
+    ] = None,
+    message: Annotated[
+        str | None,
+        typer.Option(
+            "-m", "--message", metavar="TEXT", help="What changed, or a note if nothing else does."
+        ),
+    ] = None,
+    at: AtOpt = None,
+    by: ByOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Record a status, severity or impact change, or an update note. Each change is its own event."""
+    from incidentctl.services.incidents import Update, update
+
+    changes = Update(status=status, severity=severity, impact=impact, message=message)
+    report_recorded(update(workspace(ctx), incident, changes, by=by, at=at), as_json, "recorded")
+
+
+def assign(
+    ctx: typer.Context,
+    incident: IncidentArg,
+    role: Annotated[
+        str,
+        typer.Argument(help="A role from config: commander, tech-lead, comms-lead, scribe, ..."),
+    ],
+    user: Annotated[str, typer.Argument(metavar="@USER", help="Who takes the role.")],
+    at: AtOpt = None,
+    by: ByOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Assign a role (commander, tech-lead, comms-lead, scribe, support-lead) to someone."""
+    from incidentctl.services.incidents import assign
+
+    report_recorded(assign(workspace(ctx), incident, role, user, by=by, at=at), as_json, "recorded")
+
+
+def note(
+    ctx: typer.Context,
+    incident: IncidentArg,
+    text: Annotated[str, typer.Argument(help="The note.")],
+    kind: Annotated[
+        str,
+        typer.Option(
+            "--kind", metavar="KIND", help="finding, hypothesis, decision, action or update."
+        ),
+    ] = "update",
+    at: AtOpt = None,
+    by: ByOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Add a note to the timeline."""
+    from incidentctl.services.incidents import note
+
+    report_recorded(note(workspace(ctx), incident, text, kind, by=by, at=at), as_json, "recorded")
+
+
+def mitigate(
+    ctx: typer.Context,
+    incident: IncidentArg,
+    message: Annotated[
+        str, typer.Option("-m", "--message", metavar="TEXT", help="What restored service.")
+    ],
+    keep_status: Annotated[
+        bool, typer.Option("--keep-status", help="Do not move the status to monitoring.")
+    ] = False,
+    at: AtOpt = None,
+    by: ByOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Service restored: stop the MTTM clock and move to monitoring."""
+    from incidentctl.services.incidents import mitigate
+
+    result = mitigate(workspace(ctx), incident, message, keep_status, by=by, at=at)
+    report_recorded(result, as_json, "recorded")
+
+
+def resolve(
+    ctx: typer.Context,
+    incident: IncidentArg,
+    root_cause: Annotated[
+        str, typer.Option("--root-cause", metavar="TEXT", help="What caused it.")
+    ],
+    resolution: Annotated[str, typer.Option("--resolution", metavar="TEXT", help="What fixed it.")],
+    category: Annotated[
+        str,
+        typer.Option(
+            "--category", metavar="TAG", help="Root-cause category, e.g. deploy, capacity."
+        ),
+    ] = "",
+    impact: Annotated[
+        str, typer.Option("--impact", metavar="TEXT", help="Final impact statement.")
+    ] = "",
+    at: AtOpt = None,
+    by: ByOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Resolve the incident, with its root cause and resolution."""
+    from incidentctl.services.incidents import resolve
+
+    result = resolve(
+        workspace(ctx), incident, root_cause, resolution, category, impact, by=by, at=at
+    )
+    report_recorded(result, as_json, "recorded")
+
+
+def reopen(
+    ctx: typer.Context,
+    incident: IncidentArg,
+    message: Annotated[
+        str, typer.Option("-m", "--message", metavar="TEXT", help="Why it is back.")
+    ],
+    at: AtOpt = None,
+    by: ByOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Reopen a resolved incident."""
+    from incidentctl.services.incidents import reopen
+
+    report_recorded(reopen(workspace(ctx), incident, message, by=by, at=at), as_json, "recorded")
+
+
+def register(app: typer.Typer) -> None:
+    for command in (declare, ack, update, assign, note, mitigate, resolve, reopen):
+        app.command(rich_help_panel="Record")(command)

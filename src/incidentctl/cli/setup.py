@@ -1,0 +1,65 @@
+"""Commands that create and check the repo: init, doctor."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from incidentctl.cli import terminal
+from incidentctl.cli.common import JsonOpt, workspace
+
+
+def init(
+    path: Annotated[Path, typer.Argument(help="Where the incident repo lives.")] = Path("."),
+    example: Annotated[
+        str | None,
+        typer.Option(
+            "--example", metavar="NAME", help="Start from a team example: white-room or waooaw."
+        ),
+    ] = None,
+) -> None:
+    """Create an incident repo (git init, incidentctl.toml, a first commit). Reuses an existing git repo."""
+    from incidentctl.services.setup import init_repo
+
+    result = init_repo(path, example)
+    if not result.config_written:
+        terminal.talk(f"{result.root} is already an incident repo; nothing changed")
+        return
+    made = "created git repo and " if result.git_created else ""
+    source = f" from the {result.example} example" if result.example else ""
+    terminal.talk(f"{made}wrote incidentctl.toml{source} · commit {result.commit}")
+    terminal.out(str(result.root))
+
+
+def doctor(
+    ctx: typer.Context,
+    fix: Annotated[
+        bool, typer.Option("--fix", help="Commit recovered events and remove stale temp files.")
+    ] = False,
+    as_json: JsonOpt = False,
+) -> None:
+    """Check the repo: unreadable files, uncommitted or changed events, config errors."""
+    from incidentctl.services.setup import doctor
+
+    report = doctor(workspace(ctx).repo, fix=fix)
+    if as_json:
+        terminal.out_json(report.to_dict())
+    else:
+        for line in report.fixed:
+            terminal.talk(f"fixed: {line}")
+        for f in report.findings:
+            extra = " (doctor --fix repairs this)" if f.fixable else ""
+            terminal.out(f"{f.level}: {f.path}: {f.problem}{extra}")
+        status = "ok" if report.ok else "problems found"
+        terminal.talk(
+            f"{status}: {report.incidents} incidents, {report.events} events checked in {report.root}"
+        )
+    if not report.ok:
+        raise typer.Exit(1)
+
+
+def register(app: typer.Typer) -> None:
+    app.command(rich_help_panel="Repo")(init)
+    app.command(rich_help_panel="Repo")(doctor)

@@ -1,0 +1,63 @@
+"""The one place that writes to the terminal: stdout for the product, stderr for the talk."""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from functools import cache
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from rich.console import Console
+
+
+def stdout_is_tty() -> bool:
+    return sys.stdout.isatty()
+
+
+def _one_line(text: str) -> str:
+    return " ".join(str(text).split())
+
+
+def talk(message: str) -> None:
+    """Progress and confirmations, on stderr."""
+    print(message, file=sys.stderr)
+
+
+def warn(message: str) -> None:
+    print(f"warning: {_one_line(message)}", file=sys.stderr)
+
+
+def error(message: str, hint: str | None = None) -> None:
+    print(f"error: {_one_line(message)}", file=sys.stderr)
+    if hint:
+        print(f"hint: {_one_line(hint)}", file=sys.stderr)
+
+
+def out(text: str) -> None:
+    """Product text on stdout, exactly as given (plus a final newline)."""
+    sys.stdout.write(text if text.endswith("\n") else text + "\n")
+
+
+def out_json(data: Any) -> None:
+    sys.stdout.write(json.dumps(data, indent=2, ensure_ascii=False) + "\n")
+
+
+@cache
+def console() -> Console:
+    """A Rich console on stdout. Off a terminal it writes plain text: no ANSI codes."""
+    from rich.console import Console
+
+    tty = stdout_is_tty()
+    return Console(
+        highlight=False,
+        no_color="NO_COLOR" in os.environ or not tty,
+        force_terminal=tty,
+        emoji=False,
+        soft_wrap=not tty,
+    )
+
+
+def print_rich(renderable: Any) -> None:
+    console().print(renderable)

@@ -1,0 +1,98 @@
+"""Commands that read: show, list, log."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+
+from incidentctl.cli import terminal
+from incidentctl.cli.common import IncidentArg, JsonOpt, workspace
+
+
+def _report_problems(problems) -> None:
+    for problem in problems:
+        terminal.error(str(problem), "run: incidentctl doctor")
+
+
+def show(ctx: typer.Context, incident: IncidentArg, as_json: JsonOpt = False) -> None:
+    """Show an incident: header, roles, impact, clocks and timeline."""
+    from incidentctl.services.queries import show
+
+    view = show(workspace(ctx), incident)
+    for note in view.notes:
+        terminal.warn(note)
+    if as_json:
+        terminal.out_json(view.to_dict())
+    else:
+        from incidentctl.render.views import incident_view
+
+        terminal.print_rich(incident_view(view))
+    _report_problems(view.problems)
+    if view.problems:
+        raise typer.Exit(1)
+
+
+def list_(
+    ctx: typer.Context,
+    open_only: Annotated[
+        bool, typer.Option("--open/--all", help="Only open incidents, or all.")
+    ] = True,
+    severity: Annotated[
+        list[str] | None,
+        typer.Option("--severity", "-s", metavar="SEV", help="Only this severity (repeatable)."),
+    ] = None,
+    since: Annotated[
+        str | None,
+        typer.Option("--since", metavar="DATE", help="Declared at or after DATE (or -7d)."),
+    ] = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """List incidents, newest first."""
+    from incidentctl.services.queries import list_incidents
+
+    ws = workspace(ctx)
+    listing = list_incidents(
+        ws, include_resolved=not open_only, severities=severity or [], since=since
+    )
+    if as_json:
+        terminal.out_json([s.summary_dict() for s in listing.incidents])
+    elif listing.incidents:
+        from incidentctl.render.views import incident_table
+
+        terminal.print_rich(incident_table(listing, ws.now()))
+    else:
+        terminal.talk("no open incidents" if open_only else "no incidents")
+    _report_problems(listing.problems)
+    if listing.problems:
+        raise typer.Exit(1)
+
+
+def log(ctx: typer.Context, incident: IncidentArg, as_json: JsonOpt = False) -> None:
+    """The git history of an incident: commit, author, time, subject."""
+    from incidentctl.services.queries import history
+
+    result = history(workspace(ctx), incident)
+    if as_json:
+        terminal.out_json(
+            [
+                {
+                    "commit": e.commit,
+                    "author": e.author,
+                    "at": e.at,
+                    "subject": e.subject,
+                    "trailers": e.trailers,
+                }
+                for e in result.entries
+            ]
+        )
+    else:
+        from incidentctl.render.views import history_table
+
+        terminal.print_rich(history_table(result))
+
+
+def register(app: typer.Typer) -> None:
+    app.command(rich_help_panel="Read")(show)
+    app.command("list", rich_help_panel="Read")(list_)
+    app.command(rich_help_panel="Read")(log)

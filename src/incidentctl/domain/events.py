@@ -1,0 +1,203 @@
+"""Timeline events: one pydantic model per type, a discriminated union on `type`.
+
+An event file is one of these, dumped to TOML. Files are written once and never
+changed, so every field a later reader needs must be in the event itself.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from functools import cache
+from typing import Annotated, Any, Literal
+
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    PlainSerializer,
+    TypeAdapter,
+)
+
+from incidentctl.domain.timeparse import iso
+
+SCHEMA_VERSION = 1
+_FIELD_ORDER = ("type", "id", "incident", "at", "recorded_at", "author")
+NOTE_KINDS = ("finding", "hypothesis", "decision", "action", "update")
+
+
+def _aware_utc(value: datetime) -> datetime:
+    if value.tzinfo is None:
+        raise ValueError("time must carry an explicit UTC offset")
+    return value.astimezone(UTC)
+
+
+UtcTime = Annotated[datetime, AfterValidator(_aware_utc), PlainSerializer(iso, return_type=str)]
+Text = Annotated[str, Field(max_length=100_000)]
+
+
+class EventBase(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    schema_version: int = Field(default=SCHEMA_VERSION, alias="schema")
+    id: str = Field(pattern=r"^[0-9A-HJKMNP-TV-Z]{26}$")
+    incident: str = Field(pattern=r"^[0-9A-HJKMNP-TV-Z]{26}$")
+    at: UtcTime
+    recorded_at: UtcTime
+    author: str = ""
+
+    def sort_key(self) -> tuple[datetime, datetime, str]:
+        return (self.at, self.recorded_at, self.id)
+
+    def to_record(self) -> dict[str, Any]:
+        """The dict written to the event file (and shown in --json): no None values,
+        the common fields first so a file reads top-down."""
+        record = self.model_dump(mode="json", by_alias=True, exclude_none=True)
+        ordered = {k: record.pop(k) for k in _FIELD_ORDER if k in record}
+        ordered.update(record)
+        return ordered
+
+
+class Declared(EventBase):
+    type: Literal["declared"] = "declared"
+    human_id: str
+    title: Annotated[str, Field(min_length=1, max_length=1000)]
+    severity: str
+    status: str = "investigating"
+    services: list[str] = []
+    impact: Text = ""
+    commander: str = ""
+    responders: list[str] = []
+    detected_at: UtcTime | None = None
+    runbook: str = ""
+
+
+class Acknowledged(EventBase):
+    type: Literal["acknowledged"] = "acknowledged"
+    message: Text = ""
+
+
+class StatusChanged(EventBase):
+    type: Literal["status_changed"] = "status_changed"
+    status: str
+    previous: str = ""
+    message: Text = ""
+
+
+class SeverityChanged(EventBase):
+    type: Literal["severity_changed"] = "severity_changed"
+    severity: str
+    previous: str = ""
+    reason: Text = ""
+
+
+class ImpactChanged(EventBase):
+    type: Literal["impact_changed"] = "impact_changed"
+    impact: Text
+    message: Text = ""
+
+
+class NoteAdded(EventBase):
+    type: Literal["note_added"] = "note_added"
+    text: Annotated[str, Field(min_length=1, max_length=100_000)]
+    kind: Literal["finding", "hypothesis", "decision", "action", "update"] = "update"
+
+
+class RoleAssigned(EventBase):
+    type: Literal["role_assigned"] = "role_assigned"
+    role: str
+    user: str
+    previous: str = ""
+
+
+class Mitigated(EventBase):
+    type: Literal["mitigated"] = "mitigated"
+    message: Text
+    status: str = "monitoring"  # the status it moved to; "" with --keep-status
+
+
+class Resolved(EventBase):
+    type: Literal["resolved"] = "resolved"
+    root_cause: Text
+    resolution: Text
+    category: str = ""
+    impact: Text = ""
+
+
+class Reopened(EventBase):
+    type: Literal["reopened"] = "reopened"
+    message: Text
+
+
+class Renumbered(EventBase):
+    """A human-ID collision found on sync: this incident takes a new number."""
+
+    type: Literal["renumbered"] = "renumbered"
+    human_id: str
+    previous: str
+
+
+Event = Annotated[
+    Declared
+    | Acknowledged
+    | StatusChanged
+    | SeverityChanged
+    | ImpactChanged
+    | NoteAdded
+    | RoleAssigned
+    | Mitigated
+    | Resolved
+    | Reopened
+    | Renumbered,
+    Field(discriminator="type"),
+]
+
+EVENT_TYPES: tuple[str, ...] = (
+    "declared",
+    "acknowledged",
+    "status_changed",
+    "severity_changed",
+    "impact_changed",
+    "note_added",
+    "role_assigned",
+    "mitigated",
+    "resolved",
+    "reopened",
+    "renumbered",
+)
+
+
+@cache
+def _adapter() -> TypeAdapter[Any]:
+    return TypeAdapter(Event)
+
+
+def parse_event(record: dict[str, Any]) -> EventBase:
+    """Validate one event record (a parsed TOML table). Raises EventError with a clear reason."""
+    kind = record.get("type")
+    if not isinstance(kind, str):
+        raise EventError("missing 'type'")
+    if kind not in EVENT_TYPES:
+        raise EventError(f"unknown event type {kind!r}")
+    from pydantic import ValidationError
+
+    try:
+        return _adapter().validate_python(record)
+    except ValidationError as exc:
+        raise EventError(describe_validation_error(exc)) from None
+
+
+def describe_validation_error(exc: Any) -> str:
+    problems = []
+    for err in exc.errors():
+        # drop the union tag pydantic puts first for discriminated unions
+        parts = [str(p) for p in err["loc"]]
+        if parts and parts[0] in EVENT_TYPES:
+            parts = parts[1:]
+        loc = ".".join(parts) or "(event)"
+        problems.append(f"{loc}: {err['msg']}")
+    return "; ".join(problems)
+
+
+class EventError(ValueError):
+    pass

@@ -1,0 +1,241 @@
+"""Runbooks: the ordered phases and steps a responder works through, as a validated model.
+
+A runbook is data (a TOML file, parsed by the caller into a dict). This module only
+validates it and answers questions about it; it does no I/O.
+
+Commands may use `{{ name }}` variables for environment-specific things (namespace,
+deployment, database, ...). Their defaults live in the runbook's `[vars]` table; a team's
+configuration or the command line may override them. Commands are shown to the responder,
+never run by incidentctl, so shell syntax such as `$(date +%s)` is kept verbatim.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from datetime import timedelta
+from typing import Annotated, Any, Literal
+
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic_core import PydanticCustomError
+
+SLUG_RE = re.compile(r"^[a-z0-9][a-z0-9-]*$")
+TIMEBOX_RE = re.compile(r"^(?:\d+w)?(?:\d+d)?(?:\d+h)?(?:\d+m)?(?:\d+s)?$")
+TEMPLATE_RE = re.compile(r"^[a-z0-9][a-z0-9_-]*(?:/[a-z0-9][a-z0-9_-]*)*$")
+VARIABLE_RE = re.compile(r"{{\s*([A-Za-z_][A-Za-z0-9_]*)\s*}}")
+_VAR_NAME_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+_TIMEBOX_PART_RE = re.compile(r"(\d+)([wdhms])")
+_UNIT_SECONDS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
+
+STEP_KINDS: tuple[str, ...] = ("check", "action", "decision", "communicate")
+
+
+def _slug(value: str) -> str:
+    if not SLUG_RE.fullmatch(value):
+        raise ValueError(f"{value!r} is not a slug (use lowercase letters, digits and '-')")
+    return value
+
+
+def _timebox(value: str) -> str:
+    if not value or not TIMEBOX_RE.fullmatch(value):
+        raise ValueError(f"{value!r} is not a duration (use e.g. 5m, 15m, 1h30m, 24h, 2d)")
+    return value
+
+
+def _template(value: str) -> str:
+    if not TEMPLATE_RE.fullmatch(value):
+        raise ValueError(f"{value!r} is not a template name (use e.g. slack/declared)")
+    return value
+
+
+Slug = Annotated[str, AfterValidator(_slug)]
+Text = Annotated[str, Field(min_length=1)]
+Timebox = Annotated[str, AfterValidator(_timebox)]
+TemplateName = Annotated[str, AfterValidator(_template)]
+StepKind = Literal["check", "action", "decision", "communicate"]
+Severity = Literal["P0", "P1", "P2", "P3"]
+
+Loc = tuple[str | int, ...]
+
+_RULE_ERROR = "runbook_rule"
+
+
+class RunbookError(ValueError):
+    """A runbook does not validate. The message has one `<source>: <path>: <problem>` per line."""
+
+    def __init__(self, source_name: str, problems: list[tuple[str, str]]) -> None:
+        self.source_name = source_name
+        self.problems = problems  # (field path, message) pairs
+        super().__init__("\n".join(_line(source_name, path, msg) for path, msg in problems))
+
+
+def _line(source_name: str, path: str, msg: str) -> str:
+    return f"{source_name}: {path}: {msg}" if path else f"{source_name}: {msg}"
+
+
+def format_loc(loc: Loc) -> str:
+    """('phases', 1, 'steps', 0, 'kind') -> 'phases[1].steps[0].kind'."""
+    out = ""
+    for part in loc:
+        if isinstance(part, int):
+            out += f"[{part}]"
+        else:
+            out += f".{part}" if out else str(part)
+    return out
+
+
+def _rule_error(problems: list[tuple[Loc, str]]) -> PydanticCustomError:
+    """One validation error carrying several located problems (expanded by parse_runbook)."""
+    summary = "; ".join(f"{format_loc(loc)}: {msg}" if loc else msg for loc, msg in problems)
+    return PydanticCustomError(_RULE_ERROR, "{summary}", {"summary": summary, "problems": problems})
+
+
+class _Model(BaseModel):
+    # strict: TOML gives real types, so "5" for a list or 5 for a string is a mistake.
+    model_config = ConfigDict(extra="forbid", strict=True)
+
+
+class Option(_Model):
+    """One choice of a decision step, e.g. `A`: roll back."""
+
+    key: Text
+    text: Text
+    commands: list[Text] = []
+
+
+class Step(_Model):
+    id: Slug
+    text: Text
+    kind: StepKind = "action"
+    commands: list[Text] = []
+    warnings: list[Text] = []
+    options: list[Option] = []
+    template: TemplateName | None = None  # e.g. "slack/declared", "statuspage/investigating"
+
+    @model_validator(mode="after")
+    def _check_kind(self) -> Step:
+        problems: list[tuple[Loc, str]] = []
+        if self.kind == "decision" and not self.options:
+            problems.append((("options",), "a decision step needs at least one option"))
+        if self.kind != "decision" and self.options:
+            msg = f"only decision steps have options (this step's kind is {self.kind!r})"
+            problems.append((("options",), msg))
+        seen: dict[str, int] = {}
+        for i, option in enumerate(self.options):
+            if option.key in seen:
+                first = f"options[{seen[option.key]}]"
+                msg = f"duplicate option key {option.key!r} (already used by {first})"
+                problems.append((("options", i, "key"), msg))
+            seen.setdefault(option.key, i)
+        if problems:
+            raise _rule_error(problems)
+        return self
+
+    def all_commands(self) -> list[str]:
+        """The step's commands, then each option's, in order."""
+        return [*self.commands, *(c for o in self.options for c in o.commands)]
+
+
+class Phase(_Model):
+    id: Slug
+    title: Text
+    timebox: Timebox | None = None  # done by this long after declaration: "5m", "1h30m", "24h"
+    steps: Annotated[list[Step], Field(min_length=1)]
+
+    @property
+    def timebox_delta(self) -> timedelta | None:
+        if self.timebox is None:
+            return None
+        seconds = sum(int(n) * _UNIT_SECONDS[u] for n, u in _TIMEBOX_PART_RE.findall(self.timebox))
+        return timedelta(seconds=seconds)
+
+
+class Runbook(_Model):
+    name: Slug
+    title: Text
+    severity: Severity | None = None  # suggested severity
+    summary: str | None = None
+    source: Text  # which seed document and section the runbook reproduces
+    symptoms: list[Text] = []
+    services: list[Text] = []
+    tags: list[Text] = []
+    warnings: list[Text] = []  # acknowledged before starting, e.g. the DO NOT list
+    vars: dict[str, str] = {}  # default values of command variables
+    phases: Annotated[list[Phase], Field(min_length=1)]
+
+    @model_validator(mode="after")
+    def _check_ids(self) -> Runbook:
+        problems: list[tuple[Loc, str]] = []
+        for name in self.vars:
+            if not _VAR_NAME_RE.fullmatch(name):
+                problems.append((("vars", name), "variable names use letters, digits and '_'"))
+        phase_ids: dict[str, int] = {}
+        step_ids: dict[str, tuple[int, int]] = {}
+        for p, phase in enumerate(self.phases):
+            if phase.id in phase_ids:
+                first = f"phases[{phase_ids[phase.id]}]"
+                msg = f"duplicate phase id {phase.id!r} (already used by {first})"
+                problems.append((("phases", p, "id"), msg))
+            phase_ids.setdefault(phase.id, p)
+            for s, step in enumerate(phase.steps):
+                if step.id in step_ids:
+                    first = "phases[{}].steps[{}]".format(*step_ids[step.id])
+                    msg = f"duplicate step id {step.id!r} (already used by {first})"
+                    problems.append((("phases", p, "steps", s, "id"), msg))
+                step_ids.setdefault(step.id, (p, s))
+        if problems:
+            raise _rule_error(problems)
+        return self
+
+    def iter_steps(self) -> Iterator[tuple[Phase, Step]]:
+        for phase in self.phases:
+            for step in phase.steps:
+                yield phase, step
+
+    def step(self, step_id: str) -> Step | None:
+        return next((s for _, s in self.iter_steps() if s.id == step_id), None)
+
+    def all_commands(self) -> list[str]:
+        return [c for _, step in self.iter_steps() for c in step.all_commands()]
+
+
+def _problems(exc: ValidationError) -> list[tuple[str, str]]:
+    out: list[tuple[str, str]] = []
+    for err in exc.errors(include_url=False):
+        loc: Loc = tuple(err["loc"])
+        ctx = err.get("ctx") or {}
+        if err["type"] == _RULE_ERROR and "problems" in ctx:
+            out.extend((format_loc(loc + sub), msg) for sub, msg in ctx["problems"])
+        else:
+            msg = err["msg"]
+            if err["type"] == "value_error":
+                msg = msg.removeprefix("Value error, ")
+            out.append((format_loc(loc), msg))
+    return out
+
+
+def parse_runbook(data: dict[str, Any], source_name: str) -> Runbook:
+    """Validate a runbook parsed from TOML. `source_name` (e.g. the file name) prefixes errors."""
+    try:
+        return Runbook.model_validate(data)
+    except ValidationError as exc:
+        raise RunbookError(source_name, _problems(exc)) from None
+
+
+def variables_in(text: str) -> set[str]:
+    return set(VARIABLE_RE.findall(text))
+
+
+def command_variables(runbook: Runbook) -> set[str]:
+    """The `{{ name }}` variables used by the runbook's commands (steps' and options')."""
+    return {name for command in runbook.all_commands() for name in variables_in(command)}
+
+
+def missing_variables(runbook: Runbook, vars: dict[str, str]) -> set[str]:
+    """Variables the commands use that neither the runbook's `[vars]` nor `vars` define."""
+    return command_variables(runbook) - set(runbook.vars) - set(vars)
+
+
+def render_command(command: str, values: dict[str, str]) -> str:
+    """Substitute `{{ name }}` variables; unknown ones are left as they are."""
+    return VARIABLE_RE.sub(lambda m: values.get(m.group(1), m.group(0)), command)

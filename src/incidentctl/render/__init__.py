@@ -1,0 +1,1 @@
+"""Turning results into text and Rich renderables. Builds output; never prints it."""

@@ -1,0 +1,1 @@
+"""Use cases. Each takes a Workspace and plain values, returns a result object, never prints."""

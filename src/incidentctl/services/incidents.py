@@ -1,0 +1,377 @@
+"""The event commands of an incident's first minutes: declare, ack, update, assign, note,
+mitigate, resolve, reopen. Each validates everything before it writes anything."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+
+from incidentctl.domain.policy import STATUSES
+from incidentctl.errors import IncidentctlError, UsageError, choices_hint
+from incidentctl.services.lookup import find_incident
+from incidentctl.services.record import (
+    RecordResult,
+    actor,
+    clean_text,
+    commit_event,
+    new_event_id,
+    one_line,
+    when,
+)
+from incidentctl.services.workspace import Workspace
+
+if TYPE_CHECKING:
+    from incidentctl.domain.events import EventBase
+    from incidentctl.store.repo import LoadedIncident
+
+
+def _severity(ws: Workspace, text: str) -> str:
+    name = ws.config.severity_name(text)
+    if name is None:
+        raise UsageError(
+            f"unknown severity {text!r}", hint=choices_hint("severities", ws.config.severities)
+        )
+    return name
+
+
+def _status(text: str) -> str:
+    value = text.strip().lower()
+    if value not in STATUSES:
+        raise UsageError(f"unknown status {text!r}", hint=choices_hint("statuses", STATUSES))
+    return value
+
+
+def _role(ws: Workspace, text: str) -> str:
+    name = ws.config.role_name(text)
+    if name is None:
+        raise UsageError(
+            f"unknown role {text!r}", hint=choices_hint("roles", list(ws.config.roles))
+        )
+    return name
+
+
+def _user(text: str, what: str) -> str:
+    return clean_text(text, what, required=True).strip()
+
+
+@dataclass
+class Declaration:
+    title: str
+    severity: str
+    services: list[str]
+    impact: str = ""
+    commander: str | None = None
+    responders: list[str] | None = None
+    detected_at: str | None = None
+    at: str | None = None
+    by: str | None = None
+    runbook: str = ""
+
+
+def declare(ws: Workspace, d: Declaration) -> RecordResult:
+    from incidentctl.domain import events as ev
+    from incidentctl.domain import ids
+    from incidentctl.domain.state import fold
+    from incidentctl.domain.ulid import new_ulid
+
+    title = clean_text(d.title, "the title", required=True).strip()
+    severity = _severity(ws, d.severity)
+    services = [clean_text(s, "--service", required=True).strip() for s in d.services]
+    impact = clean_text(d.impact, "--impact")
+    commander = _user(d.commander, "--commander") if d.commander is not None else ""
+    responders = [_user(r, "--responder") for r in d.responders or []]
+    at = when(ws, d.at)
+    detected = when(ws, d.detected_at, "--detected-at") if d.detected_at is not None else None
+    if detected is not None and detected > at:
+        raise UsageError(
+            "--detected-at is after the declaration time",
+            hint="the alert fires before the incident is declared; check --detected-at and --at",
+        )
+    settings = ws.config.incident
+    with ws.repo.lock():
+        recovered = ws.repo.recover()
+        author = actor(ws, d.by)
+        uid = new_ulid(at)
+        day = at.date()  # at is UTC
+        taken: list[str] = []
+        for folder in ws.repo.folders_declared_on(day):
+            try:
+                state = ws.repo.load(folder).state
+            except IncidentctlError:
+                continue
+            taken += [state.human_id, *state.aliases]
+        human_id = ids.next_id(settings.id_format, day, taken, settings.id_seq_width)
+        event = ev.Declared(
+            id=uid,
+            incident=uid,
+            at=at,
+            recorded_at=ws.now(),
+            author=author,
+            human_id=human_id,
+            title=title,
+            severity=severity,
+            services=services,
+            impact=impact,
+            commander=commander,
+            responders=responders,
+            detected_at=detected,
+            runbook=d.runbook,
+        )
+        folder = ws.repo.new_folder(uid, title)
+        recorded = commit_event(
+            ws, folder, human_id, event, f"declared {severity}: {title}", body=impact
+        )
+    return RecordResult(fold([event]), [recorded], recovered)
+
+
+# -- events on an existing incident -------------------------------------------------
+
+Builder = Callable[["LoadedIncident", dict[str, Any]], list[tuple["EventBase", str, str]]]
+
+
+def _record(
+    ws: Workspace,
+    ref: str,
+    at_text: str | None,
+    by: str | None,
+    build: Builder,
+) -> RecordResult:
+    """Find the incident, then under the lock build and commit each event in turn."""
+    from incidentctl.domain.state import fold
+
+    at = when(ws, at_text)
+    with ws.repo.lock():
+        recovered = ws.repo.recover()
+        found = find_incident(ws, ref)
+        loaded = found.incident
+        base = {
+            "incident": loaded.state.uid,
+            "at": at,
+            "recorded_at": ws.now(),
+            "author": actor(ws, by),
+        }
+        planned = build(loaded, base)
+        result = RecordResult(loaded.state, recovered=recovered)
+        if found.note:
+            result.notes.append(found.note)
+        for problem in loaded.problems:
+            result.notes.append(f"skipped unreadable {problem}")
+        events = list(loaded.state.timeline)
+        for event, subject, body in planned:
+            result.recorded.append(
+                commit_event(ws, loaded.folder, loaded.state.human_id, event, subject, body)
+            )
+            events.append(event)
+        result.state = fold(events)
+    return result
+
+
+def _fields(base: dict[str, Any], at: datetime | None = None) -> dict[str, Any]:
+    fields = dict(base, id=new_event_id(at or base["at"]))
+    return fields
+
+
+def _require_open(loaded: LoadedIncident, action: str) -> None:
+    if not loaded.state.is_open:
+        raise UsageError(
+            f"{loaded.state.human_id} is resolved; cannot {action}",
+            hint=f"reopen it first: incidentctl reopen {loaded.state.human_id} -m REASON",
+        )
+
+
+def acknowledge(
+    ws: Workspace, ref: str, *, by: str | None, at: str | None, message: str = ""
+) -> RecordResult:
+    from incidentctl.domain import events as ev
+
+    message = clean_text(message, "-m")
+
+    def build(loaded: LoadedIncident, base: dict[str, Any]):
+        _require_open(loaded, "acknowledge")
+        event = ev.Acknowledged(**_fields(base), message=message)
+        return [(event, f"acknowledged by {event.author}", message)]
+
+    return _record(ws, ref, at, by, build)
+
+
+@dataclass
+class Update:
+    status: str | None = None
+    severity: str | None = None
+    impact: str | None = None
+    message: str | None = None
+    kind: str = "update"
+
+
+def update(ws: Workspace, ref: str, u: Update, *, by: str | None, at: str | None) -> RecordResult:
+    from incidentctl.domain import events as ev
+
+    if u.status is None and u.severity is None and u.impact is None and u.message is None:
+        raise UsageError(
+            "nothing to update",
+            hint="give --status, --severity, --impact or -m/--message",
+        )
+    status = _status(u.status) if u.status is not None else None
+    severity = _severity(ws, u.severity) if u.severity is not None else None
+    impact = clean_text(u.impact, "--impact") if u.impact is not None else None
+    message = clean_text(u.message, "-m", required=True) if u.message is not None else ""
+
+    def build(loaded: LoadedIncident, base: dict[str, Any]):
+        state = loaded.state
+        planned: list[tuple[EventBase, str, str]] = []
+        if status is not None and status != state.status:
+            if not state.is_open:
+                _require_open(loaded, "change its status")
+            planned.append(
+                (
+                    ev.StatusChanged(
+                        **_fields(base), status=status, previous=state.status, message=message
+                    ),
+                    f"status {state.status} -> {status}",
+                    message,
+                )
+            )
+        if severity is not None and severity != state.severity:
+            planned.append(
+                (
+                    ev.SeverityChanged(
+                        **_fields(base), severity=severity, previous=state.severity, reason=message
+                    ),
+                    f"severity {state.severity} -> {severity}",
+                    message,
+                )
+            )
+        if impact is not None and impact != state.impact:
+            planned.append(
+                (
+                    ev.ImpactChanged(**_fields(base), impact=impact, message=message),
+                    "impact updated",
+                    impact,
+                )
+            )
+        if not planned:
+            if u.message is None:
+                raise UsageError(
+                    f"nothing changed: {state.human_id} already has those values",
+                    hint="add -m/--message to record a note instead",
+                )
+            planned.append(
+                (
+                    ev.NoteAdded(**_fields(base), text=message, kind=u.kind),
+                    f"{u.kind}: {one_line(message)}",
+                    message,
+                )
+            )
+        return planned
+
+    return _record(ws, ref, at, by, build)
+
+
+def note(
+    ws: Workspace, ref: str, text: str, kind: str, *, by: str | None, at: str | None
+) -> RecordResult:
+    from incidentctl.domain import events as ev
+    from incidentctl.domain.events import NOTE_KINDS
+
+    text = clean_text(text, "the note", required=True)
+    kind = kind.strip().lower()
+    if kind not in NOTE_KINDS:
+        raise UsageError(f"unknown note kind {kind!r}", hint=choices_hint("kinds", NOTE_KINDS))
+
+    def build(loaded: LoadedIncident, base: dict[str, Any]):
+        event = ev.NoteAdded(**_fields(base), text=text, kind=kind)
+        return [(event, f"{kind}: {one_line(text)}", text)]
+
+    return _record(ws, ref, at, by, build)
+
+
+def assign(
+    ws: Workspace, ref: str, role: str, user: str, *, by: str | None, at: str | None
+) -> RecordResult:
+    from incidentctl.domain import events as ev
+
+    role = _role(ws, role)
+    user = _user(user, "the user")
+
+    def build(loaded: LoadedIncident, base: dict[str, Any]):
+        previous = loaded.state.roles.get(role, "")
+        if previous == user:
+            raise UsageError(f"{user} is already {role} of {loaded.state.human_id}")
+        event = ev.RoleAssigned(**_fields(base), role=role, user=user, previous=previous)
+        return [(event, f"{role} -> {user}", "")]
+
+    return _record(ws, ref, at, by, build)
+
+
+def mitigate(
+    ws: Workspace, ref: str, message: str, keep_status: bool, *, by: str | None, at: str | None
+) -> RecordResult:
+    from incidentctl.domain import events as ev
+
+    message = clean_text(message, "-m", required=True)
+
+    def build(loaded: LoadedIncident, base: dict[str, Any]):
+        _require_open(loaded, "mitigate")
+        new_status = "" if keep_status or loaded.state.status == "monitoring" else "monitoring"
+        event = ev.Mitigated(**_fields(base), message=message, status=new_status)
+        subject = "mitigated" + (
+            f", status {loaded.state.status} -> monitoring" if new_status else ""
+        )
+        return [(event, subject, message)]
+
+    return _record(ws, ref, at, by, build)
+
+
+def resolve(
+    ws: Workspace,
+    ref: str,
+    root_cause: str,
+    resolution: str,
+    category: str,
+    impact: str,
+    *,
+    by: str | None,
+    at: str | None,
+) -> RecordResult:
+    from incidentctl.domain import events as ev
+
+    root_cause = clean_text(root_cause, "--root-cause", required=True)
+    resolution = clean_text(resolution, "--resolution", required=True)
+    category = clean_text(category, "--category").strip()
+    impact = clean_text(impact, "--impact")
+
+    def build(loaded: LoadedIncident, base: dict[str, Any]):
+        if not loaded.state.is_open:
+            raise UsageError(
+                f"{loaded.state.human_id} is already resolved",
+                hint=f"to reopen it: incidentctl reopen {loaded.state.human_id} -m REASON",
+            )
+        event = ev.Resolved(
+            **_fields(base),
+            root_cause=root_cause,
+            resolution=resolution,
+            category=category,
+            impact=impact,
+        )
+        body = f"Root cause: {root_cause}\n\nResolution: {resolution}"
+        return [(event, f"resolved ({loaded.state.status} -> resolved)", body)]
+
+    return _record(ws, ref, at, by, build)
+
+
+def reopen(
+    ws: Workspace, ref: str, message: str, *, by: str | None, at: str | None
+) -> RecordResult:
+    from incidentctl.domain import events as ev
+
+    message = clean_text(message, "-m", required=True)
+
+    def build(loaded: LoadedIncident, base: dict[str, Any]):
+        if loaded.state.is_open:
+            raise UsageError(f"{loaded.state.human_id} is not resolved; nothing to reopen")
+        event = ev.Reopened(**_fields(base), message=message)
+        return [(event, "reopened (resolved -> investigating)", message)]
+
+    return _record(ws, ref, at, by, build)

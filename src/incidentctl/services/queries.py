@@ -1,0 +1,102 @@
+"""Read-only use cases: show, list and log."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import TYPE_CHECKING
+
+from incidentctl.errors import UsageError, choices_hint
+from incidentctl.services.lookup import find_incident
+from incidentctl.services.workspace import Workspace
+
+if TYPE_CHECKING:
+    from incidentctl.domain.clocks import Clock
+    from incidentctl.domain.policy import SeverityPolicy
+    from incidentctl.domain.state import IncidentState
+    from incidentctl.store.git import LogEntry
+    from incidentctl.store.repo import FileProblem
+
+
+@dataclass
+class IncidentView:
+    state: IncidentState
+    policy: SeverityPolicy
+    clocks: list[Clock]
+    now: datetime
+    path: str
+    problems: list[FileProblem] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+
+    def to_dict(self) -> dict:
+        data = self.state.to_dict()
+        data["path"] = self.path
+        return data
+
+
+def show(ws: Workspace, ref: str) -> IncidentView:
+    from incidentctl.domain.clocks import incident_clocks
+    from incidentctl.domain.policy import SeverityPolicy
+
+    found = find_incident(ws, ref)
+    state = found.incident.state
+    policy = ws.config.severity.get(state.severity) or SeverityPolicy()
+    current = ws.now()
+    return IncidentView(
+        state=state,
+        policy=policy,
+        clocks=incident_clocks(state, policy, current),
+        now=current,
+        path=ws.repo.rel(found.incident.folder),
+        problems=found.incident.problems,
+        notes=[found.note] if found.note else [],
+    )
+
+
+@dataclass
+class Listing:
+    incidents: list[IncidentState]
+    problems: list[FileProblem]
+
+
+def list_incidents(
+    ws: Workspace, *, include_resolved: bool, severities: list[str], since: str | None
+) -> Listing:
+    from incidentctl.domain.timeparse import TIME_HINT, TimeParseError, parse_time
+
+    wanted = set()
+    for text in severities:
+        name = ws.config.severity_name(text)
+        if name is None:
+            raise UsageError(
+                f"unknown severity {text!r}", hint=choices_hint("severities", ws.config.severities)
+            )
+        wanted.add(name)
+    since_at = None
+    if since is not None:
+        try:
+            since_at = parse_time(since, ws.now(), ws.config.zone)
+        except TimeParseError as exc:
+            raise UsageError(f"--since: {exc}", hint=TIME_HINT) from None
+    loaded, problems = ws.repo.load_all()
+    states = [
+        item.state
+        for item in loaded
+        if (include_resolved or item.state.is_open)
+        and (not wanted or item.state.severity in wanted)
+        and (since_at is None or item.state.declared_at >= since_at)
+    ]
+    states.sort(key=lambda s: (s.declared_at, s.uid), reverse=True)
+    return Listing(states, problems)
+
+
+@dataclass
+class History:
+    state: IncidentState
+    entries: list[LogEntry]
+
+
+def history(ws: Workspace, ref: str) -> History:
+    found = find_incident(ws, ref)
+    entries = ws.repo.git.log(ws.repo.rel(found.incident.folder))
+    return History(found.incident.state, entries)

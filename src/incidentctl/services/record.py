@@ -1,0 +1,124 @@
+"""Recording events: one file, one commit, under the repo lock."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING
+
+from incidentctl.domain.timeparse import TIME_HINT, TimeParseError, parse_time
+from incidentctl.errors import UsageError
+from incidentctl.services.workspace import Workspace
+
+if TYPE_CHECKING:
+    from pathlib import Path
+
+    from incidentctl.domain.events import EventBase
+    from incidentctl.domain.state import IncidentState
+    from incidentctl.store.repo import Recovered
+
+FUTURE_TOLERANCE = timedelta(minutes=5)
+
+
+@dataclass(frozen=True)
+class Recorded:
+    event: EventBase
+    path: str
+    commit: str
+
+    def to_dict(self) -> dict:
+        return {
+            "id": self.event.id,
+            "type": self.event.type,
+            "path": self.path,
+            "commit": self.commit,
+        }
+
+
+@dataclass
+class RecordResult:
+    """What an event command did: the incident after it, and the events it committed."""
+
+    state: IncidentState
+    recorded: list[Recorded] = field(default_factory=list)
+    recovered: list[Recovered] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+
+    def to_dict(self) -> dict:
+        return {
+            "id": self.state.human_id,
+            "uid": self.state.uid,
+            "status": self.state.status,
+            "severity": self.state.severity,
+            "events": [r.to_dict() for r in self.recorded],
+        }
+
+
+def clean_text(value: str, what: str, *, required: bool = False) -> str:
+    """User text is kept exactly, but must be encodable and, when required, not blank."""
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        raise UsageError(f"{what} is not valid UTF-8 text") from None
+    if required and not value.strip():
+        raise UsageError(f"{what} must not be empty", hint=f"give {what} some text")
+    return value
+
+
+def when(ws: Workspace, text: str | None, what: str = "--at") -> datetime:
+    """Parse a time option; default now. A time more than 5 minutes ahead is refused."""
+    current = ws.now()
+    if text is None:
+        return current
+    try:
+        value = parse_time(text, current, ws.config.zone)
+    except TimeParseError as exc:
+        raise UsageError(f"{what}: {exc}", hint=TIME_HINT) from None
+    if value - current > FUTURE_TOLERANCE:
+        raise UsageError(f"{what} {text!r} is in the future", hint=TIME_HINT)
+    return value
+
+
+def actor(ws: Workspace, by: str | None) -> str:
+    if by is not None:
+        return clean_text(by, "--by", required=True).strip()
+    name, _email = ws.repo.git.identity()
+    return name
+
+
+def one_line(text: str, limit: int = 60) -> str:
+    flat = re.sub(r"\s+", " ", text).strip()
+    return flat if len(flat) <= limit else flat[: limit - 1].rstrip() + "…"
+
+
+def commit_message(human_id: str, uid: str, event: EventBase, subject: str, body: str = "") -> str:
+    parts = [f"{human_id}: {one_line(subject, 100)}"]
+    if body.strip():
+        parts.append(body.strip())
+    parts.append(
+        "\n".join(
+            [
+                f"Incident: {human_id}",
+                f"Incident-Uid: {uid}",
+                f"Event: {event.id}",
+                f"Event-Type: {event.type}",
+            ]
+        )
+    )
+    return "\n\n".join(parts)
+
+
+def new_event_id(at: datetime) -> str:
+    from incidentctl.domain.ulid import new_ulid
+
+    return new_ulid(at)
+
+
+def commit_event(
+    ws: Workspace, folder: Path, human_id: str, event: EventBase, subject: str, body: str = ""
+) -> Recorded:
+    """Write and commit one event. The caller holds the lock."""
+    message = commit_message(human_id, event.incident, event, subject, body)
+    path, commit = ws.repo.write_event(folder, event, message)
+    return Recorded(event, path, commit)

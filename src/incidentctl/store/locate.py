@@ -1,0 +1,85 @@
+"""Finding the incident repo: --repo, $INCIDENTCTL_REPO, the enclosing git work tree,
+the user config's `repo =`, then the default repo in the user data dir."""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from dataclasses import dataclass
+from pathlib import Path
+
+from incidentctl.errors import ConfigError, RepoError
+
+CONFIG_NAME = "incidentctl.toml"
+APP_NAME = "incidentctl"
+
+
+@dataclass(frozen=True)
+class Located:
+    root: Path
+    how: str  # "--repo", "INCIDENTCTL_REPO", "work tree", "user config", "default"
+    is_default: bool = False
+
+
+def user_config_path() -> Path:
+    from platformdirs import user_config_dir
+
+    return Path(user_config_dir(APP_NAME)) / "config.toml"
+
+
+def default_repo_path() -> Path:
+    from platformdirs import user_data_dir
+
+    return Path(user_data_dir(APP_NAME)) / "repo"
+
+
+def read_user_config() -> dict:
+    path = user_config_path()
+    try:
+        with path.open("rb") as fh:
+            return tomllib.load(fh)
+    except FileNotFoundError:
+        return {}
+    except (tomllib.TOMLDecodeError, OSError) as exc:
+        raise ConfigError(f"{path}: {exc}", hint="fix or remove the user config file") from None
+
+
+def enclosing_work_tree(start: Path) -> Path | None:
+    for folder in (start, *start.parents):
+        if (folder / ".git").exists():
+            return folder
+    return None
+
+
+def locate(explicit: str | None, cwd: Path | None = None) -> Located:
+    if explicit:
+        return Located(Path(explicit).expanduser().resolve(), "--repo")
+    env = os.environ.get("INCIDENTCTL_REPO")
+    if env:
+        return Located(Path(env).expanduser().resolve(), "INCIDENTCTL_REPO")
+    top = enclosing_work_tree((cwd or Path.cwd()).resolve())
+    if top is not None and (top / CONFIG_NAME).is_file():
+        return Located(top, "work tree")
+    configured = read_user_config().get("repo")
+    if isinstance(configured, str) and configured:
+        return Located(Path(configured).expanduser().resolve(), "user config")
+    return Located(default_repo_path(), "default", is_default=True)
+
+
+def require_initialised(located: Located) -> None:
+    if not (located.root / CONFIG_NAME).is_file():
+        raise RepoError(
+            f"{located.root} is not an incident repo (no {CONFIG_NAME}; found via {located.how})",
+            hint=f"create it with: incidentctl init {located.root}",
+        )
+
+
+def git_dir_of(root: Path) -> Path:
+    """The repo's git dir, following a worktree's `.git` file."""
+    dot_git = root / ".git"
+    if dot_git.is_file():
+        text = dot_git.read_text(encoding="utf-8").strip()
+        if text.startswith("gitdir:"):
+            target = Path(text.removeprefix("gitdir:").strip())
+            return target if target.is_absolute() else (root / target).resolve()
+    return dot_git
