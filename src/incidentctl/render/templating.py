@@ -1,0 +1,189 @@
+"""Message templates: Jinja2 in a sandbox, repo overrides before built-ins.
+
+A template is `<name>.<ext>.j2`, e.g. `slack/declared.slack.j2`. The extension says
+what the output is, and so how every interpolated value is escaped: user text
+is data, never markup or code. Templates are found in the incident repo's
+`templates/` first, then in the package's built-in `templates/`.
+"""
+
+from __future__ import annotations
+
+import re
+import traceback
+from collections.abc import Callable
+from dataclasses import dataclass
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+from incidentctl.errors import IncidentctlError, NotFoundError
+
+EXTENSIONS = ("slack", "md", "html", "txt", "json")
+_NAME_RE = re.compile(r"^[a-z0-9][a-z0-9_-]*(/[a-z0-9][a-z0-9_-]*)*$")
+
+
+class TemplateError(IncidentctlError):
+    """A template failed to compile or render; the message names the file and line."""
+
+
+@dataclass(frozen=True)
+class TemplateSource:
+    name: str  # e.g. "slack/declared"
+    ext: str  # "slack", "md", "html", "txt" or "json"
+    path: Path
+    origin: str  # "repo" or "built-in"
+
+    @property
+    def display_path(self) -> str:
+        return str(self.path)
+
+
+def escape_slack(text: str) -> str:
+    """Slack mrkdwn control characters; `<!channel>` then cannot ping anyone."""
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+def escape_html(text: str) -> str:
+    import html
+
+    return html.escape(text, quote=True)
+
+
+_MD_SPECIAL = re.compile(r"([\\`*_\[\]<>|#])")
+
+
+def escape_markdown(text: str) -> str:
+    """Markdown: neutralise emphasis, links, HTML, headings and table pipes."""
+    return _MD_SPECIAL.sub(r"\\\1", text)
+
+
+def escape_json(text: str) -> str:
+    import json
+
+    return json.dumps(text)[1:-1]
+
+
+ESCAPERS: dict[str, Callable[[str], str]] = {
+    "slack": escape_slack,
+    "html": escape_html,
+    "md": escape_markdown,
+    "json": escape_json,
+    "txt": lambda s: s,
+}
+
+
+def builtin_root() -> Path:
+    return Path(str(resources.files("incidentctl").joinpath("templates")))
+
+
+def _scan(root: Path, origin: str) -> dict[str, TemplateSource]:
+    found: dict[str, TemplateSource] = {}
+    if not root.is_dir():
+        return found
+    for path in sorted(root.rglob("*.j2")):
+        rel = path.relative_to(root).as_posix()[: -len(".j2")]
+        stem, _, ext = rel.rpartition(".")
+        if ext in EXTENSIONS and stem and _NAME_RE.match(stem):
+            found[stem] = TemplateSource(stem, ext, path, origin)
+    return found
+
+
+def available_templates(repo_root: Path | None) -> dict[str, TemplateSource]:
+    """Every template by name; a repo template hides the built-in of the same name."""
+    found = _scan(builtin_root(), "built-in")
+    if repo_root is not None:
+        found.update(_scan(repo_root / "templates", "repo"))
+    return dict(sorted(found.items()))
+
+
+def find_template(name: str, repo_root: Path | None) -> TemplateSource:
+    templates = available_templates(repo_root)
+    if name in templates:
+        return templates[name]
+    raise NotFoundError(
+        f"no template {name!r}",
+        hint="see the templates with: incidentctl template list ("
+        + ", ".join(sorted(templates))
+        + ")",
+    )
+
+
+def _environment(ext: str):
+    from jinja2 import StrictUndefined
+    from jinja2.sandbox import SandboxedEnvironment
+    from markupsafe import Markup
+
+    escape = ESCAPERS[ext]
+
+    def finalize(value: Any) -> Any:
+        # every {{ value }} passes here: escape it for the target format, unless a
+        # template explicitly built it from already-escaped parts (|safe, Markup)
+        if isinstance(value, Markup):
+            return str(value)
+        if value is None:
+            return ""
+        return escape(str(value))
+
+    env = SandboxedEnvironment(
+        undefined=StrictUndefined,
+        finalize=finalize,
+        autoescape=False,
+        keep_trailing_newline=True,
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
+    env.filters["escape_for_format"] = lambda v: Markup(escape(str(v)))
+    env.filters["raw"] = lambda v: Markup(str(v))
+    return env
+
+
+def _line_of(exc: BaseException, path: Path) -> int | None:
+    lineno = getattr(exc, "lineno", None)
+    if lineno:
+        return lineno
+    target = str(path)
+    for frame in reversed(traceback.extract_tb(exc.__traceback__)):
+        if frame.filename == target:
+            return frame.lineno
+    return None
+
+
+def render_source(source: TemplateSource, context: dict[str, Any]) -> str:
+    """Render one template file with `context`. Errors name the file and line."""
+    from jinja2 import TemplateError as JinjaError
+    from jinja2.exceptions import SecurityError, UndefinedError
+
+    try:
+        text = source.path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise TemplateError(f"{source.path}: cannot read template: {exc}") from None
+    env = _environment(source.ext)
+    try:
+        # compile with the real filename so errors and tracebacks point into the file
+        template = env.template_class.from_code(
+            env, env.compile(text, source.name, str(source.path)), env.globals, None
+        )
+        return template.render(**context)
+    except SecurityError as exc:
+        where = _where(source, exc)
+        raise TemplateError(
+            f"{where}: unsafe operation refused by the template sandbox: {exc}",
+            hint="templates may only read the fields they are given",
+        ) from None
+    except UndefinedError as exc:
+        where = _where(source, exc)
+        raise TemplateError(
+            f"{where}: {exc}", hint=f"check the field names in {source.path.name}"
+        ) from None
+    except JinjaError as exc:
+        where = _where(source, exc)
+        raise TemplateError(f"{where}: {exc.message or exc}", hint=f"fix {source.path}") from None
+
+
+def _where(source: TemplateSource, exc: BaseException) -> str:
+    line = _line_of(exc, source.path)
+    return f"{source.path}:{line}" if line else str(source.path)
+
+
+def render_template(name: str, context: dict[str, Any], repo_root: Path | None) -> str:
+    return render_source(find_template(name, repo_root), context)
