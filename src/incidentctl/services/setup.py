@@ -39,7 +39,8 @@ def init_repo(path: Path, example: str | None = None) -> InitResult:
         raise UsageError(f"unknown example {example!r}", hint=choices_hint("examples", EXAMPLES))
     if root.exists() and not root.is_dir():
         raise RepoError(f"{root} exists and is not a folder")
-    top = enclosing_work_tree(root) if root.exists() else None
+    existing = next(p for p in (root, *root.parents) if p.exists())
+    top = enclosing_work_tree(existing)
     if top is not None and top != root:
         raise RepoError(
             f"{root} is inside the git repo {top}",
