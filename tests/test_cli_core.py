@@ -10,6 +10,7 @@ import tomllib
 from pathlib import Path
 
 import pytest
+
 from conftest import BIN, Cli, git, run_cli
 
 TRAILERS = ("Incident", "Incident-Uid", "Event", "Event-Type")
@@ -117,7 +118,18 @@ def test_each_event_is_one_commit_of_one_new_file_with_trailers(cli):
     inc = cli.declare()
     before = cli.commits()
     cli("ack", inc, "--by", "@mike")
-    cli("update", inc, "--status", "identified", "-s", "P0", "--impact", "everyone", "-m", "bad deploy")
+    cli(
+        "update",
+        inc,
+        "--status",
+        "identified",
+        "-s",
+        "P0",
+        "--impact",
+        "everyone",
+        "-m",
+        "bad deploy",
+    )
     cli("assign", inc, "tech-lead", "@mike")
     cli("note", inc, "rollback started", "--kind", "action")
     cli("mitigate", inc, "-m", "rolled back")
@@ -153,7 +165,7 @@ def test_user_changes_are_never_swept_into_a_commit(cli):
     )
     (cli.repo / "untracked.txt").write_text("x\n")
     cli("note", inc, "still here")
-    assert [f for _, f in commit_files(cli)][0].startswith("incidents/")
+    assert next(f for _, f in commit_files(cli)).startswith("incidents/")
     status = cli.git("status", "--porcelain").splitlines()
     assert "A  staged.txt" in status
     assert " M incidentctl.toml" in status
@@ -185,8 +197,11 @@ def test_two_concurrent_notes_both_land(cli):
     procs = [
         subprocess.Popen(
             [str(BIN), "--repo", str(cli.repo), "note", inc, f"note {n}"],
-            env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-        )  # fmt: skip
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
         for n in range(2)
     ]
     for p in procs:
@@ -223,7 +238,9 @@ def test_incident_references(cli):
 
 
 def test_back_dating_with_at(cli):
-    inc = cli("declare", "x", "-s", "P1", "--at", "10:00", env={"INCIDENTCTL_NOW": "2026-02-12T12:00:00Z"}).out.strip()
+    inc = cli(
+        "declare", "x", "-s", "P1", "--at", "10:00", env={"INCIDENTCTL_NOW": "2026-02-12T12:00:00Z"}
+    ).out.strip()
     cli("ack", inc, "--at", "10:04", env={"INCIDENTCTL_NOW": "2026-02-12T12:00:00Z"})
     data = cli("show", inc, "--json").json()
     assert data["declared_at"] == "2026-02-12T10:00:00+00:00"
@@ -255,7 +272,13 @@ def test_nasty_text_round_trips_exactly(cli, text):
 
 def test_output_channels_have_no_ansi_off_a_terminal(cli):
     inc = cli.declare()
-    for args in (["show", inc], ["list"], ["log", inc], ["show", inc, "--json"], ["list", "--json"]):
+    for args in (
+        ["show", inc],
+        ["list"],
+        ["log", inc],
+        ["show", inc, "--json"],
+        ["list", "--json"],
+    ):
         result = cli(*args)
         assert "\x1b[" not in result.out and "\x1b[" not in result.err
     result = cli("note", inc, "x", "--json")
@@ -272,7 +295,9 @@ def test_list_filters_and_json_contract(cli):
     assert [i["id"] for i in cli("list", "--json").json()] == [b]
     assert [i["id"] for i in cli("list", "--all", "--json").json()] == [b, a]
     assert [i["id"] for i in cli("list", "--all", "-s", "p2", "--json").json()] == [a]
-    assert [i["id"] for i in cli("list", "--all", "--since", "2026-02-10", "--json", env=env).json()] == [b]
+    assert [
+        i["id"] for i in cli("list", "--all", "--since", "2026-02-10", "--json", env=env).json()
+    ] == [b]
     item = cli("list", "--json").json()[0]
     for key in ("id", "uid", "title", "severity", "status", "declared_at"):
         assert key in item
@@ -282,7 +307,10 @@ def test_log_shows_the_incident_history(cli):
     inc = cli.declare()
     cli("note", inc, "hello")
     entries = cli("log", inc, "--json").json()
-    assert [e["subject"] for e in entries] == [f"{inc}: update: hello", f"{inc}: declared P1: API returning 503"]
+    assert [e["subject"] for e in entries] == [
+        f"{inc}: update: hello",
+        f"{inc}: declared P1: API returning 503",
+    ]
     assert entries[0]["author"] == "Test Responder"
     assert entries[0]["trailers"]["Incident"] == inc
     assert inc in cli("log", inc).out
@@ -297,7 +325,11 @@ def test_log_shows_the_incident_history(cli):
         (["declare", "   ", "-s", "P1"], 2, "the title must not be empty"),
         (["declare", "x", "-s", "P1", "--at", "yesterdayish"], 2, "--at: not a time"),
         (["declare", "x", "-s", "P1", "--at", "2099-01-01T00:00Z"], 2, "is in the future"),
-        (["declare", "x", "-s", "P1", "--detected-at", "now", "--at", "-1h"], 2, "--detected-at is after"),
+        (
+            ["declare", "x", "-s", "P1", "--detected-at", "now", "--at", "-1h"],
+            2,
+            "--detected-at is after",
+        ),
         (["declare", "x"], 2, "Missing option"),
         (["update", "-", "--status", "sleeping"], 2, "unknown status 'sleeping'"),
         (["update", "-"], 2, "nothing to update"),
@@ -325,7 +357,11 @@ def test_bad_input_is_one_error_line_and_changes_nothing(cli, args, code, fragme
 def test_resolved_incidents_refuse_status_changes(cli):
     inc = cli.declare()
     cli("resolve", inc, "--root-cause", "x", "--resolution", "y")
-    for args in (["update", inc, "--status", "identified"], ["mitigate", inc, "-m", "x"], ["resolve", inc, "--root-cause", "x", "--resolution", "y"]):
+    for args in (
+        ["update", inc, "--status", "identified"],
+        ["mitigate", inc, "-m", "x"],
+        ["resolve", inc, "--root-cause", "x", "--resolution", "y"],
+    ):
         result = cli(*args, ok=False)
         assert result.code == 2 and "reopen" in result.err
     assert cli("note", inc, "post-incident note").code == 0
@@ -364,12 +400,29 @@ def test_show_renders_header_roles_clocks_and_timeline(cli):
     cli("assign", inc, "scribe", "@sam")
     cli("ack", inc)
     out = cli("show", inc).out
-    for fragment in (inc, "P1 High", "investigating", "Checkout failing", "EU customers", "@sarah", "scribe", "@sam", "MTTA", "MTTR", "target 15m", "acknowledged"):
+    for fragment in (
+        inc,
+        "P1 High",
+        "investigating",
+        "Checkout failing",
+        "EU customers",
+        "@sarah",
+        "scribe",
+        "@sam",
+        "MTTA",
+        "MTTR",
+        "target 15m",
+        "acknowledged",
+    ):
         assert fragment in out, fragment
 
 
 def test_version_and_module_entry_point():
     result = run_cli("--version")
     assert result.code == 0 and result.out.startswith("incidentctl ")
-    proc = subprocess.run([str(BIN.parent / "python"), "-m", "incidentctl", "--version"], capture_output=True, text=True)
+    proc = subprocess.run(
+        [str(BIN.parent / "python"), "-m", "incidentctl", "--version"],
+        capture_output=True,
+        text=True,
+    )
     assert proc.returncode == 0 and proc.stdout == result.out

@@ -48,4 +48,6 @@ def test_command_reference_matches_help():
     expected = render_reference()
     if os.environ.get("UPDATE_DOCS"):
         DOC.write_text(expected)
-    assert DOC.read_text() == expected, "docs/commands.md is stale: UPDATE_DOCS=1 python -m pytest tests/test_docs.py"
+    assert DOC.read_text() == expected, (
+        "docs/commands.md is stale: UPDATE_DOCS=1 python -m pytest tests/test_docs.py"
+    )

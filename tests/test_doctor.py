@@ -38,7 +38,9 @@ def test_uncommitted_event_is_reported_then_committed_by_fix(cli):
     fixed = cli("doctor", "--fix")
     assert "committed" in fixed.err
     assert cli.commits() == before + 1
-    assert cli.git("show", "--name-only", "--format=", "HEAD").strip() == str(orphan.relative_to(cli.repo))
+    assert cli.git("show", "--name-only", "--format=", "HEAD").strip() == str(
+        orphan.relative_to(cli.repo)
+    )
     assert "Recovered: true" in cli.git("show", "-s", "--format=%B", "HEAD")
     assert cli("doctor").code == 0
 
@@ -90,7 +92,9 @@ def test_journal_recovery_by_next_command(cli):
     )
     journal = cli.repo / ".git" / "incidentctl" / "pending" / event_id
     journal.parent.mkdir(parents=True, exist_ok=True)
-    journal.write_text(f"{path.relative_to(cli.repo)}\n{inc}: finding: from the crash\n\nEvent: {event_id}")
+    journal.write_text(
+        f"{path.relative_to(cli.repo)}\n{inc}: finding: from the crash\n\nEvent: {event_id}"
+    )
     result = cli("note", inc, "after the crash")
     assert "recovered" in result.err
     assert not journal.exists()

@@ -60,7 +60,7 @@ def test_full_lifecycle():
     assert s.resolved_at == T0 + timedelta(minutes=157)
     assert s.detected_at == T0 - timedelta(minutes=8)
     assert (s.root_cause, s.resolution, s.category) == ("memory leak", "rollback", "deploy")
-    assert [e.type for e in s.timeline][0] == "declared"
+    assert next(e.type for e in s.timeline) == "declared"
     assert not s.is_open
 
 
@@ -96,7 +96,13 @@ def test_reopen_clears_resolution_time_and_keeps_first_ack():
 
 
 def test_mitigate_keep_status_and_first_mitigation_counts():
-    s = fold([declared(), make(ev.Mitigated, 10, message="partial", status=""), make(ev.Mitigated, 20, message="full")])
+    s = fold(
+        [
+            declared(),
+            make(ev.Mitigated, 10, message="partial", status=""),
+            make(ev.Mitigated, 20, message="full"),
+        ]
+    )
     assert s.mitigated_at == T0 + timedelta(minutes=10)
     assert s.status == "monitoring"
     s = fold([declared(), make(ev.Mitigated, 10, message="partial", status="")])
@@ -104,7 +110,12 @@ def test_mitigate_keep_status_and_first_mitigation_counts():
 
 
 def test_renumbered_keeps_old_id_as_alias():
-    s = fold([declared(), make(ev.Renumbered, 1, human_id="INC-2026-02-12-002", previous="INC-2026-02-12-001")])
+    s = fold(
+        [
+            declared(),
+            make(ev.Renumbered, 1, human_id="INC-2026-02-12-002", previous="INC-2026-02-12-001"),
+        ]
+    )
     assert s.human_id == "INC-2026-02-12-002"
     assert s.aliases == ["INC-2026-02-12-001"]
 
@@ -135,7 +146,7 @@ def test_event_validation_errors_are_readable():
         ev.parse_event({"type": "exploded"})
     record = declared().to_record()
     record["at"] = "2026-02-12T14:23:00"  # no offset
-    with pytest.raises(ev.EventError, match="at: .*offset"):
+    with pytest.raises(ev.EventError, match=r"at: .*offset"):
         ev.parse_event(record)
     record = declared().to_record()
     record["surprise"] = 1

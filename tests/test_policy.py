@@ -12,7 +12,9 @@ EXAMPLES_DIR = Path(__file__).resolve().parents[1] / "examples"
 
 
 def load(text: str):
-    return build_config(merge_with_defaults(tomllib.loads(default_config_text()), tomllib.loads(text)))
+    return build_config(
+        merge_with_defaults(tomllib.loads(default_config_text()), tomllib.loads(text))
+    )
 
 
 def test_defaults_follow_waooaw_with_white_room_escalation():
@@ -25,7 +27,11 @@ def test_defaults_follow_waooaw_with_white_room_escalation():
     assert p0.update_every == timedelta(minutes=15) and p1.update_every == timedelta(minutes=30)
     assert p0.escalate_after == timedelta(minutes=30) and p1.escalate_after == timedelta(hours=2)
     assert p0.pir_within == timedelta(hours=48) and p1.pir_within == timedelta(weeks=1)
-    assert [lvl.name for lvl in c.escalation] == ["On-call Engineer", "Engineering Lead", "Senior Staff / Architect"]
+    assert [lvl.name for lvl in c.escalation] == [
+        "On-call Engineer",
+        "Engineering Lead",
+        "Senior Staff / Architect",
+    ]
 
 
 def test_waooaw_example_reproduces_the_seed():
@@ -80,7 +86,9 @@ def test_white_room_example_reproduces_the_seed():
         ("Product Manager", timedelta(0)),
         ("CTO", timedelta(hours=1)),
     }
-    assert [(n.who, n.after) for n in s["P1"].notify] == [("Engineering Manager", timedelta(hours=1))]
+    assert [(n.who, n.after) for n in s["P1"].notify] == [
+        ("Engineering Manager", timedelta(hours=1))
+    ]
     assert s["P0"].customer_comms_within == timedelta(minutes=15)
     assert s["P0"].status_page_every == timedelta(minutes=30)
     assert s["P0"].customer_email and s["P0"].customer_email_within == timedelta(minutes=30)

@@ -17,9 +17,15 @@ TEXT = st.text(st.characters(exclude_categories=("Cs",)), min_size=1, max_size=3
 
 
 @settings(max_examples=300, deadline=None)
-@given(text=TEXT, title=TEXT.filter(lambda t: len(t) <= 1000), author=TEXT.filter(lambda t: len(t) < 50))
+@given(
+    text=TEXT,
+    title=TEXT.filter(lambda t: len(t) <= 1000),
+    author=TEXT.filter(lambda t: len(t) < 50),
+)
 def test_text_round_trips_through_an_event_file(text, title, author):
-    note = ev.NoteAdded(id=new_ulid(AT), incident=UID, at=AT, recorded_at=AT, author=author, text=text)
+    note = ev.NoteAdded(
+        id=new_ulid(AT), incident=UID, at=AT, recorded_at=AT, author=author, text=text
+    )
     declared = ev.Declared(
         id=UID, incident=UID, at=AT, recorded_at=AT, author=author,
         human_id="INC-2026-02-12-001", title=title, severity="P1", impact=text,

@@ -6,6 +6,7 @@ does; what must not load is our models, which build pydantic schemas at import.)
 import subprocess
 
 import pytest
+
 from conftest import BIN
 
 HEAVY = (
@@ -33,8 +34,9 @@ print("HEAVY=" + ",".join(heavy), file=sys.stderr)
 
 
 def _help_commands():
-    from incidentctl.cli.app import app
     from typer.main import get_command
+
+    from incidentctl.cli.app import app
 
     group = get_command(app)
     return [[], *([name] for name in sorted(group.commands))]

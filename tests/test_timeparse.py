@@ -47,7 +47,9 @@ def test_hhmm_is_today_in_the_zone_not_in_utc():
     assert parse_time("00:10", late, BERLIN) == datetime(2026, 2, 12, 23, 10, tzinfo=UTC)
 
 
-@pytest.mark.parametrize("text", ["", "yesterdayish", "25:00", "12:61", "-15x", "ago", "2026-13-01"])
+@pytest.mark.parametrize(
+    "text", ["", "yesterdayish", "25:00", "12:61", "-15x", "ago", "2026-13-01"]
+)
 def test_bad_times_are_refused(text):
     with pytest.raises(TimeParseError):
         parse_time(text, NOW)
@@ -68,5 +70,7 @@ def test_durations():
 
 def test_storage_form_is_utc_with_explicit_offset():
     assert iso(datetime(2026, 2, 12, 15, 0, tzinfo=BERLIN)) == "2026-02-12T14:00:00+00:00"
-    assert iso(datetime(2026, 2, 12, 14, 0, 0, 123456, tzinfo=UTC)) == "2026-02-12T14:00:00.123+00:00"
+    assert (
+        iso(datetime(2026, 2, 12, 14, 0, 0, 123456, tzinfo=UTC)) == "2026-02-12T14:00:00.123+00:00"
+    )
     assert iso(None) is None
