@@ -50,12 +50,14 @@ def console() -> Console:
     from rich.console import Console
 
     tty = stdout_is_tty()
+    # off a terminal nothing should be squeezed or cut: use a wide page unless told
+    width = None if tty or os.environ.get("COLUMNS") else 200
     return Console(
         highlight=False,
         no_color="NO_COLOR" in os.environ or not tty,
         force_terminal=tty,
         emoji=False,
-        soft_wrap=not tty,
+        width=width,
     )
 
 

@@ -60,7 +60,8 @@ def list_(
     elif listing.incidents:
         from incidentctl.render.views import incident_table
 
-        terminal.print_rich(incident_table(listing, ws.now()))
+        width = terminal.console().width
+        terminal.print_rich(incident_table(listing, ws.now(), width))
     else:
         terminal.talk("no open incidents" if open_only else "no incidents")
     _report_problems(listing.problems)

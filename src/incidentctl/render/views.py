@@ -143,24 +143,31 @@ def incident_view(view: IncidentView) -> Any:
     )
 
 
-def incident_table(listing: Listing, now: datetime) -> Any:
+def incident_table(listing: Listing, now: datetime, width: int = 200) -> Any:
     from rich.table import Table
     from rich.text import Text
 
     table = Table(box=None, padding=(0, 1), header_style="dim")
-    for name in ("ID", "SEV", "STATUS", "TITLE", "IC", "DECLARED", "AGE"):
-        table.add_column(name, no_wrap=name != "TITLE", overflow="fold")
+    # the title goes last, where it can wrap, so narrow terminals keep every column
+    wide = width >= 110  # below that the declaration time gives way to the title
+    names = ("ID", "SEV", "STATUS", "DECLARED (UTC)", "AGE", "IC")
+    for name in names if wide else [n for n in names if n != "DECLARED (UTC)"]:
+        table.add_column(name, no_wrap=True)
+    table.add_column("TITLE", overflow="fold", min_width=12)
     for s in listing.incidents:
         end = s.resolved_at or now
-        table.add_row(
+        cells = [
             s.human_id,
             Text(s.severity, style=SEVERITY_STYLE.get(s.severity, "")),
             Text(s.status, style=STATUS_STYLE.get(s.status, "")),
-            Text(s.title),
-            s.commander or "-",
-            stamp(s.declared_at),
+            s.declared_at.strftime("%Y-%m-%d %H:%M"),
             format_duration(end - s.declared_at),
-        )
+            s.commander or "-",
+            Text(s.title),
+        ]
+        if not wide:
+            del cells[3]
+        table.add_row(*cells)
     return table
 
 
