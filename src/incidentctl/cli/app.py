@@ -51,6 +51,12 @@ views.register(app)
 
 def main(argv: list[str] | None = None) -> None:
     """Console-script entry point: every error becomes `error: ...` and an exit code, here."""
+    import gc
+
+    # a short-lived process that may load tens of thousands of small objects: the
+    # cyclic collector would rescan them again and again and free nothing
+    gc.disable()
+    _log_warnings_to_stderr()
     from incidentctl.cli import terminal
     from incidentctl.errors import ExitCode, IncidentctlError
 
@@ -79,6 +85,19 @@ def main(argv: list[str] | None = None) -> None:
         sys.stderr.close()
         code = int(ExitCode.FAILED)
     sys.exit(code if isinstance(code, int) else 0)
+
+
+def _log_warnings_to_stderr() -> None:
+    """Lower layers report what they repaired (e.g. a rebuilt cache) through logging;
+    it reaches the user here, as `warning: ...` on stderr."""
+    import logging
+
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(logging.Formatter("warning: %(message)s"))
+    logger = logging.getLogger("incidentctl")
+    logger.addHandler(handler)
+    logger.setLevel(logging.WARNING)
+    logger.propagate = False
 
 
 def _usage_hint(exc: Exception) -> str:

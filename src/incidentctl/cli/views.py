@@ -58,10 +58,14 @@ def list_(
     if as_json:
         terminal.out_json([s.summary_dict() for s in listing.incidents])
     elif listing.incidents:
-        from incidentctl.render.views import incident_table
+        from incidentctl.render.views import incident_lines
 
-        width = terminal.console().width
-        terminal.print_rich(incident_table(listing, ws.now(), width))
+        tty = terminal.stdout_is_tty()
+        width = terminal.terminal_width() if tty else None
+        lines = incident_lines(
+            listing, ws.now(), width=width, color=tty and terminal.color_allowed()
+        )
+        terminal.out("\n".join(lines))
     else:
         terminal.talk("no open incidents" if open_only else "no incidents")
     _report_problems(listing.problems)

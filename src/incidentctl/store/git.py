@@ -65,6 +65,10 @@ class Git:
         except git.GitCommandError as exc:
             raise _fail(str(args[0]) if args else "", exc) from None
 
+    def run_quiet(self, *args: Any) -> str:
+        """Run git; on failure return "" (e.g. `ls-tree HEAD` before the first commit)."""
+        return str(self.cmd.execute(["git", *map(str, args)], with_exceptions=False) or "")
+
     def identity(self) -> tuple[str, str]:
         """(name, email) as git will record them; fills in a fallback where git has none,
         so a fresh machine with no git identity can still commit."""

@@ -8,11 +8,14 @@ so finding the incidents of a day never needs to open a file.
 
 from __future__ import annotations
 
+import dataclasses
+import os
 import re
+import subprocess
 import tomllib
 import unicodedata
-from collections.abc import Iterator
-from dataclasses import dataclass, field
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
 from datetime import UTC, date
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -41,11 +44,21 @@ class FileProblem:
         return f"{self.path}: {self.problem}"
 
 
-@dataclass
 class LoadedIncident:
-    state: IncidentState
-    folder: Path
-    problems: list[FileProblem] = field(default_factory=list)
+    """An incident's folded state, where it lives, and any files that could not be read."""
+
+    def __init__(
+        self, state: IncidentState, folder: Path | str, problems: list[FileProblem] | None = None
+    ) -> None:
+        self.state = state
+        self._folder = folder  # a str until asked for: Path() costs too much at 10k
+        self.problems = problems if problems is not None else []
+
+    @property
+    def folder(self) -> Path:
+        if isinstance(self._folder, str):
+            self._folder = Path(self._folder)
+        return self._folder
 
 
 @dataclass(frozen=True)
@@ -69,6 +82,83 @@ def serialise_event(event: EventBase) -> bytes:
     import tomli_w
 
     return tomli_w.dumps(event.to_record()).encode("utf-8")
+
+
+class LazyTimeline(Sequence):
+    """A cached incident's timeline, read from its files on first use."""
+
+    def __init__(self, repo: IncidentRepo, folder: Path | str) -> None:
+        self._repo = repo
+        self._folder = folder
+        self._events: list[EventBase] | None = None
+
+    def _load(self) -> list[EventBase]:
+        if self._events is None:
+            self._events = list(self._repo.load(Path(self._folder)).state.timeline)
+        return self._events
+
+    def __getitem__(self, index):  # type: ignore[override]
+        return self._load()[index]
+
+    def __len__(self) -> int:
+        return len(self._load())
+
+    def __iter__(self):
+        return iter(self._load())
+
+
+class FolderKeyProbe:
+    """Keys for the exact content of incident folders whose tracked files match HEAD.
+
+    A key is the folder's git tree id at HEAD plus the mtime of its events/ folder
+    (which changes when a file appears or goes). A folder with a changed, staged or
+    deleted file gets no key and is always read from its files. The two git commands
+    start at construction and run on the other core while the caller reads the cache.
+    """
+
+    def __init__(self, repo: IncidentRepo) -> None:
+        self.repo = repo
+        years = sorted(
+            f"{INCIDENTS}/{p.name}/" for p in repo.incidents_dir.iterdir() if p.name.isdigit()
+        )
+        self._ls_tree = self._start("ls-tree", "HEAD", "--", *years) if years else None
+        # HEAD against the work tree through the index: git's threaded stat of every file
+        self._changed = self._start("diff-index", "--name-only", "HEAD", "--", INCIDENTS)
+
+    def _start(self, *args: str) -> subprocess.Popen:
+        return subprocess.Popen(
+            ["git", *args],
+            cwd=self.repo.root,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.DEVNULL,
+            text=True,
+        )
+
+    @staticmethod
+    def _finish(proc: subprocess.Popen | None) -> str:
+        if proc is None:
+            return ""
+        out, _ = proc.communicate()
+        return out if proc.returncode == 0 else ""
+
+    def keys(self) -> dict[str, str]:
+        trees: dict[str, str] = {}
+        for line in self._finish(self._ls_tree).splitlines():
+            meta, _, path = line.partition("\t")
+            parts = meta.split()
+            if len(parts) == 3 and parts[1] == "tree":
+                trees[path] = parts[2]
+        for path in self._finish(self._changed).splitlines():
+            trees.pop("/".join(path.split("/")[:3]), None)
+        keys = {}
+        root = self.repo.root
+        for path, tree in trees.items():
+            try:
+                mtime = os.stat(f"{root}/{path}/{EVENTS}").st_mtime_ns
+            except OSError:
+                continue
+            keys[path.rsplit("/", 1)[-1]] = f"{tree}:{mtime}"
+        return keys
 
 
 class IncidentRepo:
@@ -105,13 +195,24 @@ class IncidentRepo:
 
     def incident_folders(self) -> list[Path]:
         """Every incident folder, oldest declaration first."""
+        return [Path(p) for p in self.incident_folder_paths()]
+
+    def incident_folder_paths(self) -> list[str]:
         if not self.incidents_dir.is_dir():
             return []
-        folders = []
-        for year in self.incidents_dir.iterdir():
-            if year.is_dir() and year.name.isdigit():
-                folders.extend(f for f in year.iterdir() if is_ulid(f.name[:26]) and f.is_dir())
-        return sorted(folders, key=lambda f: f.name[:26])
+        names = []
+        with os.scandir(self.incidents_dir) as years:
+            for year in years:
+                if year.name.isdigit() and year.is_dir():
+                    with os.scandir(year.path) as entries:
+                        names.extend(
+                            (e.name, year.name)
+                            for e in entries
+                            if is_ulid(e.name[:26]) and e.is_dir()
+                        )
+        names.sort()
+        base = str(self.incidents_dir)
+        return [f"{base}/{year}/{name}" for name, year in names]
 
     def folders_declared_on(self, day: date) -> list[Path]:
         year = self.incidents_dir / f"{day.year:04d}"
@@ -178,16 +279,45 @@ class IncidentRepo:
             ) from None
         return LoadedIncident(state, folder, problems)
 
-    def load_all(self) -> tuple[list[LoadedIncident], list[FileProblem]]:
+    def load_all(self, *, use_cache: bool = True) -> tuple[list[LoadedIncident], list[FileProblem]]:
+        """Every incident, folded. With the cache, an incident whose folder is unchanged
+        since it was cached comes back without reading its files; its timeline is read
+        only if someone looks at it."""
+        from incidentctl.store.cache import StateCache
+
+        # git stats every tracked file; let it run on the other core while we read the cache
+        probe = FolderKeyProbe(self) if use_cache and self.incidents_dir.is_dir() else None
+        folders = self.incident_folder_paths()
+        cache = StateCache(self.git_dir)
+        cached = cache.read() if probe is not None else {}
+        keys = probe.keys() if probe is not None else {}
+        fresh: dict[str, tuple[str, Any]] = {}
         loaded, problems = [], []
-        for folder in self.incident_folders():
-            try:
-                item = self.load(folder)
-            except BadFileError as exc:
-                problems.append(FileProblem(exc.path, exc.problem))
-                continue
+        for folder in folders:
+            name = folder.rsplit("/", 1)[-1]
+            key = keys.get(name)
+            hit = cached.get(name)
+            if key is not None and hit is not None and hit[0] == key:
+                state, item_problems = hit[1]
+                state.timeline = LazyTimeline(self, folder)
+                item = LoadedIncident(state, folder, list(item_problems))
+                fresh[name] = hit
+            else:
+                try:
+                    item = self.load(Path(folder))
+                except BadFileError as exc:
+                    problems.append(FileProblem(exc.path, exc.problem))
+                    continue
+                if key is not None:
+                    bare = dataclasses.replace(item.state, timeline=[])
+                    fresh[name] = (key, (bare, tuple(item.problems)))
             loaded.append(item)
             problems.extend(item.problems)
+        if probe is not None and (
+            fresh.keys() != cached.keys()
+            or any(cached[name][0] != entry[0] for name, entry in fresh.items())
+        ):
+            cache.write(fresh)
         return loaded, problems
 
     # -- writing ---------------------------------------------------------------

@@ -1,0 +1,76 @@
+"""A cache of folded incident states that can never be stale.
+
+Each entry is keyed by the git tree id of its incident folder at HEAD. A folder
+that differs from HEAD in the work tree or the index (a new, changed or removed
+file, committed or not) has no key and is always read from its files. So after a
+pull, a checkout of an older commit, a hand edit or a crash, the entry either
+matches the folder's exact content or is not used.
+
+The cache lives in the git dir, never in the tracked files. A cache file that
+fails its checksum is reported and rebuilt.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import pickle
+from pathlib import Path
+from typing import Any
+
+from incidentctl.store.atomic import write_atomic
+
+log = logging.getLogger("incidentctl")
+
+_MAGIC = b"incidentctl-state-cache\n"
+_DIGEST = 32
+
+
+def _fingerprint() -> str:
+    """Changes whenever the code that folds events changes, so old entries die with it."""
+    from incidentctl import __version__
+    from incidentctl.domain import events, state
+
+    h = hashlib.blake2b(__version__.encode(), digest_size=16)
+    for module in (events, state):
+        h.update(Path(module.__file__).read_bytes())
+    return h.hexdigest()
+
+
+class StateCache:
+    def __init__(self, git_dir: Path) -> None:
+        self.path = git_dir / "incidentctl" / "cache" / "states.pickle"
+
+    def read(self) -> dict[str, tuple[str, Any]]:
+        """folder name -> (tree id, cached value); empty if absent, old or corrupt."""
+        try:
+            data = self.path.read_bytes()
+        except FileNotFoundError:
+            return {}
+        except OSError as exc:
+            log.warning("cannot read the state cache %s (%s); reading the files", self.path, exc)
+            return {}
+        head, digest, payload = (
+            data[: len(_MAGIC)],
+            data[len(_MAGIC) : len(_MAGIC) + _DIGEST],
+            data[len(_MAGIC) + _DIGEST :],
+        )
+        if head != _MAGIC or hashlib.blake2b(payload, digest_size=_DIGEST).digest() != digest:
+            log.warning(
+                "the state cache %s was corrupt; rebuilding it from the event files", self.path
+            )
+            return {}
+        try:
+            fingerprint, entries = pickle.loads(payload)
+        except Exception as exc:  # a checksummed payload that still fails: treat as corrupt
+            log.warning("the state cache %s could not be read (%s); rebuilding it", self.path, exc)
+            return {}
+        return entries if fingerprint == _fingerprint() else {}
+
+    def write(self, entries: dict[str, tuple[str, Any]]) -> None:
+        payload = pickle.dumps((_fingerprint(), entries), protocol=pickle.HIGHEST_PROTOCOL)
+        digest = hashlib.blake2b(payload, digest_size=_DIGEST).digest()
+        try:
+            write_atomic(self.path, _MAGIC + digest + payload)
+        except OSError as exc:  # a read-only clone still works, just slower
+            log.warning("cannot write the state cache %s (%s)", self.path, exc)

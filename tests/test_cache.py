@@ -1,0 +1,96 @@
+"""The state cache is never stale: every way a folder can change bypasses or replaces it."""
+
+from pathlib import Path
+
+from conftest import Cli, git, run_cli
+
+
+def titles(cli: Cli) -> dict[str, str]:
+    return {i["id"]: (i["title"], i["status"]) for i in cli("list", "--all", "--json").json()}
+
+
+def cache_file(repo: Path) -> Path:
+    return repo / ".git" / "incidentctl" / "cache" / "states.pickle"
+
+
+def test_cache_is_written_outside_tracked_files_and_used(cli):
+    inc = cli.declare("first")
+    assert titles(cli) == {inc: ("first", "investigating")}
+    assert cache_file(cli.repo).is_file()
+    assert cli.git("status", "--porcelain") == ""
+    # a second read gives the same answer from the cache
+    assert titles(cli) == {inc: ("first", "investigating")}
+
+
+def test_new_events_from_a_pull_are_seen(tmp_path):
+    origin = tmp_path / "origin.git"
+    git(tmp_path, "init", "-q", "--bare", str(origin))
+    a, b = tmp_path / "a", tmp_path / "b"
+    assert run_cli("init", str(a)).code == 0
+    git(a, "remote", "add", "origin", str(origin))
+    git(a, "push", "-q", "origin", "HEAD:main")
+    git(tmp_path, "clone", "-q", str(origin), str(b))
+    ca, cb = Cli(a), Cli(b)
+    inc = ca.declare("shared")
+    git(a, "push", "-q", "origin", "HEAD:main")
+    git(b, "pull", "-q", "origin", "main")
+    assert titles(cb)[inc] == ("shared", "investigating")  # b's cache now holds it
+    ca("update", inc, "--status", "identified")
+    git(a, "push", "-q", "origin", "HEAD:main")
+    git(b, "pull", "-q", "origin", "main")
+    assert titles(cb)[inc] == ("shared", "identified")
+
+
+def test_checkout_of_an_older_commit_is_seen(cli):
+    inc = cli.declare("time travel")
+    old = cli.git("rev-parse", "HEAD").strip()
+    cli("resolve", inc, "--root-cause", "x", "--resolution", "y")
+    assert titles(cli)[inc][1] == "resolved"
+    cli.git("checkout", "-q", old)
+    assert titles(cli)[inc][1] == "investigating"
+    cli.git("checkout", "-q", "-")
+    assert titles(cli)[inc][1] == "resolved"
+
+
+def test_a_hand_edited_file_is_seen(cli):
+    inc = cli.declare("original title")
+    assert titles(cli)[inc][0] == "original title"
+    folder = cli.repo / cli("show", inc, "--json").json()["path"]
+    declared = next((folder / "events").glob("*.toml"))
+    # rewrite in place: the folder's mtime does not change, only the file's
+    with declared.open("r+") as fh:
+        text = fh.read().replace("original title", "edited by hand")
+        fh.seek(0)
+        fh.write(text)
+        fh.truncate()
+    assert titles(cli)[inc][0] == "edited by hand"
+    # committed, the edit is still what is shown
+    cli.git("commit", "-qam", "hand edit")
+    assert titles(cli)[inc][0] == "edited by hand"
+
+
+def test_a_corrupt_cache_is_reported_and_rebuilt(cli):
+    inc = cli.declare("survives")
+    titles(cli)
+    path = cache_file(cli.repo)
+    data = bytearray(path.read_bytes())
+    data[-10:] = b"\x00" * 10
+    path.write_bytes(bytes(data))
+    result = cli("list", "--all", "--json")
+    assert [i["id"] for i in result.json()] == [inc]
+    assert "warning: the state cache" in result.err and "corrupt" in result.err
+    assert "Traceback" not in result.err
+    # rebuilt: the next run is quiet
+    assert "warning" not in cli("list", "--all", "--json").err
+    path.write_bytes(b"garbage")
+    result = cli("list", "--all", "--json")
+    assert [i["id"] for i in result.json()] == [inc] and "corrupt" in result.err
+
+
+def test_timeline_of_a_cached_incident_is_read_on_demand(cli):
+    inc = cli.declare("lazy")
+    cli("note", inc, "a note")
+    titles(cli)
+    # show reads the incident itself; the timeline is complete
+    timeline = cli("show", inc, "--json").json()["timeline"]
+    assert [e["type"] for e in timeline] == ["declared", "note_added"]
