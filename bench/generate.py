@@ -71,13 +71,27 @@ def incident_events(rng: random.Random, declared_at: datetime, seq_by_day: dict)
     events.append(ev.RoleAssigned(**base(at(1)), role="scribe", user=rng.choice(PEOPLE)))
     for n in range(rng.randint(6, 10)):
         kind = rng.choice(["finding", "hypothesis", "update", "action"])
-        events.append(ev.NoteAdded(**base(at(rng.uniform(1, 10))), text=f"{kind} {n}: checked logs", kind=kind))
-    events.append(ev.StatusChanged(**base(at(5)), status="identified", previous="investigating", message="found it"))
+        events.append(
+            ev.NoteAdded(
+                **base(at(rng.uniform(1, 10))), text=f"{kind} {n}: checked logs", kind=kind
+            )
+        )
+    events.append(
+        ev.StatusChanged(
+            **base(at(5)), status="identified", previous="investigating", message="found it"
+        )
+    )
     events.append(ev.ImpactChanged(**base(at(2)), impact="About 40% of requests fail"))
     if rng.random() < 0.3:
-        events.append(ev.SeverityChanged(**base(at(1)), severity="P1", previous=severity, reason="wider than thought"))
+        events.append(
+            ev.SeverityChanged(
+                **base(at(1)), severity="P1", previous=severity, reason="wider than thought"
+            )
+        )
     for n in range(rng.randint(2, 4)):
-        events.append(ev.NoteAdded(**base(at(rng.uniform(2, 15))), text=f"update {n}", kind="update"))
+        events.append(
+            ev.NoteAdded(**base(at(rng.uniform(2, 15))), text=f"update {n}", kind="update")
+        )
     events.append(ev.Mitigated(**base(at(rng.uniform(5, 60))), message="rolled back"))
     if rng.random() < 0.98:
         events.append(

@@ -98,10 +98,10 @@ def declare(ws: Workspace, d: Declaration) -> RecordResult:
         taken: list[str] = []
         for folder in ws.repo.folders_declared_on(day):
             try:
-                state = ws.repo.load(folder).state
+                current, former = ws.repo.human_ids(folder)
             except IncidentctlError:
                 continue
-            taken += [state.human_id, *state.aliases]
+            taken += [current, *former]
         human_id = ids.next_id(settings.id_format, day, taken, settings.id_seq_width)
         event = ev.Declared(
             id=uid,

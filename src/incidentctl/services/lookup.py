@@ -52,18 +52,16 @@ def _by_human_id(ws: Workspace, text: str, parsed: tuple) -> Found:
     old_holder = None
     for folder in ws.repo.folders_declared_on(day):
         try:
-            loaded = ws.repo.load(folder)
+            current, former = ws.repo.human_ids(folder)
         except BadFileError:
             continue
-        state = loaded.state
-        if ids.normalise_id(fmt, state.human_id, width) == wanted:
-            return Found(loaded)
-        if any(ids.normalise_id(fmt, a, width) == wanted for a in state.aliases):
-            old_holder = loaded
+        if ids.normalise_id(fmt, current, width) == wanted:
+            return Found(ws.repo.load(folder))
+        if any(ids.normalise_id(fmt, a, width) == wanted for a in former):
+            old_holder = folder
     if old_holder is not None:
-        return Found(
-            old_holder, note=f"{wanted} was renumbered; it is now {old_holder.state.human_id}"
-        )
+        loaded = ws.repo.load(old_holder)
+        return Found(loaded, note=f"{wanted} was renumbered; it is now {loaded.state.human_id}")
     raise NotFoundError(f"no incident {text!r}", hint="see the IDs with: incidentctl list --all")
 
 

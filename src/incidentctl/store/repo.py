@@ -257,6 +257,35 @@ class IncidentRepo:
             raise BadFileError(self.rel(path), f"belongs to incident {event.incident}, not {uid}")
         return event
 
+    def human_ids(self, folder: Path) -> tuple[str, list[str]]:
+        """(current human ID, former ones) of an incident, reading only its `declared`
+        event and the first line of the others, where the type is, to find renumberings:
+        finding INC-... must not cost a full fold of every incident declared that day."""
+        from incidentctl.domain.events import Declared, Renumbered
+
+        uid = folder.name[:26]
+        renumbered: list[EventBase] = []
+        declared = None
+        for path in self.event_files(folder):
+            if path.stem.endswith(uid):
+                event = self.read_event(path, uid)
+                if isinstance(event, Declared):
+                    declared = event
+            else:
+                with path.open("rb") as fh:
+                    first = fh.readline()
+                if b'"renumbered"' in first:
+                    event = self.read_event(path, uid)
+                    if isinstance(event, Renumbered):
+                        renumbered.append(event)
+        if declared is None:
+            raise BadFileError(self.rel(folder), "cannot load incident: no 'declared' event")
+        current, former = declared.human_id, []
+        for event in sorted(renumbered, key=lambda e: e.sort_key()):
+            former.append(current)
+            current = event.human_id
+        return current, former
+
     def load(self, folder: Path) -> LoadedIncident:
         """Fold one incident. Unreadable event files are skipped and reported; an
         incident without a readable `declared` event cannot be loaded at all."""

@@ -1,0 +1,268 @@
+"""Time incidentctl as whole processes at N = 10, 1,000 and 10,000 incidents, against
+baselines measured in the same run, and check the ratio targets.
+
+    python bench/run.py [--sizes 10,1000,10000] [--runs 5] [--markdown FILE]
+
+Each figure is the median wall time of RUNS runs after one warm-up, with peak RSS from
+the kernel's accounting of each child (wait4). Exits 1 if a target is missed.
+Benchmark repos are generated once into bench/out/ (see generate.py).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import platform
+import shutil
+import statistics
+import subprocess
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+OUT = HERE / "out"
+PY = sys.executable
+BIN = str(Path(PY).parent / "incidentctl")
+
+
+@dataclass
+class Figure:
+    label: str
+    times: list[float] = field(default_factory=list)
+    rss_kb: list[int] = field(default_factory=list)
+
+    @property
+    def median(self) -> float:
+        return statistics.median(self.times)
+
+    @property
+    def peak_mb(self) -> float:
+        return max(self.rss_kb) / 1024
+
+
+def timed(cmd: list[str], cwd: Path | None, env: dict) -> tuple[float, int, int]:
+    start = time.perf_counter()
+    proc = subprocess.Popen(
+        cmd, cwd=cwd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
+    )
+    _, status, usage = os.wait4(proc.pid, 0)
+    elapsed = time.perf_counter() - start
+    proc.returncode = os.waitstatus_to_exitcode(status)
+    err = proc.stderr.read().decode(errors="replace") if proc.stderr else ""
+    if proc.returncode not in (0, 3):  # 3: status --check found something due
+        raise SystemExit(f"command failed ({proc.returncode}): {' '.join(cmd)}\n{err}")
+    return elapsed, usage.ru_maxrss, proc.returncode
+
+
+def measure(label, cmd, *, runs, cwd=None, env=None, before=None) -> Figure:
+    env = env or dict(os.environ)
+    fig = Figure(label)
+    for n in range(runs + 1):
+        if before:
+            before()
+        elapsed, rss, _ = timed(cmd, cwd, env)
+        if n:  # the first run warms the page cache and pyc files
+            fig.times.append(elapsed)
+            fig.rss_kb.append(rss)
+    return fig
+
+
+def has_command(name: str) -> bool:
+    return subprocess.run([BIN, name, "--help"], capture_output=True).returncode == 0
+
+
+def ensure_repo(n: int) -> Path:
+    path = OUT / f"n{n}"
+    if not (path / "incidentctl.toml").exists():
+        shutil.rmtree(path, ignore_errors=True)
+        OUT.mkdir(exist_ok=True)
+        print(f"generating N={n} ...", file=sys.stderr)
+        subprocess.run([PY, str(HERE / "generate.py"), str(n), str(path)], check=True)
+    return path
+
+
+def drop_cache(repo: Path):
+    def drop():
+        shutil.rmtree(repo / ".git" / "incidentctl" / "cache", ignore_errors=True)
+
+    return drop
+
+
+def bench_size(n: int, runs: int, results: dict) -> None:
+    repo = ensure_repo(n)
+    env = dict(os.environ, INCIDENTCTL_REPO=str(repo), NO_COLOR="1")
+    env.pop("INCIDENTCTL_NOW", None)
+    r = results.setdefault(n, {})
+    base = subprocess.run(
+        [BIN, "declare", "bench incident", "-s", "P1", "--json"],
+        env=env,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    import json
+
+    inc = json.loads(base.stdout)["id"]
+    listed = subprocess.run(
+        [BIN, "list", "--all", "--json"], env=env, capture_output=True, text=True, check=True
+    )
+    sample = json.loads(listed.stdout)[-1]["id"]  # a generated incident with ~20 events
+    r["declare"] = measure(
+        "declare", [BIN, "declare", "bench", "-s", "P2", "--json"], runs=runs, env=env
+    )
+    r["update"] = measure("update", [BIN, "update", inc, "-m", "bench update"], runs=runs, env=env)
+    r["note"] = measure("note", [BIN, "note", inc, "bench note"], runs=runs, env=env)
+    r["ack"] = measure("ack", [BIN, "ack", inc], runs=runs, env=env)
+    r["show"] = measure("show", [BIN, "show", sample], runs=runs, env=env)
+    for name, args in (
+        ("list", ["list"]),
+        ("list --json", ["list", "--json"]),
+        ("metrics", ["metrics"]),
+        ("status", ["status"]),
+    ):
+        if not has_command(args[0]):
+            continue
+        r[name] = measure(name, [BIN, *args], runs=runs, env=env)
+        r[name + " (cold)"] = measure(
+            name + " (cold)", [BIN, *args], runs=runs, env=env, before=drop_cache(repo)
+        )
+    if has_command("pir"):
+        r["pir generate"] = measure(
+            "pir generate", [BIN, "pir", "generate", sample], runs=runs, env=env
+        )
+    # baselines in the same repo
+    counter = iter(range(10**9))
+
+    def git_commit_cmd():
+        return [
+            "sh",
+            "-c",
+            "f=bench-$$-$(date +%s%N).toml; head -c 400 /dev/urandom | base64 > $f; git add $f && git commit -q -m m",
+        ]
+
+    r["git add+commit"] = measure("git add+commit", git_commit_cmd(), runs=runs, cwd=repo)
+    next(counter)
+    r["parse all events"] = measure(
+        "parse all events", [PY, str(HERE / "parse_all.py"), str(repo)], runs=max(1, runs // 2)
+    )
+    # leave the repo as generated apart from events: remove the baseline's files
+    subprocess.run(
+        ["git", "rm", "-q", "--cached", "-r", "--ignore-unmatch", "bench-*.toml"], cwd=repo
+    )
+    for f in repo.glob("bench-*.toml"):
+        f.unlink()
+    subprocess.run(
+        ["git", "commit", "-q", "-m", "bench: drop baseline files", "--allow-empty"], cwd=repo
+    )
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--sizes", default="10,1000,10000")
+    parser.add_argument("--runs", type=int, default=5)
+    parser.add_argument("--markdown", type=Path)
+    args = parser.parse_args()
+    sizes = [int(s) for s in args.sizes.split(",")]
+    runs = args.runs
+
+    common = {
+        "stack floor": measure(
+            "stack floor", [PY, "-c", "import typer, pydantic, git, jinja2, rich"], runs=runs
+        ),
+        "bare typer --help": measure(
+            "bare typer --help", [PY, str(HERE / "bare_typer.py"), "--help"], runs=runs
+        ),
+        "--help": measure("--help", [BIN, "--help"], runs=runs),
+        "update --help": measure("update --help", [BIN, "update", "--help"], runs=runs),
+    }
+    results: dict[int, dict[str, Figure]] = {}
+    for n in sizes:
+        bench_size(n, runs, results)
+
+    floor = common["stack floor"].median
+    rows, checks = [], []
+
+    def check(name: str, value: float, limit: float) -> None:
+        checks.append((name, value, limit, value <= limit))
+
+    check(
+        "--help / bare Typer --help",
+        common["--help"].median / common["bare typer --help"].median,
+        1.2,
+    )
+    check(
+        "update --help / bare Typer --help",
+        common["update --help"].median / common["bare typer --help"].median,
+        1.2,
+    )
+    for n in sizes:
+        r = results[n]
+        if n >= 1000:
+            commit = r["git add+commit"].median
+            for cmd in ("update", "note", "ack"):
+                check(f"{cmd} @N={n} / (floor + git commit)", r[cmd].median / (floor + commit), 1.3)
+    big, small = max(sizes), min(sizes)
+    if big != small:
+        check(
+            f"note @N={big} / note @N={small}",
+            results[big]["note"].median / results[small]["note"].median,
+            1.5,
+        )
+        check(
+            f"show @N={big} / show @N={small}",
+            results[big]["show"].median / results[small]["show"].median,
+            1.2,
+        )
+    rb = results[big]
+    for cmd in ("list", "status", "metrics"):
+        if cmd in rb:
+            check(f"{cmd} @N={big} warm / floor", rb[cmd].median / floor, 2.0)
+            check(
+                f"{cmd} @N={big} cold / parse all events",
+                rb[cmd + " (cold)"].median / rb["parse all events"].median,
+                1.3,
+            )
+    if "list" in rb:
+        checks.append(
+            (
+                f"list @N={big} peak memory (MB)",
+                rb["list"].peak_mb,
+                150.0,
+                rb["list"].peak_mb <= 150,
+            )
+        )
+
+    lines = [
+        f"Machine: {platform.node() and 'this'} {platform.machine()}, {os.cpu_count()} cores, "
+        f"Python {platform.python_version()}, {platform.system()} {platform.release()}; "
+        f"{runs} runs after one warm-up, medians.",
+        "",
+        "| command | " + " | ".join(f"N={n} median (peak MB)" for n in sizes) + " |",
+        "|---|" + "---|" * len(sizes),
+    ]
+    for label, fig in common.items():
+        lines.append(
+            f"| {label} | {fig.median * 1000:.0f} ms ({fig.peak_mb:.0f}) |"
+            + " |" * (len(sizes) - 1)
+        )
+    names = list(dict.fromkeys(k for n in sizes for k in results[n]))
+    for name in names:
+        cells = []
+        for n in sizes:
+            fig = results[n].get(name)
+            cells.append(f"{fig.median * 1000:.0f} ms ({fig.peak_mb:.0f})" if fig else "-")
+        lines.append(f"| {name} | " + " | ".join(cells) + " |")
+    lines += ["", "| target | measured | limit | met |", "|---|---|---|---|"]
+    for name, value, limit, ok in checks:
+        lines.append(f"| {name} | {value:.2f} | {limit:.2f} | {'yes' if ok else '**no**'} |")
+    text = "\n".join(lines) + "\n"
+    print(text)
+    if args.markdown:
+        args.markdown.write_text(text)
+    return 0 if all(ok for *_, ok in checks) else 1
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
