@@ -1,9 +1,11 @@
-"""Business time: deadlines for severities whose clocks run only in business hours. Pure.
+"""Business-hours deadlines, for severities whose clocks run only in business hours. Pure.
 
-A duration's whole days count as business days (same local time, next business
-day); the rest counts only minutes inside the business-hours window. So with
-09:00-17:00 on weekdays, 30m from Friday 16:50 is Monday 09:20, and 1d from
-Friday 10:00 is Monday 10:00. Holidays are not modelled.
+The clock starts at the first business moment at or after the start, runs in
+calendar time, and a deadline that falls outside business hours moves to the next
+opening. With 09:00-17:00 on weekdays: 30m from Saturday 03:00 is Monday 09:30;
+30m from Friday 16:50 is Monday 09:00; 1d from Thursday 10:00 is Friday 10:00 and
+from Friday 10:00 is Monday 09:00 ("next business day"). A longer target never
+gives an earlier deadline. Holidays are not modelled.
 """
 
 from __future__ import annotations
@@ -12,8 +14,6 @@ from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from incidentctl.domain.policy import BusinessHours
-
-_ONE_DAY = timedelta(days=1)
 
 
 def _window(day: date, hours: BusinessHours, zone: ZoneInfo) -> tuple[datetime, datetime] | None:
@@ -25,6 +25,15 @@ def _window(day: date, hours: BusinessHours, zone: ZoneInfo) -> tuple[datetime, 
     return opening, closing
 
 
+def _next_open(at: datetime, hours: BusinessHours, zone: ZoneInfo, *, closing_counts: bool):
+    day = at.astimezone(zone).date()
+    for offset in range(8):
+        window = _window(day + timedelta(days=offset), hours, zone)
+        if window is not None and (at <= window[1] if closing_counts else at < window[1]):
+            return max(at, window[0]).astimezone(UTC)
+    raise ValueError("business hours name no day of the week")  # the config refuses this
+
+
 def is_business_time(at: datetime, hours: BusinessHours, zone: ZoneInfo) -> bool:
     window = _window(at.astimezone(zone).date(), hours, zone)
     return window is not None and window[0] <= at < window[1]
@@ -32,36 +41,14 @@ def is_business_time(at: datetime, hours: BusinessHours, zone: ZoneInfo) -> bool
 
 def next_business_time(at: datetime, hours: BusinessHours, zone: ZoneInfo) -> datetime:
     """`at` itself if it is inside business hours, else the next opening."""
-    day = at.astimezone(zone).date()
-    for offset in range(8):
-        window = _window(day + timedelta(days=offset), hours, zone)
-        if window is not None and at < window[1]:
-            return max(at, window[0]).astimezone(UTC)
-    raise ValueError("business hours name no day of the week")  # the config refuses this
+    return _next_open(at, hours, zone, closing_counts=False)
 
 
-def _next_business_day(day: date, hours: BusinessHours) -> date:
-    day += _ONE_DAY
-    while day.weekday() not in hours.weekdays:
-        day += _ONE_DAY
-    return day
-
-
-def add_business_time(
+def business_deadline(
     start: datetime, amount: timedelta, hours: BusinessHours, zone: ZoneInfo
 ) -> datetime:
-    """The moment `amount` of business time after `start` has passed (UTC)."""
-    at = next_business_time(start, hours, zone)
-    days, rest = divmod(amount, _ONE_DAY)
-    for _ in range(days):
-        local = at.astimezone(zone)
-        day = _next_business_day(local.date(), hours)
-        at = datetime.combine(day, local.time(), tzinfo=zone).astimezone(UTC)
-    while True:
-        window = _window(at.astimezone(zone).date(), hours, zone)
-        assert window is not None  # `at` is always inside business hours here
-        closing = window[1]
-        if at + rest <= closing:
-            return at + rest
-        rest -= closing - at
-        at = next_business_time(closing, hours, zone)
+    """When `amount` is due if its clock starts at `start` and runs in business hours.
+    A deadline exactly at closing time stays there."""
+    return _next_open(
+        next_business_time(start, hours, zone) + amount, hours, zone, closing_counts=True
+    )

@@ -29,8 +29,9 @@ Deadlines that run from the declaration never fall before the moment the inciden
 took its current severity: an incident raised from P2 to P0 after two hours owes
 its P0 customer communication from the upgrade, not two hours ago.
 
-For a `business_hours_only` severity the acknowledgement and update clocks count
-business time only (see domain/business_hours.py).
+For a `business_hours_only` severity the acknowledgement and update clocks start
+at the first business moment, and a deadline outside business hours moves to the
+next opening (see domain/business_hours.py).
 """
 
 from __future__ import annotations
@@ -38,7 +39,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from incidentctl.domain.business_hours import add_business_time
+from incidentctl.domain.business_hours import business_deadline
 from incidentctl.domain.policy import Config, SeverityPolicy
 from incidentctl.domain.state import IncidentState
 from incidentctl.domain.timeparse import compact_duration, iso
@@ -153,10 +154,11 @@ class _Deadlines:
         return max(self.state.declared_at + within, self.since)
 
     def later(self, start: datetime, amount: timedelta) -> datetime:
-        """`amount` after `start`, in business time for a business-hours-only severity."""
+        """`amount` after `start`; for a business-hours-only severity the clock runs
+        from the first business moment and a deadline out of hours moves to the next opening."""
         if self.policy.business_hours_only:
             hours = self.config.business_hours
-            return add_business_time(start, amount, hours, self.config.business_zone())
+            return business_deadline(start, amount, hours, self.config.business_zone())
         return start + amount
 
 
