@@ -161,7 +161,10 @@ def escalate(
     levels = {lv.level: lv.name for lv in ws.config.escalation}
     if level is not None:
         if level < 1:
-            raise UsageError(f"--level {level}: levels start at 1")
+            raise UsageError(
+                f"--level {level}: levels start at 1",
+                hint=_levels_hint(levels) if levels else "give --level 2 or higher",
+            )
         if levels and level not in levels:
             raise UsageError(f"unknown escalation level {level}", hint=_levels_hint(levels))
 
