@@ -8,13 +8,9 @@ import typer
 
 from incidentctl.cli import terminal
 from incidentctl.cli.common import AtOpt, ByOpt, IncidentArg, JsonOpt, report_recorded, workspace
+from incidentctl.cli.views import _report_problems
 
 WATCH_INTERVAL = 1.0  # seconds between redraws
-
-
-def _report_problems(problems) -> None:
-    for problem in problems:
-        terminal.error(str(problem), "run: incidentctl doctor")
 
 
 def status(

@@ -81,23 +81,37 @@ def clocks_of(state: IncidentState, config: Config, now: datetime) -> IncidentCl
     return IncidentClocks(state, pending_obligations(state, config, now))
 
 
+@dataclass
+class _Loaded:
+    """The incidents a status report is about, as read from disk."""
+
+    states: list[IncidentState]
+    problems: list[FileProblem]
+    notes: list[str]
+    single: bool  # one incident named by the user: shown whatever it owes
+
+
+def _load(ws: Workspace, ref: str | None) -> _Loaded:
+    if ref is not None:
+        found = find_incident(ws, ref)
+        notes = [found.note] if found.note else []
+        return _Loaded([found.incident.state], list(found.incident.problems), notes, True)
+    loaded, problems = ws.repo.load_all()
+    return _Loaded([item.state for item in loaded], problems, [], False)
+
+
+def _report(loaded: _Loaded, config: Config, now: datetime) -> StatusReport:
+    items = [clocks_of(state, config, now) for state in loaded.states]
+    if not loaded.single:
+        items = [item for item in items if item.state.is_open or item.obligations]
+        items.sort(key=_urgency)
+    return StatusReport(now, items, loaded.problems, loaded.notes)
+
+
 def status_report(ws: Workspace, ref: str | None = None) -> StatusReport:
     """Open incidents (and resolved ones that still owe something, such as a PIR), most
     urgent first; or the one incident `ref` names."""
-    now = ws.now()
-    if ref is not None:
-        found = find_incident(ws, ref)
-        return StatusReport(
-            now,
-            [clocks_of(found.incident.state, ws.config, now)],
-            list(found.incident.problems),
-            [found.note] if found.note else [],
-        )
-    loaded, problems = ws.repo.load_all()
-    items = [clocks_of(item.state, ws.config, now) for item in loaded]
-    shown = [item for item in items if item.state.is_open or item.obligations]
-    shown.sort(key=_urgency)
-    return StatusReport(now, shown, problems)
+    return _report(_load(ws, ref), ws.config, ws.now())
 
 
 def _urgency(item: IncidentClocks) -> tuple:
@@ -111,27 +125,23 @@ def _urgency(item: IncidentClocks) -> tuple:
 
 
 class Watcher:
-    """Keeps a status report current for `watch`: reloads when the incident files change
-    on disk (a commit by another process, or a sync), and recomputes the clocks on
-    every tick."""
+    """Keeps a status report current for `watch`: reads the incidents again when their
+    files change on disk (a commit by another process, or a sync), and recomputes the
+    clocks on every tick."""
 
     def __init__(self, ws: Workspace, ref: str | None) -> None:
         self.ws = ws
         self.ref = ref
         self._signature = ws.repo.incidents_signature()
-        self.report = status_report(ws, ref)
+        self._loaded = _load(ws, ref)
+        self.report = _report(self._loaded, ws.config, ws.now())
 
     def refresh(self) -> StatusReport:
         signature = self.ws.repo.incidents_signature()
         if signature != self._signature:
             self._signature = signature
-            self.report = status_report(self.ws, self.ref)
-            return self.report
-        now = self.ws.now()
-        items = [clocks_of(item.state, self.ws.config, now) for item in self.report.incidents]
-        if self.ref is None:
-            items.sort(key=_urgency)
-        self.report = StatusReport(now, items, self.report.problems, self.report.notes)
+            self._loaded = _load(self.ws, self.ref)
+        self.report = _report(self._loaded, self.ws.config, self.ws.now())
         return self.report
 
 
