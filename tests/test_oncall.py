@@ -263,3 +263,27 @@ def test_handover_brief(team):
     incoming = lines.index("Incoming on-call (@alice)")
     assert lines[incoming + 4] == "- [ ] Confirm PagerDuty is active"
     assert "\x1b" not in brief
+
+
+def test_an_override_left_uncommitted_by_a_killed_command_is_committed_next_time(team):
+    folder = team.repo / "oncall" / "overrides"
+    folder.mkdir(parents=True)
+    left = folder / "20260212T140000.000Z-01KH92DJR0RGZJNNATFZ84GA7N.toml"
+    left.write_text(
+        'type = "oncall_override"\nid = "01KH92DJR0RGZJNNATFZ84GA7N"\n'
+        'at = "2026-02-12T14:00:00+00:00"\nrecorded_at = "2026-02-12T14:00:00+00:00"\n'
+        'user = "@yann"\nfrom = "2026-02-13T00:00:00+00:00"\nto = "2026-02-14T00:00:00+00:00"\n'
+    )
+    commits = team.commits()
+    result = team(
+        "oncall", "override", "@zoe\nnewline", "--from", "2026-02-20T09:00", "--to", "2026-02-20T17:00",
+        env={"INCIDENTCTL_NOW": "2026-02-12T15:00:00Z"},
+    )  # fmt: skip
+    assert f"recovered oncall/overrides/{left.name}" in result.err
+    assert team.commits() == commits + 2
+    assert team.git("status", "--porcelain") == ""
+    subjects = team.git("log", "-2", "--format=%s").splitlines()
+    assert subjects[0].startswith("oncall: @zoe newline primary from 2026-02-20T14:00:00+00:00")
+    assert "Recovered: true" in team.git("log", "-1", "--skip=1", "--format=%B")
+    yann = team("oncall", "now", "--at", "2026-02-13T12:00Z", "--json").json()
+    assert yann["primary"] == "@yann"

@@ -9,7 +9,7 @@ from datetime import date, datetime
 from typing import TYPE_CHECKING, Any
 
 from incidentctl.errors import BadFileError, ConfigError, UsageError, choices_hint
-from incidentctl.services.record import actor, clean_text, new_event_id, when
+from incidentctl.services.record import actor, clean_text, new_event_id, one_line, when
 from incidentctl.services.workspace import Workspace
 
 if TYPE_CHECKING:
@@ -256,9 +256,8 @@ def add_override(
 def _override_message(override: OncallOverride, recovered: bool = False) -> str:
     from incidentctl.domain.timeparse import iso
 
-    subject = (
-        f"oncall: {override.user} {override.role} from {iso(override.start)} to {iso(override.end)}"
-    )
+    who = one_line(override.user)
+    subject = f"oncall: {who} {override.role} from {iso(override.start)} to {iso(override.end)}"
     trailers = f"Event: {override.id}\nEvent-Type: {override.type}"
     if recovered:
         trailers += "\nRecovered: true"
