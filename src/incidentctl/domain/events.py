@@ -137,6 +137,25 @@ class Renumbered(EventBase):
     previous: str
 
 
+class Escalated(EventBase):
+    """Technical escalation to a higher level (L1 on-call, L2 lead, L3 staff/architect)."""
+
+    type: Literal["escalated"] = "escalated"
+    level: Annotated[int, Field(ge=1)]
+    previous: int = 1
+    name: str = ""  # the level's name in the config when it was recorded
+    to: str = ""
+    reason: Text
+
+
+class Notified(EventBase):
+    """A stakeholder (CTO, Engineering Manager, support, ...) was told about the incident."""
+
+    type: Literal["notified"] = "notified"
+    who: Annotated[str, Field(min_length=1, max_length=200)]
+    message: Text = ""
+
+
 Event = Annotated[
     Declared
     | Acknowledged
@@ -148,7 +167,9 @@ Event = Annotated[
     | Mitigated
     | Resolved
     | Reopened
-    | Renumbered,
+    | Renumbered
+    | Escalated
+    | Notified,
     Field(discriminator="type"),
 ]
 
@@ -164,6 +185,8 @@ EVENT_TYPES: tuple[str, ...] = (
     "resolved",
     "reopened",
     "renumbered",
+    "escalated",
+    "notified",
 )
 
 

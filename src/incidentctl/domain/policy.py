@@ -7,8 +7,8 @@ Every policy number lives in configuration; the defaults ship as a TOML file
 from __future__ import annotations
 
 import re
-from datetime import timedelta
-from typing import Annotated, Any
+from datetime import date, time, timedelta
+from typing import Annotated, Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, field_validator, model_validator
@@ -109,12 +109,116 @@ class RunbookSettings(_Strict):
     vars: dict[str, str] = {}
 
 
+WEEKDAYS: tuple[str, ...] = (
+    "monday",
+    "tuesday",
+    "wednesday",
+    "thursday",
+    "friday",
+    "saturday",
+    "sunday",
+)
+
+
+def _weekday(value: Any) -> Any:
+    """'Mon', 'monday', 'MONDAY' -> 'monday'."""
+    if isinstance(value, str):
+        text = value.strip().lower()
+        for name in WEEKDAYS:
+            if len(text) >= 3 and name.startswith(text):
+                return name
+        raise ValueError(f"not a day of the week: {value!r} (use e.g. monday or mon)")
+    return value
+
+
+Weekday = Annotated[str, BeforeValidator(_weekday)]
+
+
+def _check_zone_name(value: str) -> str:
+    if value:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(
+                f"unknown time zone {value!r} (use an IANA name like Europe/Berlin)"
+            ) from None
+    return value
+
+
+class BusinessHours(_Strict):
+    """When a `business_hours_only` severity's acknowledgement and update clocks run."""
+
+    days: list[Weekday] = ["monday", "tuesday", "wednesday", "thursday", "friday"]
+    start: time = time(9, 0)
+    end: time = time(17, 0)
+    timezone: str = ""  # "" means [incident] timezone
+
+    @field_validator("timezone")
+    @classmethod
+    def _check_zone(cls, value: str) -> str:
+        return _check_zone_name(value)
+
+    @model_validator(mode="after")
+    def _check_window(self) -> BusinessHours:
+        if not self.days:
+            raise ValueError("business_hours.days must name at least one day")
+        if self.start >= self.end:
+            raise ValueError("business_hours.start must be before business_hours.end")
+        return self
+
+    @property
+    def weekdays(self) -> frozenset[int]:
+        return frozenset(WEEKDAYS.index(d) for d in self.days)
+
+
+class OncallSettings(_Strict):
+    """The weekly on-call rotation. `people[0]` is primary in the week that starts on
+    `first_week`; each later week goes to the next person, round the list."""
+
+    people: list[Annotated[str, Field(min_length=1)]] = []
+    timezone: str = ""  # "" means [incident] timezone
+    start_day: Weekday = "monday"
+    start_time: time = time(0, 0)
+    first_week: date = date(2026, 1, 5)
+    handover_day: Weekday = "sunday"
+    handover_time: time = time(18, 0)
+    secondary: Literal["previous", "none"] = "previous"
+    outgoing_checklist: list[str] = [
+        "Summarize active incidents",
+        "Share learnings from the week",
+        "Document any ongoing issues",
+        "Update runbooks if needed",
+    ]
+    incoming_checklist: list[str] = [
+        "Review active incidents",
+        "Read runbooks for common issues",
+        "Test access to tools (Grafana, PagerDuty)",
+        "Confirm PagerDuty is active",
+    ]
+
+    @field_validator("timezone")
+    @classmethod
+    def _check_zone(cls, value: str) -> str:
+        return _check_zone_name(value)
+
+    @model_validator(mode="after")
+    def _check_first_week(self) -> OncallSettings:
+        if self.first_week.weekday() != WEEKDAYS.index(self.start_day):
+            raise ValueError(
+                f"oncall.first_week {self.first_week.isoformat()} is a "
+                f"{WEEKDAYS[self.first_week.weekday()]}, but weeks start on {self.start_day}"
+            )
+        return self
+
+
 class Config(_Strict):
     incident: IncidentSettings = IncidentSettings()
     roles: dict[str, str] = {}
     severity: dict[str, SeverityPolicy] = {}
     escalation: list[EscalationLevel] = []
     runbooks: RunbookSettings = RunbookSettings()
+    business_hours: BusinessHours = BusinessHours()
+    oncall: OncallSettings = OncallSettings()
 
     @model_validator(mode="after")
     def _check_names(self) -> Config:
@@ -150,6 +254,12 @@ class Config(_Strict):
             if name.lower() == wanted:
                 return name
         return None
+
+    def oncall_zone(self) -> ZoneInfo:
+        return ZoneInfo(self.oncall.timezone or self.incident.timezone)
+
+    def business_zone(self) -> ZoneInfo:
+        return ZoneInfo(self.business_hours.timezone or self.incident.timezone)
 
 
 def merge_with_defaults(defaults: dict[str, Any], team: dict[str, Any]) -> dict[str, Any]:

@@ -40,6 +40,10 @@ class IncidentState:
     runbook: str = ""
     declared_by: str = ""
     timeline: list[ev.EventBase] = field(default_factory=list)
+    escalation_level: int = 1  # technical escalation: 1 is the on-call engineer
+    escalated_at: datetime | None = None
+    escalated_to: str = ""
+    notified: dict[str, datetime] = field(default_factory=dict)  # who -> first notified at
 
     @property
     def is_open(self) -> bool:
@@ -91,6 +95,10 @@ class IncidentState:
             "category": self.category,
             "runbook": self.runbook,
             "timeline": [e.to_record() for e in self.timeline],
+            "escalation_level": self.escalation_level,
+            "escalated_at": iso(self.escalated_at),
+            "escalated_to": self.escalated_to,
+            "notified": {who: iso(at) for who, at in self.notified.items()},
         }
 
 
@@ -169,6 +177,13 @@ def _apply(state: IncidentState, e: ev.EventBase) -> None:
             if state.human_id not in state.aliases:
                 state.aliases.append(state.human_id)
             state.human_id = e.human_id
+        case ev.Escalated():
+            state.escalation_level = e.level
+            state.escalated_at = e.at
+            state.escalated_to = e.to
+            _add_responder(state, e.to)
+        case ev.Notified():
+            state.notified.setdefault(e.who, e.at)
 
 
 def _set_status(state: IncidentState, status: str, at: datetime) -> None:

@@ -407,3 +407,48 @@ class IncidentRepo:
 
     def write_config(self, text: str) -> None:
         write_atomic(self.config_path, text.encode("utf-8"))
+
+    # -- records outside incidents/ (on-call overrides) -----------------------------
+    def record_files(self, rel_dir: str) -> list[Path]:
+        """The TOML records in `rel_dir`, oldest name first."""
+        folder = self.root / rel_dir
+        if not folder.is_dir():
+            return []
+        return sorted(p for p in folder.iterdir() if p.suffix == ".toml" and p.name[0] != ".")
+
+    def write_record(self, rel_path: str, data: bytes, message: str) -> str:
+        """Write one new record file atomically and commit it alone. Call with the lock
+        held. A failed commit removes the file again. Returns the commit id."""
+        path = self.root / rel_path
+        write_atomic(path, data, exclusive=True)
+        try:
+            return self.git.commit_paths([rel_path], message)
+        except Exception:
+            path.unlink(missing_ok=True)
+            raise
+
+    def uncommitted_records(self, rel_dir: str) -> list[Path]:
+        """Record files in `rel_dir` that a killed command wrote but did not commit."""
+        if not (self.root / rel_dir).is_dir():
+            return []
+        return sorted(
+            self.root / rel
+            for code, rel in self.git.status(rel_dir)
+            if (code == "??" or code[0] == "A") and rel.endswith(".toml")
+        )
+
+    def incidents_signature(self) -> tuple[tuple[str, int], ...]:
+        """Changes whenever an event file or incident folder is added or removed, by
+        this process, another one, or a sync: the mtimes of every folder that holds
+        them. Cheap enough to poll every second; needs no git."""
+        marks: list[tuple[str, int]] = []
+        folders = [self.incidents_dir]
+        if self.incidents_dir.is_dir():
+            folders += [y for y in self.incidents_dir.iterdir() if y.is_dir()]
+            folders += [f / EVENTS for f in self.incident_folders()]
+        for folder in folders:
+            try:
+                marks.append((folder.as_posix(), folder.stat().st_mtime_ns))
+            except OSError:
+                marks.append((folder.as_posix(), -1))
+        return tuple(marks)

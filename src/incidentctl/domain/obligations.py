@@ -1,0 +1,279 @@
+"""What an incident owes, and by when: the deadlines of its severity policy against its
+timeline. Pure: (state, config, now) in, pending obligations out.
+
+Rules (each only while its condition holds; each is cleared by the event named):
+
+- acknowledge: open, not acknowledged; due `ack_within` after declaration.
+  Cleared by `acknowledged`.
+- update: open; due `update_every` after the last update. The last update is the
+  latest declared, status_changed, severity_changed, impact_changed, note_added of
+  kind "update", mitigated, reopened or communication_sent event (and the state's
+  `last_communication_at`, when it has one).
+- customer_comms: open; due `customer_comms_within` after declaration. Cleared by a
+  `communication_sent` event whose template starts with `statuspage/` or `email/`.
+- status_page: open, `status_page`, after the first status-page communication; due
+  `status_page_every` after the last one.
+- customer_email: open, `customer_email`; due `customer_email_within` after
+  declaration. Cleared by a `communication_sent` event with an `email/` template.
+- notify: open; for each `notify` rule, due `after` after declaration. Cleared by a
+  `notified` event naming the same stakeholder (letter case, '-' and '_' ignored).
+- escalate: open, not mitigated (status is not monitoring), and a higher technical
+  level is configured; due the current level's threshold after reaching it (level 1
+  uses the severity's `escalate_after`, higher levels their own `escalate_after`).
+  Cleared by `escalated` to a higher level, or by mitigation.
+- resolve: open; due `resolve_within` after declaration. Cleared by `resolved`.
+- pir: resolved, `pir_required`; due `pir_within` after resolution. Cleared by an
+  event whose type is in PIR_DONE_EVENT_TYPES.
+
+Deadlines that run from the declaration never fall before the moment the incident
+took its current severity: an incident raised from P2 to P0 after two hours owes
+its P0 customer communication from the upgrade, not two hours ago.
+
+For a `business_hours_only` severity the acknowledgement and update clocks start
+at the first business moment, and a deadline outside business hours moves to the
+next opening (see domain/business_hours.py).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from incidentctl.domain.business_hours import business_deadline
+from incidentctl.domain.policy import Config, SeverityPolicy
+from incidentctl.domain.state import IncidentState
+from incidentctl.domain.timeparse import compact_duration, iso
+
+UPDATE_EVENT_TYPES = frozenset(
+    {
+        "status_changed",
+        "severity_changed",
+        "impact_changed",
+        "mitigated",
+        "resolved",
+        "reopened",
+        "communication_sent",
+    }
+)
+COMMUNICATION_EVENT_TYPE = "communication_sent"
+STATUS_PAGE_PREFIX = "statuspage/"
+EMAIL_PREFIX = "email/"
+# the post-incident review's completion; the PIR feature records one of these
+PIR_DONE_EVENT_TYPES = frozenset({"pir_completed", "pir_published"})
+
+KINDS = (
+    "acknowledge",
+    "update",
+    "customer_comms",
+    "status_page",
+    "customer_email",
+    "notify",
+    "escalate",
+    "resolve",
+    "pir",
+)
+
+
+@dataclass(frozen=True)
+class Obligation:
+    kind: str  # one of KINDS
+    label: str  # "Customer communication", "Notify CTO", "Escalate to L2 Engineering Lead"
+    due_at: datetime
+    left: timedelta  # due_at - now: negative once overdue
+    detail: str = ""  # why: "P0 unresolved for 1h", "every 15m"
+    who: str = ""  # the stakeholder (notify) or level name (escalate)
+
+    @property
+    def overdue(self) -> bool:
+        return self.left < timedelta(0)
+
+    def to_dict(self) -> dict:
+        return {
+            "kind": self.kind,
+            "label": self.label,
+            "detail": self.detail,
+            "who": self.who,
+            "due_at": iso(self.due_at),
+            "seconds_left": int(self.left.total_seconds()),
+            "overdue": self.overdue,
+        }
+
+
+def stakeholder_key(name: str) -> str:
+    """'Engineering-Manager', 'engineering_manager ' -> 'engineering manager'."""
+    return " ".join(name.lower().replace("-", " ").replace("_", " ").split())
+
+
+def last_update_at(state: IncidentState) -> datetime:
+    times = [state.declared_at]
+    for e in state.timeline:
+        if e.type in UPDATE_EVENT_TYPES or (
+            e.type == "note_added" and getattr(e, "kind", "") == "update"
+        ):
+            times.append(e.at)
+    communicated = getattr(state, "last_communication_at", None)
+    if communicated is not None:
+        times.append(communicated)
+    return max(times)
+
+
+def communications(state: IncidentState, prefix: str) -> list[datetime]:
+    """When customer communications rendered from templates under `prefix` were sent."""
+    return [
+        e.at
+        for e in state.timeline
+        if e.type == COMMUNICATION_EVENT_TYPE and str(getattr(e, "template", "")).startswith(prefix)
+    ]
+
+
+def severity_since(state: IncidentState) -> datetime:
+    """When the incident took its current severity."""
+    changes = [e.at for e in state.timeline if e.type == "severity_changed"]
+    return max([state.declared_at, *changes])
+
+
+def pir_done(state: IncidentState) -> bool:
+    return any(e.type in PIR_DONE_EVENT_TYPES for e in state.timeline)
+
+
+class _Deadlines:
+    """Builds the obligations of one incident at one moment."""
+
+    def __init__(self, state: IncidentState, config: Config, now: datetime) -> None:
+        self.state = state
+        self.config = config
+        self.now = now
+        self.policy = config.severity.get(state.severity) or SeverityPolicy()
+        self.since = severity_since(state)
+        self.found: list[Obligation] = []
+
+    def add(self, kind: str, label: str, due: datetime, detail: str = "", who: str = "") -> None:
+        self.found.append(Obligation(kind, label, due, due - self.now, detail, who))
+
+    def from_declaration(self, within: timedelta) -> datetime:
+        return max(self.state.declared_at + within, self.since)
+
+    def later(self, start: datetime, amount: timedelta) -> datetime:
+        """`amount` after `start`; for a business-hours-only severity the clock runs
+        from the first business moment and a deadline out of hours moves to the next opening."""
+        if self.policy.business_hours_only:
+            hours = self.config.business_hours
+            return business_deadline(start, amount, hours, self.config.business_zone())
+        return start + amount
+
+
+def pending_obligations(state: IncidentState, config: Config, now: datetime) -> list[Obligation]:
+    """Every obligation the incident has not met yet, soonest (or most overdue) first."""
+    d = _Deadlines(state, config, now)
+    if state.is_open:
+        _acknowledge(d)
+        _update(d)
+        _customer(d)
+        _notify(d)
+        _escalate(d)
+        _resolve(d)
+    else:
+        _pir(d)
+    return sorted(d.found, key=lambda o: (o.due_at, KINDS.index(o.kind), o.label))
+
+
+def _acknowledge(d: _Deadlines) -> None:
+    within = d.policy.ack_within
+    if within is None or d.state.acknowledged_at is not None:
+        return
+    due = max(d.later(d.state.declared_at, within), d.since)
+    hours = " (business hours)" if d.policy.business_hours_only else ""
+    d.add("acknowledge", "Acknowledge", due, f"within {compact_duration(within)}{hours}")
+
+
+def _update(d: _Deadlines) -> None:
+    every = d.policy.update_every
+    if every is None:
+        return
+    hours = " (business hours)" if d.policy.business_hours_only else ""
+    due = d.later(last_update_at(d.state), every)
+    d.add("update", "Next update", due, f"every {compact_duration(every)}{hours}")
+
+
+def _customer(d: _Deadlines) -> None:
+    p = d.policy
+    sent_page = communications(d.state, STATUS_PAGE_PREFIX)
+    sent_email = communications(d.state, EMAIL_PREFIX)
+    if p.customer_comms_within is not None and not (sent_page or sent_email):
+        d.add(
+            "customer_comms",
+            "Customer communication",
+            d.from_declaration(p.customer_comms_within),
+            f"status page or email within {compact_duration(p.customer_comms_within)}",
+        )
+    if p.status_page and p.status_page_every is not None and sent_page:
+        d.add(
+            "status_page",
+            "Status page update",
+            max(sent_page) + p.status_page_every,
+            f"every {compact_duration(p.status_page_every)}",
+        )
+    if p.customer_email and p.customer_email_within is not None and not sent_email:
+        d.add(
+            "customer_email",
+            "Customer email",
+            d.from_declaration(p.customer_email_within),
+            f"within {compact_duration(p.customer_email_within)}",
+        )
+
+
+def _notify(d: _Deadlines) -> None:
+    told = {stakeholder_key(who) for who in d.state.notified}
+    for rule in d.policy.notify:
+        if stakeholder_key(rule.who) in told:
+            continue
+        if rule.after:
+            detail = f"{d.state.severity} unresolved for {compact_duration(rule.after)}"
+        else:
+            detail = f"every {d.state.severity} incident"
+        d.add("notify", f"Notify {rule.who}", d.from_declaration(rule.after), detail, rule.who)
+
+
+def _escalate(d: _Deadlines) -> None:
+    if d.state.status == "monitoring" or not d.config.escalation:
+        return
+    levels = sorted(d.config.escalation, key=lambda lv: lv.level)
+    current = d.state.escalation_level
+    here = next((lv for lv in levels if lv.level == current), None)
+    higher = next((lv for lv in levels if lv.level > current), None)
+    if here is None or higher is None:
+        return
+    threshold = d.policy.escalate_after if here is levels[0] else here.escalate_after
+    if threshold is None:
+        return
+    reached = d.state.escalated_at or d.state.declared_at
+    due = max(reached + threshold, d.since)
+    d.add(
+        "escalate",
+        f"Escalate to L{higher.level} {higher.name}",
+        due,
+        f"if still stuck after {compact_duration(threshold)} at L{current}",
+        higher.name,
+    )
+
+
+def _resolve(d: _Deadlines) -> None:
+    within = d.policy.resolve_within
+    if within is None:
+        return
+    target = d.policy.resolve_within_note or compact_duration(within)
+    d.add("resolve", "Resolve", d.from_declaration(within), f"target {target}")
+
+
+def _pir(d: _Deadlines) -> None:
+    p = d.policy
+    if not p.pir_required or p.pir_within is None or d.state.resolved_at is None:
+        return
+    if pir_done(d.state):
+        return
+    d.add(
+        "pir",
+        "Post-incident review",
+        d.state.resolved_at + p.pir_within,
+        f"within {compact_duration(p.pir_within)} of resolution",
+    )

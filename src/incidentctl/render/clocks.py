@@ -1,0 +1,156 @@
+"""Rich views of the clocks: the `status` table and the live `watch` screen."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import TYPE_CHECKING, Any
+
+from incidentctl.domain.timeparse import format_duration
+from incidentctl.render.views import SEVERITY_STYLE, STATUS_STYLE, describe
+
+if TYPE_CHECKING:
+    from incidentctl.domain.events import EventBase
+    from incidentctl.domain.obligations import Obligation
+    from incidentctl.services.clocks import IncidentClocks, StatusReport
+
+OVERDUE_STYLE = "bold red"
+SOON = timedelta(minutes=5)  # display only: a countdown this close is shown in yellow
+
+
+def countdown(o: Obligation) -> str:
+    """'due in 4m', 'overdue by 12m', 'due now'."""
+    if o.overdue:
+        return f"overdue by {format_duration(-o.left)}"
+    if o.left < timedelta(seconds=1):
+        return "due now"
+    return f"due in {format_duration(o.left)}"
+
+
+def obligation_text(o: Obligation) -> str:
+    """One line: 'Customer communication due in 4m', 'Notify CTO: P0 unresolved for 1h,
+    overdue by 5m', 'Next update due in 12m (every 15m)'."""
+    if o.kind == "notify":
+        return f"{o.label}: {o.detail}, {countdown(o)}"
+    text = f"{o.label} {countdown(o)}"
+    return f"{text} ({o.detail})" if o.detail else text
+
+
+def _style(o: Obligation) -> str:
+    if o.overdue:
+        return OVERDUE_STYLE
+    return "yellow" if o.left <= SOON else ""
+
+
+def describe_event(event: EventBase) -> str:
+    """`describe` for every event type, including the clocks' own."""
+    if event.type == "escalated":
+        e: Any = event
+        whom = " ".join(part for part in (f"L{e.level}", e.name, e.to) if part)
+        return f"escalated to {whom}: {e.reason}"
+    if event.type == "notified":
+        e = event
+        return f"notified {e.who}" + (f": {e.message}" if e.message else "")
+    return describe(event)
+
+
+def _next_cell(item: IncidentClocks) -> Any:
+    from rich.text import Text
+
+    first = item.next
+    return Text(first.label, style=_style(first)) if first else Text("-")
+
+
+def _due_cell(item: IncidentClocks) -> Any:
+    from rich.text import Text
+
+    first = item.next
+    if first is None:
+        return Text("-")
+    if first.overdue:
+        return Text(f"{format_duration(-first.left)} overdue", style=OVERDUE_STYLE)
+    return Text(countdown(first).removeprefix("due "), style=_style(first))
+
+
+def status_table(report: StatusReport) -> Any:
+    """One row per incident; the titles follow in the list below, where they have room."""
+    from rich.table import Table
+    from rich.text import Text
+
+    table = Table(box=None, padding=(0, 1), header_style="dim")
+    for name in ("ID", "SEV", "STATUS", "IC", "AGE"):
+        table.add_column(name, no_wrap=name in ("ID", "SEV", "AGE"))
+    table.add_column("NEXT", min_width=12)
+    table.add_column("DUE", min_width=8)
+    for item in report.incidents:
+        s = item.state
+        table.add_row(
+            s.human_id,
+            Text(s.severity, style=SEVERITY_STYLE.get(s.severity, "")),
+            Text(s.status, style=STATUS_STYLE.get(s.status, "")),
+            Text(s.commander or "-"),
+            format_duration((s.resolved_at or report.now) - s.declared_at),
+            _next_cell(item),
+            _due_cell(item),
+        )
+    return table
+
+
+def obligations_list(report: StatusReport) -> Any:
+    """Each incident's pending obligations, one per line."""
+    from rich.console import Group
+    from rich.text import Text
+
+    lines: list[Any] = []
+    for item in report.incidents:
+        lines.append(Text(""))
+        head = Text(item.state.human_id, style="bold")
+        head.append(f"  {item.state.severity} {item.state.status}", style="dim")
+        if item.state.escalation_level > 1:
+            head.append(f"  escalated to L{item.state.escalation_level}", style="dim")
+        head.append("  ")
+        head.append(" ".join(item.state.title.split()))
+        lines.append(head)
+        if not item.obligations:
+            lines.append(Text("  nothing due", style="dim"))
+        for o in item.obligations:
+            mark = "!" if o.overdue else "-"
+            lines.append(Text(f"  {mark} {obligation_text(o)}", style=_style(o)))
+    return Group(*lines)
+
+
+def status_view(report: StatusReport) -> Any:
+    from rich.console import Group
+
+    return Group(status_table(report), obligations_list(report))
+
+
+def watch_view(report: StatusReport, title: str) -> Any:
+    """The whole `watch` screen: the status, then the latest events across incidents."""
+    from rich.console import Group
+    from rich.table import Table
+    from rich.text import Text
+
+    header = Text(title, style="bold")
+    header.append(f"   {report.now.strftime('%Y-%m-%d %H:%M:%S UTC')}", style="dim")
+    header.append("   Ctrl-C to quit", style="dim")
+    parts: list[Any] = [header, Text("")]
+    if report.incidents:
+        parts.append(status_view(report))
+    else:
+        parts.append(Text("no open incidents", style="dim"))
+    events = report.recent_events()
+    if events:
+        timeline = Table(box=None, padding=(0, 1), header_style="dim", title_justify="left")
+        timeline.add_column("time (UTC)", no_wrap=True)
+        timeline.add_column("incident", no_wrap=True)
+        timeline.add_column("who", no_wrap=True)
+        timeline.add_column("what", overflow="fold")
+        for state, e in reversed(events):
+            timeline.add_row(
+                e.at.strftime("%m-%d %H:%M:%S"),
+                state.human_id,
+                Text(e.author or "-"),
+                Text(describe_event(e)),
+            )
+        parts += [Text("\nlatest events", style="bold"), timeline]
+    return Group(*parts)

@@ -1,0 +1,282 @@
+"""Clocks and escalation: what every incident owes and when (status, watch), and the
+commands that meet those obligations (escalate, notify)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+
+from incidentctl.errors import UsageError
+from incidentctl.services.incidents import _fields, _record, _require_open, _user
+from incidentctl.services.lookup import find_incident
+from incidentctl.services.record import RecordResult, clean_text, one_line
+from incidentctl.services.workspace import Workspace
+
+if TYPE_CHECKING:
+    from incidentctl.domain.events import EventBase
+    from incidentctl.domain.obligations import Obligation
+    from incidentctl.domain.policy import Config
+    from incidentctl.domain.state import IncidentState
+    from incidentctl.store.repo import FileProblem, LoadedIncident
+
+RECENT_EVENTS = 12  # how many timeline events `watch` shows
+
+
+@dataclass
+class IncidentClocks:
+    state: IncidentState
+    obligations: list[Obligation]
+
+    @property
+    def next(self) -> Obligation | None:
+        return self.obligations[0] if self.obligations else None
+
+    @property
+    def overdue(self) -> list[Obligation]:
+        return [o for o in self.obligations if o.overdue]
+
+    def to_dict(self, now: datetime) -> dict[str, Any]:
+        data = self.state.summary_dict()
+        data["age_seconds"] = int(
+            ((self.state.resolved_at or now) - self.state.declared_at).total_seconds()
+        )
+        data["escalation_level"] = self.state.escalation_level
+        data["next"] = self.next.to_dict() if self.next else None
+        data["overdue"] = bool(self.overdue)
+        data["obligations"] = [o.to_dict() for o in self.obligations]
+        return data
+
+
+@dataclass
+class StatusReport:
+    now: datetime
+    incidents: list[IncidentClocks]
+    problems: list[FileProblem] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def overdue(self) -> bool:
+        return any(item.overdue for item in self.incidents)
+
+    def recent_events(self, limit: int = RECENT_EVENTS) -> list[tuple[IncidentState, EventBase]]:
+        """The latest timeline events across the shown incidents, oldest first."""
+        pairs = [(item.state, e) for item in self.incidents for e in item.state.timeline]
+        pairs.sort(key=lambda pair: pair[1].sort_key())
+        return pairs[-limit:]
+
+    def to_dict(self) -> dict[str, Any]:
+        from incidentctl.domain.timeparse import iso
+
+        return {
+            "now": iso(self.now),
+            "overdue": self.overdue,
+            "incidents": [item.to_dict(self.now) for item in self.incidents],
+        }
+
+
+def clocks_of(state: IncidentState, config: Config, now: datetime) -> IncidentClocks:
+    from incidentctl.domain.obligations import pending_obligations
+
+    return IncidentClocks(state, pending_obligations(state, config, now))
+
+
+@dataclass
+class _Loaded:
+    """The incidents a status report is about, as read from disk."""
+
+    states: list[IncidentState]
+    problems: list[FileProblem]
+    notes: list[str]
+    single: bool  # one incident named by the user: shown whatever it owes
+
+
+def _load(ws: Workspace, ref: str | None) -> _Loaded:
+    if ref is not None:
+        found = find_incident(ws, ref)
+        notes = [found.note] if found.note else []
+        return _Loaded([found.incident.state], list(found.incident.problems), notes, True)
+    loaded, problems = ws.repo.load_all()
+    return _Loaded([item.state for item in loaded], problems, [], False)
+
+
+def _report(loaded: _Loaded, config: Config, now: datetime) -> StatusReport:
+    items = [clocks_of(state, config, now) for state in loaded.states]
+    if not loaded.single:
+        items = [item for item in items if item.state.is_open or item.obligations]
+        items.sort(key=_urgency)
+    return StatusReport(now, items, loaded.problems, loaded.notes)
+
+
+def status_report(ws: Workspace, ref: str | None = None) -> StatusReport:
+    """Open incidents (and resolved ones that still owe something, such as a PIR), most
+    urgent first; or the one incident `ref` names."""
+    return _report(_load(ws, ref), ws.config, ws.now())
+
+
+def _urgency(item: IncidentClocks) -> tuple:
+    first = item.next
+    return (
+        not item.state.is_open,
+        first is None,
+        first.due_at if first else item.state.declared_at,
+        item.state.declared_at,
+    )
+
+
+class Watcher:
+    """Keeps a status report current for `watch`: reads the incidents again when their
+    files change on disk (a commit by another process, or a sync), and recomputes the
+    clocks on every tick."""
+
+    def __init__(self, ws: Workspace, ref: str | None) -> None:
+        self.ws = ws
+        self.ref = ref
+        self._signature = ws.repo.incidents_signature()
+        self._loaded = _load(ws, ref)
+        self.report = _report(self._loaded, ws.config, ws.now())
+
+    def refresh(self) -> StatusReport:
+        signature = self.ws.repo.incidents_signature()
+        if signature != self._signature:
+            self._signature = signature
+            self._loaded = _load(self.ws, self.ref)
+        self.report = _report(self._loaded, self.ws.config, self.ws.now())
+        return self.report
+
+
+# -- escalate -----------------------------------------------------------------------
+
+
+@dataclass
+class EscalationResult:
+    record: RecordResult
+    message: str  # the escalation message, ready to paste
+
+
+def escalate(
+    ws: Workspace,
+    ref: str,
+    *,
+    level: int | None,
+    to: str | None,
+    reason: str,
+    by: str | None,
+    at: str | None,
+) -> EscalationResult:
+    from incidentctl.domain import events as ev
+
+    reason = clean_text(reason, "-m", required=True)
+    target_user = _user(to, "--to") if to is not None else ""
+    levels = {lv.level: lv.name for lv in ws.config.escalation}
+    if level is not None:
+        if level < 1:
+            raise UsageError(
+                f"--level {level}: levels start at 1",
+                hint=_levels_hint(levels) if levels else "give --level 2 or higher",
+            )
+        if levels and level not in levels:
+            raise UsageError(f"unknown escalation level {level}", hint=_levels_hint(levels))
+
+    def build(loaded: LoadedIncident, base: dict[str, Any]):
+        _require_open(loaded, "escalate")
+        current = loaded.state.escalation_level
+        target = level if level is not None else current + 1
+        if levels and target not in levels:
+            raise UsageError(
+                f"{loaded.state.human_id} is at level {current}, the top of the escalation path",
+                hint=_levels_hint(levels),
+            )
+        if target <= current:
+            raise UsageError(
+                f"{loaded.state.human_id} is already at level {current}",
+                hint=f"escalate to a higher level: --level {current + 1}",
+            )
+        name = levels.get(target, "")
+        event = ev.Escalated(
+            **_fields(base),
+            level=target,
+            previous=current,
+            name=name,
+            to=target_user,
+            reason=reason,
+        )
+        whom = " ".join(part for part in (f"L{target}", name, target_user) if part)
+        return [(event, f"escalated to {whom}", reason)]
+
+    record = _record(ws, ref, at, by, build)
+    escalated = record.recorded[-1].event
+    return EscalationResult(record, escalation_message(ws, record.state, escalated))
+
+
+def _levels_hint(levels: dict[int, str]) -> str:
+    return "levels: " + ", ".join(f"{n} {name}" for n, name in sorted(levels.items()))
+
+
+def escalation_message(ws: Workspace, state: IncidentState, event: Any) -> str:
+    """The `slack/escalation` message from the communications renderer; where that is
+    not installed, a plain one-line message (Slack-escaped, so it cannot ping)."""
+    try:
+        from incidentctl.services.comms import render_message
+    except ImportError:
+        return plain_escalation_message(state, event)
+    return render_message(ws, state.human_id, "slack/escalation")
+
+
+def plain_escalation_message(state: IncidentState, event: Any) -> str:
+    from incidentctl.render.templating import escape_slack
+
+    whom = " ".join(part for part in (f"L{event.level}", event.name) if part)
+    if event.to:
+        whom += f" ({event.to})"
+    reason = " ".join(event.reason.split())
+    title = " ".join(state.title.split())
+    return escape_slack(
+        f"ESCALATED {state.human_id} ({state.severity}, {state.status}) to {whom}: {reason} "
+        f"- {title}"
+    )
+
+
+# -- notify -------------------------------------------------------------------------
+
+
+@dataclass
+class NotifyResult:
+    record: RecordResult
+    who: str  # as recorded: the policy's spelling when a rule matched
+    cleared: list[str]  # labels of the obligations this notification met
+    rule_matched: bool
+
+
+def notify(
+    ws: Workspace, ref: str, who: str, message: str, *, by: str | None, at: str | None
+) -> NotifyResult:
+    from incidentctl.domain import events as ev
+    from incidentctl.domain.obligations import stakeholder_key
+
+    who = clean_text(who, "ROLE", required=True).strip()
+    message = clean_text(message, "-m")
+    canonical = _policy_stakeholder(ws.config, stakeholder_key(who))
+    recorded_who = canonical or " ".join(who.split())
+    before: list[str] = []
+
+    def build(loaded: LoadedIncident, base: dict[str, Any]):
+        before.extend(o.label for o in clocks_of(loaded.state, ws.config, ws.now()).obligations)
+        event = ev.Notified(**_fields(base), who=recorded_who, message=message)
+        return [(event, f"notified {one_line(recorded_who)}", message)]
+
+    record = _record(ws, ref, at, by, build)
+    after = {o.label for o in clocks_of(record.state, ws.config, ws.now()).obligations}
+    cleared = [label for label in before if label not in after]
+    return NotifyResult(record, recorded_who, cleared, canonical is not None)
+
+
+def _policy_stakeholder(config: Config, key: str) -> str | None:
+    """The stakeholder's name as some notify rule spells it, if any rule names them."""
+    from incidentctl.domain.obligations import stakeholder_key
+
+    for policy in config.severity.values():
+        for rule in policy.notify:
+            if stakeholder_key(rule.who) == key:
+                return rule.who
+    return None

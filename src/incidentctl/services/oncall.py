@@ -1,0 +1,437 @@
+"""The on-call rotation: who is on call, the schedule ahead, overrides, and the handover
+brief. Overrides are committed records under oncall/overrides/, one file per record,
+one commit each, written under the repo lock like events."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from typing import TYPE_CHECKING, Any
+
+from incidentctl.errors import BadFileError, ConfigError, UsageError, choices_hint
+from incidentctl.services.record import actor, clean_text, new_event_id, one_line, when
+from incidentctl.services.workspace import Workspace
+
+if TYPE_CHECKING:
+    from pathlib import Path
+    from zoneinfo import ZoneInfo
+
+    from incidentctl.domain.oncall import OnCall, OncallOverride, Rotation, RotationWeek
+    from incidentctl.domain.state import IncidentState
+    from incidentctl.services.clocks import IncidentClocks
+    from incidentctl.store.repo import FileProblem
+
+OVERRIDES_DIR = "oncall/overrides"
+MAX_WEEKS = 520
+
+
+def _rotation(ws: Workspace) -> Rotation:
+    from incidentctl.domain.oncall import Rotation, RotationError
+
+    try:
+        return Rotation(ws.config.oncall, ws.config.oncall_zone())
+    except RotationError as exc:
+        raise ConfigError(
+            f"{exc}",
+            hint=f'add people to [oncall] in {ws.repo.config_path}, e.g. people = ["@alice", "@bob"]',
+        ) from None
+
+
+def _parse_time(ws: Workspace, text: str, what: str) -> datetime:
+    from incidentctl.domain.timeparse import TIME_HINT, TimeParseError, parse_time
+
+    try:
+        return parse_time(text, ws.now(), ws.config.oncall_zone())
+    except TimeParseError as exc:
+        raise UsageError(f"{what}: {exc}", hint=TIME_HINT) from None
+
+
+def _read_override(ws: Workspace, path: Path) -> OncallOverride:
+    from pydantic import ValidationError
+
+    from incidentctl.domain.events import describe_validation_error
+    from incidentctl.domain.oncall import OncallOverride
+
+    record = ws.repo.read_record(path)
+    try:
+        return OncallOverride.model_validate(record)
+    except ValidationError as exc:
+        raise BadFileError(ws.repo.rel(path), describe_validation_error(exc)) from None
+
+
+def load_overrides(ws: Workspace) -> tuple[list[OncallOverride], list[FileProblem]]:
+    """Every override record; unreadable ones are skipped and reported."""
+    from incidentctl.store.repo import FileProblem
+
+    found, problems = [], []
+    for path in ws.repo.record_files(OVERRIDES_DIR):
+        try:
+            found.append(_read_override(ws, path))
+        except BadFileError as exc:
+            problems.append(FileProblem(exc.path, exc.problem))
+    return found, problems
+
+
+@dataclass
+class OncallView:
+    """Who is on call at one moment, and the rotation around it."""
+
+    zone: ZoneInfo
+    oncall: OnCall
+    handover_at: datetime
+    problems: list[FileProblem] = field(default_factory=list)
+
+    def to_dict(self) -> dict[str, Any]:
+        from incidentctl.domain.timeparse import iso
+
+        o = self.oncall
+        return {
+            "at": iso(o.at),
+            "timezone": str(self.zone),
+            "primary": o.primary,
+            "secondary": o.secondary,
+            "scheduled_primary": o.week.primary,
+            "scheduled_secondary": o.week.secondary,
+            "primary_override": o.primary_override.to_record() if o.primary_override else None,
+            "secondary_override": (
+                o.secondary_override.to_record() if o.secondary_override else None
+            ),
+            "week": week_dict(o.week),
+            "handover_at": iso(self.handover_at),
+        }
+
+
+def week_dict(week: RotationWeek) -> dict[str, Any]:
+    from incidentctl.domain.timeparse import iso
+
+    return {
+        "index": week.index,
+        "start": iso(week.start),
+        "end": iso(week.end),
+        "primary": week.primary,
+        "secondary": week.secondary,
+    }
+
+
+def oncall_at(ws: Workspace, at_text: str | None) -> OncallView:
+    rotation = _rotation(ws)
+    at = _parse_time(ws, at_text, "--at") if at_text is not None else ws.now()
+    overrides, problems = load_overrides(ws)
+    oncall = rotation.on_call(at, overrides)
+    return OncallView(rotation.zone, oncall, rotation.handover_at(oncall.week), problems)
+
+
+@dataclass
+class ScheduledWeek:
+    week: RotationWeek
+    handover_at: datetime  # the briefing that ends this week
+    overrides: list[OncallOverride]
+
+    def to_dict(self) -> dict[str, Any]:
+        from incidentctl.domain.timeparse import iso
+
+        data = week_dict(self.week)
+        data["handover_at"] = iso(self.handover_at)
+        data["overrides"] = [o.to_record() for o in self.overrides]
+        return data
+
+
+@dataclass
+class Schedule:
+    zone: ZoneInfo
+    weeks: list[ScheduledWeek]
+    problems: list[FileProblem] = field(default_factory=list)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"timezone": str(self.zone), "weeks": [w.to_dict() for w in self.weeks]}
+
+
+def schedule(ws: Workspace, weeks: int, *, skip: int = 0) -> Schedule:
+    """`weeks` rotation weeks, starting `skip` weeks after the current one."""
+    from incidentctl.domain.oncall import overrides_within
+
+    if not 1 <= weeks <= MAX_WEEKS:
+        raise UsageError(f"--weeks {weeks}: give 1 to {MAX_WEEKS}")
+    rotation = _rotation(ws)
+    overrides, problems = load_overrides(ws)
+    first = rotation.week_index(ws.now()) + skip
+    out = []
+    for index in range(first, first + weeks):
+        week = rotation.week(index)
+        out.append(
+            ScheduledWeek(
+                week,
+                rotation.handover_at(week),
+                overrides_within(overrides, week.start, week.end),
+            )
+        )
+    return Schedule(rotation.zone, out, problems)
+
+
+@dataclass
+class NextRotation:
+    zone: ZoneInfo
+    week: RotationWeek
+    briefing_at: datetime  # the handover briefing before it starts
+    overrides: list[OncallOverride]
+    problems: list[FileProblem] = field(default_factory=list)
+
+    def to_dict(self) -> dict[str, Any]:
+        from incidentctl.domain.timeparse import iso
+
+        return {
+            "timezone": str(self.zone),
+            "week": week_dict(self.week),
+            "briefing_at": iso(self.briefing_at),
+            "overrides": [o.to_record() for o in self.overrides],
+        }
+
+
+def next_rotation(ws: Workspace) -> NextRotation:
+    ahead = schedule(ws, 2)
+    current, upcoming = ahead.weeks
+    return NextRotation(
+        ahead.zone, upcoming.week, current.handover_at, upcoming.overrides, ahead.problems
+    )
+
+
+# -- override -----------------------------------------------------------------------
+
+
+@dataclass
+class OverrideResult:
+    override: OncallOverride
+    path: str
+    commit: str
+    recovered: list[str] = field(default_factory=list)  # leftover records committed first
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"override": self.override.to_record(), "path": self.path, "commit": self.commit}
+
+
+def add_override(
+    ws: Workspace,
+    user: str,
+    start_text: str,
+    end_text: str,
+    *,
+    role: str,
+    reason: str,
+    by: str | None,
+    at: str | None,
+) -> OverrideResult:
+    from incidentctl.domain.oncall import ROLES, OncallOverride
+    from incidentctl.domain.timeparse import iso
+
+    user = clean_text(user, "the user", required=True).strip()
+    reason = clean_text(reason, "-m")
+    role = role.strip().lower()
+    if role not in ROLES:
+        raise UsageError(f"unknown on-call role {role!r}", hint=choices_hint("roles", ROLES))
+    start = _parse_time(ws, start_text, "--from")
+    end = _parse_time(ws, end_text, "--to")
+    if end <= start:
+        raise UsageError(
+            f"--to ({iso(end)}) is not after --from ({iso(start)})",
+            hint="an override covers the time from --from up to --to",
+        )
+    agreed = when(ws, at)
+    with ws.repo.lock():
+        recovered = _commit_leftovers(ws)
+        override = OncallOverride(
+            id=new_event_id(agreed),
+            at=agreed,
+            recorded_at=ws.now(),
+            author=actor(ws, by),
+            user=user,
+            role=role,
+            start=start,
+            end=end,
+            reason=reason,
+        )
+        rel, commit = _write_override(ws, override)
+    return OverrideResult(override, rel, commit, recovered)
+
+
+def _override_message(override: OncallOverride, recovered: bool = False) -> str:
+    from incidentctl.domain.timeparse import iso
+
+    who = one_line(override.user)
+    subject = f"oncall: {who} {override.role} from {iso(override.start)} to {iso(override.end)}"
+    trailers = f"Event: {override.id}\nEvent-Type: {override.type}"
+    if recovered:
+        trailers += "\nRecovered: true"
+    body = f"\n\n{override.reason.strip()}" if override.reason.strip() else ""
+    return f"{subject}{body}\n\n{trailers}"
+
+
+def _write_override(ws: Workspace, override: OncallOverride) -> tuple[str, str]:
+    import tomli_w
+
+    from incidentctl.store.repo import event_file_name
+
+    rel = f"{OVERRIDES_DIR}/{event_file_name(override)}"  # <UTC ts>-<ULID>.toml, like events
+    data = tomli_w.dumps(override.to_record()).encode("utf-8")
+    return rel, ws.repo.write_record(rel, data, _override_message(override))
+
+
+def _commit_leftovers(ws: Workspace) -> list[str]:
+    """Commit override files a killed command wrote but did not commit (lock held)."""
+    done = []
+    for path in ws.repo.uncommitted_records(OVERRIDES_DIR):
+        try:
+            override = _read_override(ws, path)
+        except BadFileError:
+            continue  # not ours to fix: the user sees it as a problem when reading
+        rel = ws.repo.rel(path)
+        ws.repo.git.commit_paths([rel], _override_message(override, recovered=True))
+        done.append(rel)
+    return done
+
+
+# -- handover -----------------------------------------------------------------------
+
+
+@dataclass
+class ActionItem:
+    incident: str
+    text: str
+    owner: str
+    due: date | datetime | None
+    overdue: bool
+
+
+@dataclass
+class HandoverBrief:
+    now: datetime
+    zone: ZoneInfo
+    week: RotationWeek  # the week that is ending
+    next_week: RotationWeek
+    handover_at: datetime
+    outgoing: str
+    incoming: str
+    active: list[IncidentClocks]
+    this_week: list[IncidentState]
+    actions: list[ActionItem] | None  # None: incidents carry no action items
+    outgoing_checklist: list[str]
+    incoming_checklist: list[str]
+    overrides: list[OncallOverride]  # in force during the next week
+    problems: list[FileProblem] = field(default_factory=list)
+
+    def to_dict(self) -> dict[str, Any]:
+        from incidentctl.domain.timeparse import iso
+
+        return {
+            "timezone": str(self.zone),
+            "week": week_dict(self.week),
+            "next_week": week_dict(self.next_week),
+            "handover_at": iso(self.handover_at),
+            "outgoing": self.outgoing,
+            "incoming": self.incoming,
+            "active": [item.to_dict(self.now) for item in self.active],
+            "this_week": [s.summary_dict() for s in self.this_week],
+            "actions": None
+            if self.actions is None
+            else [
+                {
+                    "incident": a.incident,
+                    "text": a.text,
+                    "owner": a.owner,
+                    "due": a.due.isoformat() if a.due else None,
+                    "overdue": a.overdue,
+                }
+                for a in self.actions
+            ],
+            "outgoing_checklist": list(self.outgoing_checklist),
+            "incoming_checklist": list(self.incoming_checklist),
+            "overrides": [o.to_record() for o in self.overrides],
+        }
+
+
+def handover_brief(ws: Workspace) -> HandoverBrief:
+    from incidentctl.domain.oncall import overrides_within
+    from incidentctl.services.clocks import clocks_of
+
+    rotation = _rotation(ws)
+    now = ws.now()
+    overrides, problems = load_overrides(ws)
+    week = rotation.week_at(now)
+    next_week = rotation.week(week.index + 1)
+    loaded, incident_problems = ws.repo.load_all()
+    states = sorted((item.state for item in loaded), key=lambda s: (s.declared_at, s.uid))
+    active = [clocks_of(s, ws.config, now) for s in states if s.is_open]
+    this_week = [
+        s
+        for s in states
+        if week.start <= s.declared_at < week.end
+        or (s.resolved_at is not None and week.start <= s.resolved_at < week.end)
+    ]
+    settings = ws.config.oncall
+    return HandoverBrief(
+        now=now,
+        zone=rotation.zone,
+        week=week,
+        next_week=next_week,
+        handover_at=rotation.handover_at(week),
+        outgoing=week.primary,
+        incoming=next_week.primary,
+        active=active,
+        this_week=this_week,
+        actions=_open_actions(states, now),
+        outgoing_checklist=list(settings.outgoing_checklist),
+        incoming_checklist=list(settings.incoming_checklist),
+        overrides=overrides_within(overrides, next_week.start, next_week.end),
+        problems=problems + incident_problems,
+    )
+
+
+_DONE = {"done", "closed", "completed", "complete", "cancelled", "canceled", "wontfix"}
+
+
+def _open_actions(states: list[IncidentState], now: datetime) -> list[ActionItem] | None:
+    """Open action items across incidents, or None when incidents have no `actions`
+    (the action-item feature is not part of this build)."""
+    if not any(hasattr(s, "actions") for s in states):
+        return None
+    items = []
+    for s in states:
+        actions = getattr(s, "actions", None) or []
+        for item in actions.values() if isinstance(actions, dict) else actions:
+            if _is_done(item):
+                continue
+            due = _item_field(item, "due", "due_at", "due_on", "due_date")
+            items.append(
+                ActionItem(
+                    incident=s.human_id,
+                    text=str(_item_field(item, "title", "text", "description") or item),
+                    owner=str(_item_field(item, "owner", "assignee") or ""),
+                    due=due if isinstance(due, date) else None,
+                    overdue=_before(due, now),
+                )
+            )
+    items.sort(key=lambda a: (not a.overdue, a.incident))
+    return items
+
+
+def _item_field(item: Any, *names: str) -> Any:
+    for name in names:
+        value = item.get(name) if isinstance(item, dict) else getattr(item, name, None)
+        if value not in (None, ""):
+            return value
+    return None
+
+
+def _is_done(item: Any) -> bool:
+    if _item_field(item, "done", "closed", "completed") is True:
+        return True
+    return str(_item_field(item, "status", "state") or "").lower() in _DONE
+
+
+def _before(due: Any, now: datetime) -> bool:
+    from datetime import UTC
+
+    if isinstance(due, datetime):
+        return (due if due.tzinfo else due.replace(tzinfo=UTC)) < now
+    if isinstance(due, date):
+        return due < now.date()
+    return False
