@@ -182,7 +182,7 @@ def main() -> int:
         bench_size(n, runs, results)
 
     floor = common["stack floor"].median
-    rows, checks = [], []
+    checks: list[tuple[str, float, float, bool]] = []
 
     def check(name: str, value: float, limit: float) -> None:
         checks.append((name, value, limit, value <= limit))
