@@ -8,6 +8,7 @@ from datetime import datetime
 from typing import Any
 
 from incidentctl.domain import events as ev
+from incidentctl.domain.review import ActionItem, add_action, update_action
 from incidentctl.domain.timeparse import iso
 
 
@@ -40,6 +41,10 @@ class IncidentState:
     runbook: str = ""
     declared_by: str = ""
     timeline: list[ev.EventBase] = field(default_factory=list)
+    pir: dict[str, list[str]] = field(default_factory=dict)  # review section -> entries in order
+    pir_scheduled_at: datetime | None = None  # the review meeting
+    pir_completed_at: datetime | None = None
+    actions: list[ActionItem] = field(default_factory=list)
 
     @property
     def is_open(self) -> bool:
@@ -91,6 +96,10 @@ class IncidentState:
             "category": self.category,
             "runbook": self.runbook,
             "timeline": [e.to_record() for e in self.timeline],
+            "pir": {section: list(texts) for section, texts in self.pir.items()},
+            "pir_scheduled_at": iso(self.pir_scheduled_at),
+            "pir_completed_at": iso(self.pir_completed_at),
+            "actions": [a.to_dict(self.human_id) for a in self.actions],
         }
 
 
@@ -169,6 +178,30 @@ def _apply(state: IncidentState, e: ev.EventBase) -> None:
             if state.human_id not in state.aliases:
                 state.aliases.append(state.human_id)
             state.human_id = e.human_id
+        case ev.PirEntry():
+            state.pir.setdefault(e.section, []).append(e.text)
+        case ev.PirScheduled():
+            state.pir_scheduled_at = e.review_at
+        case ev.PirCompleted():
+            state.pir_completed_at = e.at
+        case ev.ActionAdded():
+            add_action(
+                state.actions,
+                ActionItem(
+                    uid=e.id,
+                    number=e.number,
+                    title=e.title,
+                    owner=e.owner,
+                    due=e.due,
+                    priority=e.priority,
+                    kind=e.kind,
+                    added_at=e.at,
+                    added_by=e.author,
+                ),
+            )
+            _apply_early_updates(state, e)
+        case ev.ActionUpdated():
+            update_action(state.actions, e.action, e.at, e.author, e.status, e.note)
 
 
 def _set_status(state: IncidentState, status: str, at: datetime) -> None:
@@ -179,3 +212,13 @@ def _set_status(state: IncidentState, status: str, at: datetime) -> None:
         state.resolved_at = at
     else:
         state.resolved_at = None
+
+
+def _apply_early_updates(state: IncidentState, added: ev.ActionAdded) -> None:
+    """Updates that sort before their action_added (a back-dated --at, or two clones'
+    clocks) were skipped when folded; apply them now, in order."""
+    for e in state.timeline:
+        if e is added:
+            return
+        if isinstance(e, ev.ActionUpdated) and e.action == added.id:
+            update_action(state.actions, e.action, e.at, e.author, e.status, e.note)
