@@ -126,11 +126,12 @@ def next_action_number(actions: list[ActionItem]) -> int:
     return max((a.number for a in actions), default=0) + 1
 
 
-def add_action(actions: list[ActionItem], item: ActionItem) -> None:
-    """Append `item` (folded in event order), renumbering it if its number is taken."""
+def add_action(actions: list[ActionItem], item: ActionItem, highest_requested: int) -> None:
+    """Append `item` (folded in event order). If its number is taken, it gets one past
+    every number any action of the incident asked for, so no other item moves."""
     item.requested_number = item.number
     if any(a.number == item.number for a in actions):
-        item.number = next_action_number(actions)
+        item.number = max(highest_requested, *(a.number for a in actions)) + 1
     actions.append(item)
 
 

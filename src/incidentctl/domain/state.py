@@ -198,6 +198,7 @@ def _apply(state: IncidentState, e: ev.EventBase) -> None:
                     added_at=e.at,
                     added_by=e.author,
                 ),
+                max(x.number for x in state.timeline if isinstance(x, ev.ActionAdded)),
             )
             _apply_early_updates(state, e)
         case ev.ActionUpdated():
