@@ -199,3 +199,23 @@ def test_bad_action_input_changes_nothing(cli):
         assert result.out == ""
     assert cli.commits() == before
     assert cli.git("status", "--porcelain") == ""
+
+
+def test_an_unreadable_incident_is_named_and_the_rest_still_report(cli):
+    inc = cli.declare("API returning 503", "--at", "2026-02-12T14:23Z", env=NOW)
+    cli("action", "add", inc, "Fix it", "--owner", "@a", "--due", "2026-03-01", "-p", "P1",
+        *at(1), env=NOW)  # fmt: skip
+    broken = cli.repo / "incidents" / "2026" / "01KHB3MZM0W2W5J6RVP5C25KJK-broken" / "events"
+    broken.mkdir(parents=True)
+    (broken / "20260213T000000.000Z-01KHB3MZM0W2W5J6RVP5C25KJK.toml").write_text("type = [")
+
+    listed = cli("action", "list", "--json", env=NOW, ok=False)
+    assert listed.code == 1
+    assert [a["id"] for a in listed.json()] == [f"{inc}#A1"]
+    assert "error: incidents/2026/01KHB3MZM0W2W5J6RVP5C25KJK-broken" in listed.err
+    assert "Traceback" not in listed.err
+
+    report = cli("metrics", "--json", env=NOW, ok=False)
+    assert report.code == 1
+    assert report.json()["incidents"]["ids"] == [inc]
+    assert "01KHB3MZM0W2W5J6RVP5C25KJK-broken" in report.err

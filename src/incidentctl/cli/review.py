@@ -26,8 +26,11 @@ NoteOpt = Annotated[str, typer.Option("-m", "--message", metavar="NOTE", help="A
 
 
 def _report_problems(problems) -> None:
+    """Like `list`: name each unreadable file, and fail once the output is out."""
     for problem in problems:
-        terminal.warn(f"skipped unreadable {problem} (run: incidentctl doctor)")
+        terminal.error(str(problem), "run: incidentctl doctor")
+    if problems:
+        raise typer.Exit(1)
 
 
 # -- pir ----------------------------------------------------------------------------

@@ -24,7 +24,7 @@ from datetime import date, datetime, timedelta, tzinfo
 from typing import Any
 
 from incidentctl.domain.policy import Config, SeverityPolicy
-from incidentctl.domain.review import review_due, review_on_time
+from incidentctl.domain.review import ACTION_STATUSES, review_due, review_on_time
 from incidentctl.domain.state import IncidentState
 from incidentctl.domain.timeparse import iso
 
@@ -394,8 +394,6 @@ def _root_causes(states: list[IncidentState]) -> tuple[list[tuple[str, int]], in
 
 
 def _actions(states: list[IncidentState], today: date) -> ActionSummary:
-    from incidentctl.domain.review import ACTION_STATUSES
-
     by_status = dict.fromkeys(ACTION_STATUSES, 0)
     total = overdue = 0
     for s in states:

@@ -95,6 +95,7 @@ class ActionItem:
             "id": self.label(human_id),
             "incident": human_id,
             "number": self.number,
+            "requested_number": self.requested_number,
             "uid": self.uid,
             "title": self.title,
             "owner": self.owner,

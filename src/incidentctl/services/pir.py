@@ -14,7 +14,7 @@ from datetime import date, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from incidentctl.errors import IncidentctlError, UsageError, choices_hint
+from incidentctl.errors import IncidentctlError, NotFoundError, UsageError, choices_hint
 from incidentctl.services.incidents import _fields, _record
 from incidentctl.services.lookup import find_incident
 from incidentctl.services.record import RecordResult, clean_text, one_line
@@ -170,8 +170,6 @@ def template_name(ws: Workspace, choice: str | None) -> str:
         return f"pir/{wanted}"
     if wanted in templates:
         return wanted
-    from incidentctl.errors import NotFoundError
-
     reviews = sorted(n.removeprefix("pir/") for n in templates if n.startswith("pir/"))
     raise NotFoundError(
         f"no review template {wanted!r}",
