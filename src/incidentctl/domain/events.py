@@ -6,7 +6,7 @@ changed, so every field a later reader needs must be in the event itself.
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from functools import cache
 from typing import Annotated, Any, Literal
 
@@ -19,6 +19,7 @@ from pydantic import (
     TypeAdapter,
 )
 
+from incidentctl.domain.review import ActionKind, ActionStatus, PirSection
 from incidentctl.domain.timeparse import iso
 
 SCHEMA_VERSION = 1
@@ -156,6 +157,50 @@ class Notified(EventBase):
     message: Text = ""
 
 
+class PirEntry(EventBase):
+    """One fact for the post-incident review: a 5 Whys step, a factor, a lesson..."""
+
+    type: Literal["pir_entry"] = "pir_entry"
+    section: PirSection
+    text: Annotated[str, Field(min_length=1, max_length=100_000)]
+
+
+class PirScheduled(EventBase):
+    """The review meeting is set for `review_at` (a later one reschedules it)."""
+
+    type: Literal["pir_scheduled"] = "pir_scheduled"
+    review_at: UtcTime
+
+
+class PirCompleted(EventBase):
+    """The review was held, at `at`."""
+
+    type: Literal["pir_completed"] = "pir_completed"
+    message: Text = ""
+
+
+class ActionAdded(EventBase):
+    """An action item. Its ID is this event's ULID; `number` is the short #A<n>."""
+
+    type: Literal["action_added"] = "action_added"
+    number: Annotated[int, Field(ge=1)]
+    title: Annotated[str, Field(min_length=1, max_length=1000)]
+    owner: Annotated[str, Field(min_length=1)]
+    due: date
+    priority: str
+    kind: ActionKind = "preventive"
+
+
+class ActionUpdated(EventBase):
+    """A status change or note on the action item whose action_added event is `action`."""
+
+    type: Literal["action_updated"] = "action_updated"
+    action: str = Field(pattern=r"^[0-9A-HJKMNP-TV-Z]{26}$")
+    number: Annotated[int, Field(ge=1)]  # as shown when written, for people reading the file
+    status: ActionStatus | Literal[""] = ""
+    note: Text = ""
+
+
 Event = Annotated[
     Declared
     | Acknowledged
@@ -169,7 +214,12 @@ Event = Annotated[
     | Reopened
     | Renumbered
     | Escalated
-    | Notified,
+    | Notified
+    | PirEntry
+    | PirScheduled
+    | PirCompleted
+    | ActionAdded
+    | ActionUpdated,
     Field(discriminator="type"),
 ]
 
@@ -187,6 +237,11 @@ EVENT_TYPES: tuple[str, ...] = (
     "renumbered",
     "escalated",
     "notified",
+    "pir_entry",
+    "pir_scheduled",
+    "pir_completed",
+    "action_added",
+    "action_updated",
 )
 
 

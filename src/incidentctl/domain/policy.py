@@ -68,6 +68,9 @@ class SeverityPolicy(_Strict):
     pir_required: bool = False
     pir_within: Duration | None = None
     pir_note: str = ""
+    # targets for the mean time to identify and to mitigate; neither seed sets them
+    identify_within: Duration | None = None
+    mitigate_within: Duration | None = None
 
 
 class IncidentSettings(_Strict):
@@ -211,6 +214,19 @@ class OncallSettings(_Strict):
         return self
 
 
+class MetricsSettings(_Strict):
+    """Quality targets for `incidentctl metrics`. A target left unset is reported without
+    a pass or fail."""
+
+    recurrence_window: Duration | None = None  # a repeat: same category or service within it
+    recurrence_target: Annotated[float, Field(ge=0, le=1)] | None = None  # at most this share
+    pir_completion_target: Annotated[float, Field(ge=0, le=1)] | None = None  # at least this share
+
+
+class ReviewSettings(_Strict):
+    template: str = "waooaw"  # `pir generate` default: pir/<template>, or any template name
+
+
 class Config(_Strict):
     incident: IncidentSettings = IncidentSettings()
     roles: dict[str, str] = {}
@@ -219,6 +235,8 @@ class Config(_Strict):
     runbooks: RunbookSettings = RunbookSettings()
     business_hours: BusinessHours = BusinessHours()
     oncall: OncallSettings = OncallSettings()
+    metrics: MetricsSettings = MetricsSettings()
+    pir: ReviewSettings = ReviewSettings()
 
     @model_validator(mode="after")
     def _check_names(self) -> Config:

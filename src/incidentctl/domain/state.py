@@ -8,6 +8,7 @@ from datetime import datetime
 from typing import Any
 
 from incidentctl.domain import events as ev
+from incidentctl.domain.review import ActionItem, add_action, update_action
 from incidentctl.domain.timeparse import iso
 
 
@@ -44,6 +45,10 @@ class IncidentState:
     escalated_at: datetime | None = None
     escalated_to: str = ""
     notified: dict[str, datetime] = field(default_factory=dict)  # who -> first notified at
+    pir: dict[str, list[str]] = field(default_factory=dict)  # review section -> entries in order
+    pir_scheduled_at: datetime | None = None  # the review meeting
+    pir_completed_at: datetime | None = None
+    actions: list[ActionItem] = field(default_factory=list)
 
     @property
     def is_open(self) -> bool:
@@ -99,6 +104,10 @@ class IncidentState:
             "escalated_at": iso(self.escalated_at),
             "escalated_to": self.escalated_to,
             "notified": {who: iso(at) for who, at in self.notified.items()},
+            "pir": {section: list(texts) for section, texts in self.pir.items()},
+            "pir_scheduled_at": iso(self.pir_scheduled_at),
+            "pir_completed_at": iso(self.pir_completed_at),
+            "actions": [a.to_dict(self.human_id) for a in self.actions],
         }
 
 
@@ -184,6 +193,31 @@ def _apply(state: IncidentState, e: ev.EventBase) -> None:
             _add_responder(state, e.to)
         case ev.Notified():
             state.notified.setdefault(e.who, e.at)
+        case ev.PirEntry():
+            state.pir.setdefault(e.section, []).append(e.text)
+        case ev.PirScheduled():
+            state.pir_scheduled_at = e.review_at
+        case ev.PirCompleted():
+            state.pir_completed_at = e.at
+        case ev.ActionAdded():
+            add_action(
+                state.actions,
+                ActionItem(
+                    uid=e.id,
+                    number=e.number,
+                    title=e.title,
+                    owner=e.owner,
+                    due=e.due,
+                    priority=e.priority,
+                    kind=e.kind,
+                    added_at=e.at,
+                    added_by=e.author,
+                ),
+                max(x.number for x in state.timeline if isinstance(x, ev.ActionAdded)),
+            )
+            _apply_early_updates(state, e)
+        case ev.ActionUpdated():
+            update_action(state.actions, e.action, e.at, e.author, e.status, e.note)
 
 
 def _set_status(state: IncidentState, status: str, at: datetime) -> None:
@@ -194,3 +228,13 @@ def _set_status(state: IncidentState, status: str, at: datetime) -> None:
         state.resolved_at = at
     else:
         state.resolved_at = None
+
+
+def _apply_early_updates(state: IncidentState, added: ev.ActionAdded) -> None:
+    """Updates that sort before their action_added (a back-dated --at, or two clones'
+    clocks) were skipped when folded; apply them now, in order."""
+    for e in state.timeline:
+        if e is added:
+            return
+        if isinstance(e, ev.ActionUpdated) and e.action == added.id:
+            update_action(state.actions, e.action, e.at, e.author, e.status, e.note)

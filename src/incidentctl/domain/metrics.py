@@ -1,0 +1,502 @@
+"""Response metrics over many incidents. Pure: the incidents, the policy and "now" come in.
+
+Definitions (the WAOOAW procedures' Metrics & Reporting):
+
+    MTTD  detected     -> declared      target: detect_within
+    MTTA  declared     -> acknowledged  target: ack_within
+    MTTI  declared     -> identified    target: identify_within
+    MTTM  identified   -> mitigated     target: mitigate_within
+    MTTR  declared     -> resolved      target: resolve_within
+
+An incident without both timestamps of a metric (or whose end comes before its
+start) is left out of that metric, and counted as left out: never as zero.
+Means are reported to 0.1 s, rates to four decimal places; p90 is the
+nearest-rank 90th percentile (the smallest value with at least 90% of values at
+or below it).
+"""
+
+from __future__ import annotations
+
+import math
+import statistics
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta, tzinfo
+from typing import Any
+
+from incidentctl.domain.policy import Config, SeverityPolicy
+from incidentctl.domain.review import ACTION_STATUSES, review_due, review_on_time
+from incidentctl.domain.state import IncidentState
+from incidentctl.domain.timeparse import iso
+
+
+@dataclass(frozen=True)
+class MetricDef:
+    name: str
+    start: str
+    end: str
+    meaning: str
+    target_key: str
+
+
+METRICS: tuple[MetricDef, ...] = (
+    MetricDef("MTTD", "detected", "declared", "mean time to detect", "detect_within"),
+    MetricDef("MTTA", "declared", "acknowledged", "mean time to acknowledge", "ack_within"),
+    MetricDef("MTTI", "declared", "identified", "mean time to identify", "identify_within"),
+    MetricDef("MTTM", "identified", "mitigated", "mean time to mitigate", "mitigate_within"),
+    MetricDef("MTTR", "declared", "resolved", "mean time to resolve", "resolve_within"),
+)
+METRIC_NAMES: tuple[str, ...] = tuple(m.name for m in METRICS)
+UNCATEGORISED = ""
+
+
+def moments(state: IncidentState) -> dict[str, datetime | None]:
+    return {
+        "detected": state.detected_at,
+        "declared": state.declared_at,
+        "acknowledged": state.acknowledged_at,
+        "identified": state.identified_at,
+        "mitigated": state.mitigated_at,
+        "resolved": state.resolved_at,
+    }
+
+
+def interval(state: IncidentState, metric: MetricDef) -> timedelta | None:
+    """The metric's duration for one incident, or None when it cannot be measured."""
+    times = moments(state)
+    start, end = times[metric.start], times[metric.end]
+    if start is None or end is None or end < start:
+        return None
+    return end - start
+
+
+def target(metric: MetricDef, policy: SeverityPolicy | None) -> timedelta | None:
+    if policy is None:
+        return None
+    return getattr(policy, metric.target_key)
+
+
+def seconds(delta: timedelta | None) -> float | None:
+    return None if delta is None else round(delta.total_seconds(), 1)
+
+
+def rate(part: int, whole: int) -> float | None:
+    return round(part / whole, 4) if whole else None
+
+
+def nearest_rank(sorted_values: list[float], percent: float) -> float:
+    rank = max(1, math.ceil(percent / 100 * len(sorted_values)))
+    return sorted_values[rank - 1]
+
+
+@dataclass(frozen=True)
+class IncidentMetric:
+    """One metric for one incident (the review's metrics block)."""
+
+    metric: MetricDef
+    value: timedelta | None
+    target: timedelta | None
+
+    @property
+    def passed(self) -> bool | None:
+        if self.value is None or self.target is None:
+            return None
+        return self.value <= self.target
+
+
+def incident_metrics(state: IncidentState, policy: SeverityPolicy | None) -> list[IncidentMetric]:
+    return [IncidentMetric(m, interval(state, m), target(m, policy)) for m in METRICS]
+
+
+@dataclass(frozen=True)
+class Stats:
+    count: int
+    left_out: int
+    mean: float | None  # seconds
+    median: float | None
+    p90: float | None
+
+    @staticmethod
+    def of(values: list[timedelta], left_out: int) -> Stats:
+        if not values:
+            return Stats(0, left_out, None, None, None)
+        secs = sorted(v.total_seconds() for v in values)
+        return Stats(
+            count=len(secs),
+            left_out=left_out,
+            mean=round(sum(secs) / len(secs), 1),
+            median=round(statistics.median(secs), 1),
+            p90=round(nearest_rank(secs, 90), 1),
+        )
+
+
+@dataclass(frozen=True)
+class MetricResult:
+    metric: MetricDef
+    severity: str  # a severity name, or "" for all severities together
+    stats: Stats
+    target: timedelta | None = None
+    within_target: int | None = None  # incidents at or under the target
+
+    @property
+    def passed(self) -> bool | None:
+        """The mean against the target: at or under it passes."""
+        if self.target is None or self.stats.mean is None:
+            return None
+        return self.stats.mean <= self.target.total_seconds()
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "count": self.stats.count,
+            "left_out": self.stats.left_out,
+            "mean_seconds": self.stats.mean,
+            "median_seconds": self.stats.median,
+            "p90_seconds": self.stats.p90,
+            "target_seconds": seconds(self.target),
+            "within_target": self.within_target,
+            "pass": self.passed,
+        }
+
+
+def metric_result(
+    metric: MetricDef, severity: str, states: list[IncidentState], goal: timedelta | None
+) -> MetricResult:
+    values = [d for d in (interval(s, metric) for s in states) if d is not None]
+    within = sum(1 for v in values if v <= goal) if goal is not None else None
+    return MetricResult(metric, severity, Stats.of(values, len(states) - len(values)), goal, within)
+
+
+@dataclass(frozen=True)
+class Period:
+    since: datetime | None = None  # inclusive
+    until: datetime | None = None  # exclusive
+    severities: tuple[str, ...] = ()
+
+    def contains(self, state: IncidentState) -> bool:
+        if self.since is not None and state.declared_at < self.since:
+            return False
+        if self.until is not None and state.declared_at >= self.until:
+            return False
+        return not self.severities or state.severity in self.severities
+
+
+@dataclass(frozen=True)
+class SeverityCount:
+    severity: str
+    total: int
+    open: int
+    resolved: int
+
+
+@dataclass(frozen=True)
+class MonthMttr:
+    month: str  # YYYY-MM of the declaration, in the team's time zone
+    incidents: int
+    stats: Stats
+
+
+@dataclass(frozen=True)
+class ActionSummary:
+    total: int
+    by_status: dict[str, int]
+    overdue: int
+
+    @property
+    def completion_rate(self) -> float | None:
+        """Done among the actions that are meant to be done (wont-do are not)."""
+        return rate(self.by_status.get("done", 0), self.total - self.by_status.get("wont-do", 0))
+
+
+@dataclass(frozen=True)
+class ReviewSummary:
+    severities: list[str]  # the severities whose policy requires a review
+    required: int  # resolved incidents of those severities
+    completed: int
+    due: int  # required reviews held, or past their deadline
+    on_time: int
+    target: float | None
+
+    @property
+    def completion_rate(self) -> float | None:
+        return rate(self.completed, self.required)
+
+    @property
+    def on_time_rate(self) -> float | None:
+        return rate(self.on_time, self.due)
+
+    @property
+    def passed(self) -> bool | None:
+        if self.target is None or self.completion_rate is None:
+            return None
+        return self.completion_rate >= self.target
+
+
+@dataclass(frozen=True)
+class Repeat:
+    incident: str
+    earlier: str
+    match: str  # "category deploy" or "service api"
+
+
+@dataclass(frozen=True)
+class RecurrenceSummary:
+    window: timedelta | None
+    incidents: int
+    repeats: list[Repeat]
+    target: float | None
+
+    @property
+    def rate(self) -> float | None:
+        if self.window is None:
+            return None
+        return rate(len(self.repeats), self.incidents)
+
+    @property
+    def passed(self) -> bool | None:
+        if self.target is None or self.rate is None:
+            return None
+        return self.rate <= self.target
+
+
+@dataclass
+class MetricsReport:
+    period: Period
+    as_of: datetime
+    severities: list[str]  # those with incidents in the report, in policy order
+    counts: list[SeverityCount]
+    results: dict[str, list[MetricResult]]  # metric name -> [all, then per severity]
+    months: list[MonthMttr]
+    root_causes: list[tuple[str, int]]  # (category, count), most common first
+    uncategorised: int
+    actions: ActionSummary
+    reviews: ReviewSummary
+    recurrence: RecurrenceSummary
+    incident_ids: list[str] = field(default_factory=list)
+
+    @property
+    def total(self) -> int:
+        return sum(c.total for c in self.counts)
+
+    def to_dict(self) -> dict[str, Any]:
+        """The `metrics --json` shape (documented in docs/review.md)."""
+        return {
+            "period": {
+                "since": iso(self.period.since),
+                "until": iso(self.period.until),
+                "severities": list(self.period.severities),
+                "as_of": iso(self.as_of),
+            },
+            "incidents": {
+                "total": self.total,
+                "open": sum(c.open for c in self.counts),
+                "resolved": sum(c.resolved for c in self.counts),
+                "by_severity": {
+                    c.severity: {"total": c.total, "open": c.open, "resolved": c.resolved}
+                    for c in self.counts
+                },
+                "ids": list(self.incident_ids),
+            },
+            "metrics": {
+                name: {
+                    "from": rows[0].metric.start,
+                    "to": rows[0].metric.end,
+                    "all": rows[0].to_dict(),
+                    "by_severity": {r.severity: r.to_dict() for r in rows[1:]},
+                }
+                for name, rows in self.results.items()
+            },
+            "mttr_by_month": [
+                {
+                    "month": m.month,
+                    "incidents": m.incidents,
+                    "count": m.stats.count,
+                    "left_out": m.stats.left_out,
+                    "mean_seconds": m.stats.mean,
+                }
+                for m in self.months
+            ],
+            "root_causes": {
+                "categories": [{"category": c, "count": n} for c, n in self.root_causes],
+                "uncategorised": self.uncategorised,
+            },
+            "actions": {
+                "total": self.actions.total,
+                "by_status": dict(self.actions.by_status),
+                "completion_rate": self.actions.completion_rate,
+                "overdue": self.actions.overdue,
+            },
+            "reviews": {
+                "severities": list(self.reviews.severities),
+                "required": self.reviews.required,
+                "completed": self.reviews.completed,
+                "completion_rate": self.reviews.completion_rate,
+                "target": self.reviews.target,
+                "pass": self.reviews.passed,
+                "due": self.reviews.due,
+                "on_time": self.reviews.on_time,
+                "on_time_rate": self.reviews.on_time_rate,
+            },
+            "recurrence": {
+                "window_seconds": seconds(self.recurrence.window),
+                "incidents": self.recurrence.incidents,
+                "repeats": len(self.recurrence.repeats),
+                "rate": self.recurrence.rate,
+                "target": self.recurrence.target,
+                "pass": self.recurrence.passed,
+                "repeat_incidents": [
+                    {"id": r.incident, "earlier": r.earlier, "match": r.match}
+                    for r in self.recurrence.repeats
+                ],
+            },
+        }
+
+
+def _ordered(states: list[IncidentState]) -> list[IncidentState]:
+    return sorted(states, key=lambda s: (s.declared_at, s.uid))
+
+
+def severity_order(config: Config, states: list[IncidentState]) -> list[str]:
+    present = {s.severity for s in states}
+    known = [name for name in config.severity if name in present]
+    return known + sorted(present - set(known))
+
+
+def _months(states: list[IncidentState], zone: tzinfo) -> list[MonthMttr]:
+    """MTTR for each month (in the team's zone) from the first incident's to the last's."""
+    if not states:
+        return []
+    mttr = METRICS[-1]
+    by_month: dict[str, list[IncidentState]] = {}
+    for s in states:
+        by_month.setdefault(s.declared_at.astimezone(zone).strftime("%Y-%m"), []).append(s)
+    first, last = min(by_month), max(by_month)
+    year, month = int(first[:4]), int(first[5:])
+    out = []
+    while True:
+        key = f"{year:04d}-{month:02d}"
+        group = by_month.get(key, [])
+        values = [d for d in (interval(s, mttr) for s in group) if d is not None]
+        out.append(MonthMttr(key, len(group), Stats.of(values, len(group) - len(values))))
+        if key == last:
+            return out
+        year, month = (year + 1, 1) if month == 12 else (year, month + 1)
+
+
+def _root_causes(states: list[IncidentState]) -> tuple[list[tuple[str, int]], int]:
+    counts: dict[str, int] = {}
+    uncategorised = 0
+    for s in states:
+        category = s.category.strip().lower()
+        if category:
+            counts[category] = counts.get(category, 0) + 1
+        else:
+            uncategorised += 1
+    return sorted(counts.items(), key=lambda kv: (-kv[1], kv[0])), uncategorised
+
+
+def _actions(states: list[IncidentState], today: date) -> ActionSummary:
+    by_status = dict.fromkeys(ACTION_STATUSES, 0)
+    total = overdue = 0
+    for s in states:
+        for a in s.actions:
+            total += 1
+            by_status[a.status] = by_status.get(a.status, 0) + 1
+            overdue += a.is_overdue(today)
+    return ActionSummary(total, by_status, overdue)
+
+
+def _reviews(states: list[IncidentState], config: Config, now: datetime) -> ReviewSummary:
+    required_severities = [name for name, p in config.severity.items() if p.pir_required]
+    required = completed = due = on_time = 0
+    for s in states:
+        policy = config.severity.get(s.severity)
+        if policy is None or not policy.pir_required or s.resolved_at is None:
+            continue
+        required += 1
+        completed += s.pir_completed_at is not None
+        if review_due(s, policy, now):
+            due += 1
+            on_time += review_on_time(s, policy) is True
+    return ReviewSummary(
+        required_severities, required, completed, due, on_time, config.metrics.pir_completion_target
+    )
+
+
+def _match(earlier: IncidentState, later: IncidentState) -> str:
+    category = later.category.strip().lower()
+    if category and category == earlier.category.strip().lower():
+        return f"category {category}"
+    earlier_services = {x.strip().lower() for x in earlier.services}
+    for service in later.services:
+        if service.strip().lower() in earlier_services:
+            return f"service {service.strip().lower()}"
+    return ""
+
+
+def _recurrence(
+    states: list[IncidentState], history: list[IncidentState], config: Config
+) -> RecurrenceSummary:
+    window = config.metrics.recurrence_window
+    target_rate = config.metrics.recurrence_target
+    repeats: list[Repeat] = []
+    if window is not None:
+        past = _ordered(history)
+        for s in states:
+            key = (s.declared_at, s.uid)
+            for earlier in reversed(past):  # the most recent earlier incident first
+                if (earlier.declared_at, earlier.uid) >= key:
+                    continue
+                if s.declared_at - earlier.declared_at > window:
+                    break
+                match = _match(earlier, s)
+                if match:
+                    repeats.append(Repeat(s.human_id, earlier.human_id, match))
+                    break
+    return RecurrenceSummary(window, len(states), repeats, target_rate)
+
+
+def build_report(
+    history: list[IncidentState],
+    config: Config,
+    now: datetime,
+    period: Period,
+    zone: tzinfo,
+) -> MetricsReport:
+    """Everything `incidentctl metrics` reports, for the incidents of `history` in `period`.
+
+    `history` is every incident in the repo: repeats look back across all of it.
+    """
+    states = _ordered([s for s in history if period.contains(s)])
+    severities = severity_order(config, states)
+    by_severity = {name: [s for s in states if s.severity == name] for name in severities}
+    counts = [
+        SeverityCount(
+            name,
+            len(group),
+            sum(1 for s in group if s.is_open),
+            sum(1 for s in group if not s.is_open),
+        )
+        for name, group in by_severity.items()
+    ]
+    results: dict[str, list[MetricResult]] = {}
+    for metric in METRICS:
+        rows = [metric_result(metric, "", states, None)]
+        for name, group in by_severity.items():
+            rows.append(
+                metric_result(metric, name, group, target(metric, config.severity.get(name)))
+            )
+        results[metric.name] = rows
+    categories, uncategorised = _root_causes(states)
+    return MetricsReport(
+        period=period,
+        as_of=now,
+        severities=severities,
+        counts=counts,
+        results=results,
+        months=_months(states, zone),
+        root_causes=categories,
+        uncategorised=uncategorised,
+        actions=_actions(states, now.astimezone(zone).date()),
+        reviews=_reviews(states, config, now),
+        recurrence=_recurrence(states, history, config),
+        incident_ids=[s.human_id for s in states],
+    )

@@ -1,0 +1,204 @@
+"""`incidentctl metrics`: choose the incidents, compute the report, and its Markdown form."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from datetime import date, datetime, time, timedelta
+from typing import TYPE_CHECKING, Any
+
+from incidentctl.errors import UsageError, choices_hint
+from incidentctl.services.workspace import Workspace
+
+if TYPE_CHECKING:
+    from incidentctl.domain.metrics import MetricsReport, Period
+    from incidentctl.store.repo import FileProblem
+
+_DATE_RE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+_MONTH_RE = re.compile(r"^(\d{4})-(\d{2})$")
+DATE_HINT = "use a date (2026-02-01), an ISO 8601 time, or a relative time (-30d)"
+MONTHLY_TEMPLATE = "metrics/monthly"
+
+
+@dataclass
+class MetricsResult:
+    report: MetricsReport
+    problems: list[FileProblem] = field(default_factory=list)
+
+
+def _start_of(day: date, ws: Workspace) -> datetime:
+    from datetime import UTC
+
+    return datetime.combine(day, time(0), tzinfo=ws.config.zone).astimezone(UTC)
+
+
+def _bound(ws: Workspace, text: str, option: str, *, end: bool) -> datetime:
+    """A date means its whole day: `--since` from its start, `--until` through its end."""
+    from incidentctl.domain.timeparse import TimeParseError, parse_time
+
+    s = text.strip()
+    if _DATE_RE.match(s):
+        try:
+            day = date.fromisoformat(s)
+        except ValueError:
+            raise UsageError(f"{option}: not a date: {text!r}", hint=DATE_HINT) from None
+        return _start_of(day + timedelta(days=1) if end else day, ws)
+    try:
+        return parse_time(s, ws.now(), ws.config.zone)
+    except TimeParseError as exc:
+        raise UsageError(f"{option}: {exc}", hint=DATE_HINT) from None
+
+
+def period(
+    ws: Workspace,
+    *,
+    since: str | None = None,
+    until: str | None = None,
+    month: str | None = None,
+    severities: list[str] | None = None,
+) -> Period:
+    from incidentctl.domain.metrics import Period
+
+    wanted: list[str] = []
+    for text in severities or []:
+        name = ws.config.severity_name(text)
+        if name is None:
+            raise UsageError(
+                f"unknown severity {text!r}", hint=choices_hint("severities", ws.config.severities)
+            )
+        if name not in wanted:
+            wanted.append(name)
+    if month is not None:
+        if since is not None or until is not None:
+            raise UsageError(
+                "--month cannot be combined with --since or --until",
+                hint="give either --month YYYY-MM or --since/--until",
+            )
+        m = _MONTH_RE.match(month.strip())
+        if not m or not 1 <= int(m[2]) <= 12:
+            raise UsageError(f"--month: not a month: {month!r}", hint="use YYYY-MM, e.g. 2026-02")
+        year, number = int(m[1]), int(m[2])
+        following = date(year + 1, 1, 1) if number == 12 else date(year, number + 1, 1)
+        return Period(_start_of(date(year, number, 1), ws), _start_of(following, ws), tuple(wanted))
+    start = _bound(ws, since, "--since", end=False) if since is not None else None
+    stop = _bound(ws, until, "--until", end=True) if until is not None else None
+    if start is not None and stop is not None and start >= stop:
+        raise UsageError("--since is not before --until", hint="check the two dates")
+    return Period(start, stop, tuple(wanted))
+
+
+def metrics(ws: Workspace, chosen: Period) -> MetricsResult:
+    from incidentctl.domain.metrics import build_report
+
+    loaded, problems = ws.repo.load_all()
+    history = [item.state for item in loaded]
+    report = build_report(history, ws.config, ws.now(), chosen, ws.config.zone)
+    return MetricsResult(report, problems)
+
+
+def _span(seconds: float | None) -> str:
+    from incidentctl.domain.timeparse import format_duration
+
+    return "" if seconds is None else format_duration(timedelta(seconds=round(seconds)))
+
+
+def _percent(value: float | None) -> str:
+    return "" if value is None else f"{value * 100:.1f}%"
+
+
+def _verdict(passed: bool | None) -> str:
+    return "" if passed is None else ("pass" if passed else "fail")
+
+
+def _period_title(report: MetricsReport, month: str | None) -> str:
+    if month:
+        return month.strip()
+    p = report.period
+    if p.since is None and p.until is None:
+        return "all time"
+    since = p.since.strftime("%Y-%m-%d") if p.since else "…"
+    until = (p.until - timedelta(seconds=1)).strftime("%Y-%m-%d") if p.until else "…"
+    return f"{since} to {until}"
+
+
+def markdown_context(ws: Workspace, report: MetricsReport, month: str | None) -> dict[str, Any]:
+    """The monthly report's fields: numbers already formatted, text raw (escaped by the template)."""
+    largest = max((m.stats.mean or 0 for m in report.months), default=0)
+    metric_rows = []
+    for name, rows in report.results.items():
+        for r in rows[1:]:
+            metric_rows.append(
+                {
+                    "metric": name,
+                    "severity": r.severity,
+                    "count": r.stats.count,
+                    "left_out": r.stats.left_out,
+                    "mean": _span(r.stats.mean),
+                    "median": _span(r.stats.median),
+                    "p90": _span(r.stats.p90),
+                    "target": _span(r.target.total_seconds()) if r.target is not None else "",
+                    "result": _verdict(r.passed),
+                }
+            )
+    return {
+        "org": ws.config.incident.org,
+        "period": _period_title(report, month),
+        "severities": list(report.period.severities),
+        "total": report.total,
+        "counts": [
+            {"severity": c.severity, "total": c.total, "open": c.open, "resolved": c.resolved}
+            for c in report.counts
+        ],
+        "metrics": metric_rows,
+        "months": [
+            {
+                "month": m.month,
+                "incidents": m.incidents,
+                "count": m.stats.count,
+                "mean": _span(m.stats.mean),
+                "bar": "█" * max(1, round(20 * m.stats.mean / largest))
+                if m.stats.mean and largest
+                else "",
+            }
+            for m in report.months
+        ],
+        "root_causes": [{"category": c, "count": n} for c, n in report.root_causes],
+        "uncategorised": report.uncategorised,
+        "actions": {
+            "total": report.actions.total,
+            "done": report.actions.by_status.get("done", 0),
+            "wont_do": report.actions.by_status.get("wont-do", 0),
+            "completion_rate": _percent(report.actions.completion_rate),
+            "overdue": report.actions.overdue,
+        },
+        "reviews": {
+            "severities": list(report.reviews.severities),
+            "required": report.reviews.required,
+            "completed": report.reviews.completed,
+            "completion_rate": _percent(report.reviews.completion_rate),
+            "target": _percent(report.reviews.target),
+            "result": _verdict(report.reviews.passed),
+            "due": report.reviews.due,
+            "on_time": report.reviews.on_time,
+            "on_time_rate": _percent(report.reviews.on_time_rate),
+        },
+        "recurrence": {
+            "window": _span(report.recurrence.window.total_seconds())
+            if report.recurrence.window is not None
+            else "",
+            "incidents": report.recurrence.incidents,
+            "repeats": [
+                {"id": r.incident, "earlier": r.earlier, "match": r.match}
+                for r in report.recurrence.repeats
+            ],
+            "rate": _percent(report.recurrence.rate),
+            "target": _percent(report.recurrence.target),
+            "result": _verdict(report.recurrence.passed),
+        },
+    }
+
+
+def markdown(ws: Workspace, report: MetricsReport, month: str | None = None) -> str:
+    from incidentctl.render.templating import render_template
+
+    return render_template(MONTHLY_TEMPLATE, markdown_context(ws, report, month), ws.repo.root)
