@@ -40,6 +40,8 @@ class IncidentState:
     runbook: str = ""
     declared_by: str = ""
     timeline: list[ev.EventBase] = field(default_factory=list)
+    # runbook name -> step id -> latest outcome (done, skipped, failed, decided)
+    runbook_steps: dict[str, dict[str, str]] = field(default_factory=dict)
 
     @property
     def is_open(self) -> bool:
@@ -91,6 +93,7 @@ class IncidentState:
             "category": self.category,
             "runbook": self.runbook,
             "timeline": [e.to_record() for e in self.timeline],
+            "runbook_steps": {name: dict(steps) for name, steps in self.runbook_steps.items()},
         }
 
 
@@ -169,6 +172,9 @@ def _apply(state: IncidentState, e: ev.EventBase) -> None:
             if state.human_id not in state.aliases:
                 state.aliases.append(state.human_id)
             state.human_id = e.human_id
+        case ev.RunbookStepAnswered():
+            # the latest answer wins: a failed step retried and done reads as done
+            state.runbook_steps.setdefault(e.runbook, {})[e.step] = e.outcome
 
 
 def _set_status(state: IncidentState, status: str, at: datetime) -> None:
