@@ -49,7 +49,9 @@ class Result:
         return json.loads(self.out)
 
 
-def run_cli(*args: str, cwd: Path | None = None, env: dict | None = None, input: str | None = None) -> Result:
+def run_cli(
+    *args: str, cwd: Path | None = None, env: dict | None = None, input: str | None = None
+) -> Result:
     full_env = dict(os.environ, **(env or {}))
     proc = subprocess.run(
         [str(BIN), *args],
