@@ -237,7 +237,9 @@ def test_declining_a_command_never_runs_it(drill_repo) -> None:
     start = cli.commits()
     child = spawn(cli, inc, "drill")
     acknowledge(child)
-    choose(child, "r")
+    choose(child, "x")
+    child.expect(re.escape("please answer one of: d, s, f, n, r, c, q"))
+    choose(child, "R")  # any letter case
     child.expect(re.escape("which command to run [1/2]: "))
     child.sendline("2")
     confirm_run(child, f"touch {marker}", "")  # Enter: the default is no

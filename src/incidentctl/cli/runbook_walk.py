@@ -32,26 +32,28 @@ class _Quit(Exception):
 
 
 def _ask(prompt: str, choices: list[str] | None = None, default: str | None = None) -> str:
+    """One line of input. With `choices`, asks again until the answer is one of them
+    (in any letter case) and returns the choice as listed."""
     from rich.prompt import Prompt
     from rich.text import Text
 
-    try:
-        if default is None:
-            return Prompt.ask(
-                Text(prompt),
-                console=terminal.talk_console(),
-                choices=choices,
-                case_sensitive=False,
-            )
-        return Prompt.ask(
-            Text(prompt),
-            console=terminal.talk_console(),
-            choices=choices,
-            case_sensitive=False,
-            default=default,
-        )
-    except EOFError:
-        raise _Quit from None
+    label = Text(prompt)
+    if choices:
+        label.append(f" [{'/'.join(choices)}]", style="magenta")
+    if default is not None:
+        label.append(f" ({default})", style="cyan")
+    while True:
+        try:
+            answer = Prompt.get_input(terminal.talk_console(), label + ": ", password=False)
+        except EOFError:
+            raise _Quit from None
+        answer = answer.strip() or (default or "")
+        if not choices:
+            return answer
+        match = [c for c in choices if c.lower() == answer.lower()]
+        if match:
+            return match[0]
+        terminal.talk(f"please answer one of: {', '.join(choices)}")
 
 
 def _confirm(prompt: str) -> bool:
@@ -161,10 +163,11 @@ def _pick_runbook(choice: RunbookChoice) -> str:
         terminal.print_talk(Text(f"  {i}. {s.name}  ({'; '.join(s.reasons)})"))
     while True:
         answer = _ask("runbook (number or name)", default="1").strip()
-        if answer.isdigit() and 1 <= int(answer) <= len(names):
-            return names[int(answer) - 1]
-        if answer:
+        if not answer.isdigit():
             return answer  # any runbook name; open_walk says if it does not exist
+        if 1 <= int(answer) <= len(names):
+            return names[int(answer) - 1]
+        terminal.talk(f"pick a number from 1 to {len(names)}, or type a runbook name")
 
 
 def _menu(view: StepView) -> list[tuple[str, str]]:
@@ -182,6 +185,7 @@ def _menu(view: StepView) -> list[tuple[str, str]]:
 def _answer_step(session: _Session, position: WalkPosition) -> None:
     from rich.text import Text
 
+    from incidentctl.errors import IncidentctlError
     from incidentctl.render.runbooks import walk_step
     from incidentctl.services.runbooks import StepAnswer, record_step
 
@@ -204,15 +208,12 @@ def _answer_step(session: _Session, position: WalkPosition) -> None:
                 notes.append(text)
             continue
         if key == "r":
-            line = _choose_command(view, "run")
-            result = _run(session, line) if line is not None else None
+            result = _run(session, _choose_command(view, "run"))
             if result is not None:
                 runs.append(result)
             continue
         if key == "c":
-            line = _choose_command(view, "copy")
-            if line is not None:
-                _copy(_filled(session, line))
+            _copy(_filled(session, _choose_command(view, "copy")))
             continue
         if key == "m":
             _message(session, view)
@@ -223,23 +224,27 @@ def _answer_step(session: _Session, position: WalkPosition) -> None:
             raise _Quit
         if key == "p":
             option = _pick_option(view)
-            if option is None:
-                continue
             for line in (c for c in view.commands if c.option == option):
                 result = _run(session, line)
                 if result is not None:
                     runs.append(result)
         outcome = {"d": "done", "s": "skipped", "f": "failed", "p": "decided"}[key]
         answer = StepAnswer(outcome, option, "\n".join(notes), runs)
-        result = record_step(
-            session.ws,
-            session.walk.uid,
-            session.walk.loaded.name,
-            view.step.id,
-            answer,
-            at=session.at,
-            by=session.by,
-        )
+        try:
+            result = record_step(
+                session.ws,
+                session.walk.uid,
+                session.walk.loaded.name,
+                view.step.id,
+                answer,
+                at=session.at,
+                by=session.by,
+            )
+        except IncidentctlError as exc:
+            # e.g. a commit hook refused: keep what was typed and run, and let them retry
+            terminal.error(exc.message, exc.hint)
+            terminal.talk("not recorded; the notes and output are kept: answer again, or quit")
+            continue
         recorded = result.recorded[0]
         extra = f" · evidence {recorded.event.evidence}" if recorded.event.evidence else ""
         what = outcome + (f" {option}" if option else "")
@@ -256,7 +261,7 @@ def _pending(notes: list[str], runs: list[CommandOutput]) -> list[str]:
     return out
 
 
-def _choose_command(view: StepView, verb: str) -> CommandLine | None:
+def _choose_command(view: StepView, verb: str) -> CommandLine:
     commands = view.commands
     if len(commands) == 1:
         return commands[0]
@@ -264,11 +269,9 @@ def _choose_command(view: StepView, verb: str) -> CommandLine | None:
     return commands[int(_ask(f"which command to {verb}", numbers)) - 1]
 
 
-def _pick_option(view: StepView) -> str | None:
-    keys = [o.key for o, _ in view.options]
-    picked = _ask("option", keys)
-    # case-insensitive answers come back as the choice itself
-    return next((k for k in keys if k.lower() == picked.lower()), None)
+def _pick_option(view: StepView) -> str:
+    # Rich answers a case-insensitive prompt with the choice as listed
+    return _ask("option", [o.key for o, _ in view.options])
 
 
 def _filled(session: _Session, line: CommandLine) -> str:
