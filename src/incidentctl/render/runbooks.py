@@ -153,7 +153,7 @@ def runbook_rich(view: RunbookView) -> Any:
     if r.symptoms:
         facts.add_row("symptoms", Text("; ".join(r.symptoms)))
     if r.services or r.tags:
-        facts.add_row("services/tags", Text(", ".join([*r.services, *r.tags])))
+        facts.add_row("services/tags", Text(", ".join(dict.fromkeys([*r.services, *r.tags]))))
     parts.append(facts)
     if r.warnings:
         parts.append(
@@ -173,7 +173,7 @@ def runbook_rich(view: RunbookView) -> Any:
         title = Text(f"{p}. {phase.title}", style="bold")
         if phase.timebox:
             title.append(f"  · time box {phase.timebox}", style="yellow")
-        parts.append(Panel(table, title=title, title_align="left", border_style="dim"))
+        parts.append(Panel(table, title=title, title_align="left", border_style="blue"))
     if view.missing:
         parts.append(
             Text(
