@@ -8,7 +8,7 @@ from typing import Annotated
 import typer
 
 from incidentctl import __version__
-from incidentctl.cli import clocks, common, incident, review, setup, views
+from incidentctl.cli import clocks, common, incident, review, runbook, setup, views
 
 app = typer.Typer(
     name="incidentctl",
@@ -49,6 +49,7 @@ incident.register(app)
 views.register(app)
 clocks.register(app)
 review.register(app)
+runbook.register(app)
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -44,6 +44,10 @@ def declare(
         str | None,
         typer.Option("--detected-at", metavar="TIME", help="When the alert fired (for MTTD)."),
     ] = None,
+    runbook: Annotated[
+        str | None,
+        typer.Option("--runbook", metavar="NAME", help="Attach a runbook (see: runbook list)."),
+    ] = None,
     at: AtOpt = None,
     by: ByOpt = None,
     as_json: JsonOpt = False,
@@ -64,6 +68,7 @@ def declare(
             detected_at=detected_at,
             at=at,
             by=by,
+            runbook=runbook or "",
         ),
     )
     report_recorded(result, as_json, "recorded")

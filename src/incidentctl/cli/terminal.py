@@ -73,3 +73,23 @@ def console() -> Console:
 
 def print_rich(renderable: Any) -> None:
     console().print(renderable)
+
+
+@cache
+def talk_console() -> Console:
+    """A Rich console on stderr, for interactive talk: the runbook walk and its prompts."""
+    from rich.console import Console
+
+    return Console(stderr=True, highlight=False, no_color="NO_COLOR" in os.environ, emoji=False)
+
+
+def print_talk(renderable: Any, *, soft_wrap: bool = False) -> None:
+    """`soft_wrap` leaves long lines whole (the terminal wraps them), e.g. a command to confirm."""
+    talk_console().print(renderable, soft_wrap=soft_wrap)
+
+
+def talk_raw(data: bytes) -> None:
+    """Bytes as they come (a running command's output), on stderr."""
+    sys.stderr.flush()
+    sys.stderr.buffer.write(data)
+    sys.stderr.buffer.flush()

@@ -201,6 +201,34 @@ class ActionUpdated(EventBase):
     note: Text = ""
 
 
+RUNBOOK_OUTCOMES: tuple[str, ...] = ("done", "skipped", "failed", "decided")
+
+
+class CommandRun(BaseModel):
+    """A runbook command the responder confirmed and ran; its output is the evidence file."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    command: Annotated[str, Field(min_length=1, max_length=100_000)]
+    exit_code: int
+    output_bytes: int = 0  # all the output the command wrote; the evidence keeps a capped part
+    truncated: bool = False
+    interrupted: bool = False  # stopped with Ctrl-C
+
+
+class RunbookStepAnswered(EventBase):
+    """One runbook step answered: done, skipped, failed, or (a decision) decided for `option`."""
+
+    type: Literal["runbook_step"] = "runbook_step"
+    runbook: Annotated[str, Field(min_length=1)]
+    step: Annotated[str, Field(min_length=1)]
+    outcome: Literal["done", "skipped", "failed", "decided"]
+    option: str = ""  # the chosen option's key, for `decided`
+    note: Text = ""
+    runs: list[CommandRun] = []
+    evidence: str = ""  # e.g. "evidence/<event ULID>.txt", relative to the incident folder
+
+
 Event = Annotated[
     Declared
     | Acknowledged
@@ -219,7 +247,8 @@ Event = Annotated[
     | PirScheduled
     | PirCompleted
     | ActionAdded
-    | ActionUpdated,
+    | ActionUpdated
+    | RunbookStepAnswered,
     Field(discriminator="type"),
 ]
 
@@ -242,6 +271,7 @@ EVENT_TYPES: tuple[str, ...] = (
     "pir_completed",
     "action_added",
     "action_updated",
+    "runbook_step",
 )
 
 

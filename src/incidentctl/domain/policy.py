@@ -110,6 +110,8 @@ class EscalationLevel(_Strict):
 
 class RunbookSettings(_Strict):
     vars: dict[str, str] = {}
+    # how much of a command's output a runbook step keeps as evidence (the rest is counted)
+    evidence_max_bytes: Annotated[int, Field(ge=1024)] = 65536
 
 
 WEEKDAYS: tuple[str, ...] = (

@@ -5,14 +5,16 @@ validates it and answers questions about it; it does no I/O.
 
 Commands may use `{{ name }}` variables for environment-specific things (namespace,
 deployment, database, ...). Their defaults live in the runbook's `[vars]` table; a team's
-configuration or the command line may override them. Commands are shown to the responder,
-never run by incidentctl, so shell syntax such as `$(date +%s)` is kept verbatim.
+configuration or the command line may override them. Commands are shown to the responder
+and run only when the responder confirms the exact command line, so shell syntax such as
+`$(date +%s)` is kept verbatim.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
 from datetime import timedelta
 from typing import Annotated, Any, Literal
 
@@ -239,3 +241,89 @@ def missing_variables(runbook: Runbook, vars: dict[str, str]) -> set[str]:
 def render_command(command: str, values: dict[str, str]) -> str:
     """Substitute `{{ name }}` variables; unknown ones are left as they are."""
     return VARIABLE_RE.sub(lambda m: values.get(m.group(1), m.group(0)), command)
+
+
+# -- suggestions ------------------------------------------------------------------------
+
+GENERAL_TAG = "general"  # a runbook for any incident: suggested when nothing specific fits
+_WORD_RE = re.compile(r"[a-z0-9]+")
+_STOPWORDS = frozenset(
+    [
+        "the",
+        "and",
+        "for",
+        "not",
+        "are",
+        "was",
+        "were",
+        "has",
+        "have",
+        "had",
+        "all",
+        "any",
+        "our",
+        "its",
+        "into",
+        "out",
+        "off",
+        "but",
+        "can",
+        "via",
+        "per",
+        "from",
+        "with",
+        "this",
+        "that",
+        "than",
+        "then",
+    ]
+)
+
+
+def keywords(text: str) -> set[str]:
+    """Lowercase words of three or more letters or digits, without filler words."""
+    return {w for w in _WORD_RE.findall(text.lower()) if len(w) >= 3 and w not in _STOPWORDS}
+
+
+@dataclass(frozen=True)
+class Suggestion:
+    name: str
+    score: int
+    reasons: tuple[str, ...]
+
+
+def suggest_runbooks(
+    runbooks: Iterable[Runbook], services: list[str], text: str
+) -> list[Suggestion]:
+    """Runbooks that fit an incident, best first.
+
+    A service the runbook names (in `services` or `tags`) scores 3; each word of the
+    incident's text (title, impact, services) found in the runbook's symptoms, tags, title
+    or name scores 1. Runbooks tagged `general` follow, as the fallback for anything.
+    """
+    wanted_services = {s.strip().lower() for s in services if s.strip()}
+    scored: list[Suggestion] = []
+    general: list[Suggestion] = []
+    for runbook in runbooks:
+        named = {s.lower() for s in [*runbook.services, *runbook.tags]}
+        reasons: list[str] = []
+        score = 0
+        for service in sorted(wanted_services & named):
+            score += 3
+            reasons.append(f"service {service}")
+        # a service named outright already scored; the words of the others may still match
+        words = keywords(" ".join([text, *(s for s in wanted_services if s not in named)]))
+        vocabulary = keywords(
+            " ".join([*runbook.symptoms, *runbook.tags, runbook.title, runbook.name])
+        )
+        matched = sorted(words & vocabulary)
+        if matched:
+            score += len(matched)
+            reasons.append("mentions " + ", ".join(matched))
+        if score:
+            scored.append(Suggestion(runbook.name, score, tuple(reasons)))
+        elif GENERAL_TAG in runbook.tags:
+            general.append(Suggestion(runbook.name, 0, ("general procedure",)))
+    scored.sort(key=lambda s: (-s.score, s.name))
+    general.sort(key=lambda s: s.name)
+    return scored + general

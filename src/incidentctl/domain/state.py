@@ -49,6 +49,8 @@ class IncidentState:
     pir_scheduled_at: datetime | None = None  # the review meeting
     pir_completed_at: datetime | None = None
     actions: list[ActionItem] = field(default_factory=list)
+    # runbook name -> step id -> latest outcome (done, skipped, failed, decided)
+    runbook_steps: dict[str, dict[str, str]] = field(default_factory=dict)
 
     @property
     def is_open(self) -> bool:
@@ -108,6 +110,7 @@ class IncidentState:
             "pir_scheduled_at": iso(self.pir_scheduled_at),
             "pir_completed_at": iso(self.pir_completed_at),
             "actions": [a.to_dict(self.human_id) for a in self.actions],
+            "runbook_steps": {name: dict(steps) for name, steps in self.runbook_steps.items()},
         }
 
 
@@ -218,6 +221,9 @@ def _apply(state: IncidentState, e: ev.EventBase) -> None:
             _apply_early_updates(state, e)
         case ev.ActionUpdated():
             update_action(state.actions, e.action, e.at, e.author, e.status, e.note)
+        case ev.RunbookStepAnswered():
+            # the latest answer wins: a failed step retried and done reads as done
+            state.runbook_steps.setdefault(e.runbook, {})[e.step] = e.outcome
 
 
 def _set_status(state: IncidentState, status: str, at: datetime) -> None:

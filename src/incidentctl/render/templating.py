@@ -187,3 +187,46 @@ def _where(source: TemplateSource, exc: BaseException) -> str:
 
 def render_template(name: str, context: dict[str, Any], repo_root: Path | None) -> str:
     return render_source(find_template(name, repo_root), context)
+
+
+def string_variables(text: str, what: str) -> set[str]:
+    """The variables a template string reads (e.g. a runbook command's `{{ namespace }}`).
+
+    `what` names the string in errors, e.g. `api-outage.toml: phases[0].steps[2].commands[0]`.
+    """
+    from jinja2 import TemplateSyntaxError, meta
+
+    try:
+        return set(meta.find_undeclared_variables(_environment("txt").parse(text)))
+    except TemplateSyntaxError as exc:
+        raise TemplateError(
+            f"{what}: template syntax error: {exc.message} (line {exc.lineno})",
+            hint="variables are written {{ name }}",
+        ) from None
+
+
+def render_string(text: str, values: dict[str, str], what: str) -> str:
+    """Render one string (not a file) in the sandbox, inserting `values` verbatim.
+
+    Values are plain text: what they contain, `{{ ... }}` included, is never rendered again.
+    """
+    from jinja2 import TemplateError as JinjaError
+    from jinja2.exceptions import SecurityError, TemplateSyntaxError, UndefinedError
+
+    env = _environment("txt")
+    try:
+        return env.from_string(text).render(**values)
+    except TemplateSyntaxError as exc:
+        raise TemplateError(
+            f"{what}: template syntax error: {exc.message} (line {exc.lineno})",
+            hint="variables are written {{ name }}",
+        ) from None
+    except SecurityError as exc:
+        raise TemplateError(
+            f"{what}: unsafe operation refused by the template sandbox: {exc}",
+            hint="a command may only insert variables",
+        ) from None
+    except UndefinedError as exc:
+        raise TemplateError(f"{what}: {exc}", hint="give the variable a value") from None
+    except JinjaError as exc:
+        raise TemplateError(f"{what}: {exc.message or exc}") from None

@@ -55,6 +55,10 @@ def describe(event: EventBase) -> str:
         return f"reopened: {data['message']}"
     if kind == "renumbered":
         return f"renumbered {data['previous']} -> {data['human_id']}"
+    if kind == "runbook_step":
+        from incidentctl.render.runbooks import describe_runbook_step
+
+        return describe_runbook_step(data)
     return kind
 
 

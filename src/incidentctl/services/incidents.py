@@ -89,6 +89,11 @@ def declare(ws: Workspace, d: Declaration) -> RecordResult:
             "--detected-at is after the declaration time",
             hint="the alert fires before the incident is declared; check --detected-at and --at",
         )
+    runbook, runbook_note = "", ""
+    if d.runbook:
+        from incidentctl.services.runbooks import attachable_runbook
+
+        runbook, runbook_note = attachable_runbook(ws, d.runbook, severity)
     settings = ws.config.incident
     with ws.repo.lock():
         recovered = ws.repo.recover()
@@ -117,13 +122,16 @@ def declare(ws: Workspace, d: Declaration) -> RecordResult:
             commander=commander,
             responders=responders,
             detected_at=detected,
-            runbook=d.runbook,
+            runbook=runbook,
         )
         folder = ws.repo.new_folder(uid, title)
         recorded = commit_event(
             ws, folder, human_id, event, f"declared {severity}: {title}", body=impact
         )
-    return RecordResult(fold([event]), [recorded], recovered)
+    result = RecordResult(fold([event]), [recorded], recovered)
+    if runbook_note:
+        result.notes.append(runbook_note)
+    return result
 
 
 # -- events on an existing incident -------------------------------------------------

@@ -354,24 +354,41 @@ class IncidentRepo:
     def pending_dir(self) -> Path:
         return self.git_dir / "incidentctl" / "pending"
 
-    def write_event(self, folder: Path, event: EventBase, message: str) -> tuple[str, str]:
+    def write_event(
+        self,
+        folder: Path,
+        event: EventBase,
+        message: str,
+        extra_files: dict[Path, bytes] | None = None,
+    ) -> tuple[str, str]:
         """Write one event file and commit it alone. Call with the lock held.
 
-        A journal entry in the git dir names the file until its commit lands, so a
+        `extra_files` (e.g. a runbook step's evidence) are written once, before the
+        event, and committed with it in the same commit; they never exist without it.
+
+        A journal entry in the git dir names the files until their commit lands, so a
         crash anywhere in between is finished by the next command (`recover`).
         Returns (repo-relative path, commit id).
         """
         path = folder / EVENTS / event_file_name(event)
         rel = self.rel(path)
+        extras = dict(extra_files or {})
+        extra_rels = [self.rel(p) for p in extras]
         journal = self.pending_dir / event.id
-        write_atomic(journal, f"{rel}\n{message}".encode())
+        # first line: the event path, then any extra paths, tab-separated
+        write_atomic(journal, ("\t".join([rel, *extra_rels]) + f"\n{message}").encode())
+        written: list[Path] = []
         try:
+            for extra_path, data in extras.items():
+                write_atomic(extra_path, data, exclusive=True)
+                written.append(extra_path)
             write_atomic(path, serialise_event(event), exclusive=True)
-            try:
-                commit = self.git.commit_paths([rel], message)
-            except Exception:
-                path.unlink(missing_ok=True)  # never committed, so never an event
-                raise
+            written.append(path)
+            commit = self.git.commit_paths([rel, *extra_rels], message)
+        except Exception:
+            for item in written:
+                item.unlink(missing_ok=True)  # never committed, so never an event
+            raise
         finally:
             journal.unlink(missing_ok=True)
         return rel, commit
@@ -383,21 +400,29 @@ class IncidentRepo:
         recovered = []
         for entry in sorted(self.pending_dir.iterdir()):
             try:
-                rel, _, message = entry.read_text(encoding="utf-8").partition("\n")
+                first, _, message = entry.read_text(encoding="utf-8").partition("\n")
             except (OSError, UnicodeDecodeError):
                 entry.unlink(missing_ok=True)
                 continue
+            rel, *extra_rels = first.split("\t")
             path = self.root / rel
-            for tmp in stale_temp_files(path.parent):
-                tmp.unlink(missing_ok=True)
+            for folder in {path.parent, *((self.root / r).parent for r in extra_rels)}:
+                for tmp in stale_temp_files(folder):
+                    tmp.unlink(missing_ok=True)
             if path.is_file() and self.git.status(rel):
                 try:
                     self.read_event(path)
                 except BadFileError:
                     entry.unlink(missing_ok=True)
                     continue  # left for `doctor` to report
-                commit = self.git.commit_paths([rel], message + "\nRecovered: true")
+                extras = [r for r in extra_rels if (self.root / r).is_file()]
+                commit = self.git.commit_paths([rel, *extras], message + "\nRecovered: true")
                 recovered.append(Recovered(rel, commit))
+            elif not path.is_file():
+                # the event never reached the disk, so its extra files belong to nothing
+                for extra in extra_rels:
+                    if self.git.status(extra):
+                        (self.root / extra).unlink(missing_ok=True)
             entry.unlink(missing_ok=True)
         return recovered
 

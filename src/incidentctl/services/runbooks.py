@@ -1,0 +1,834 @@
+"""Runbook use cases: list, show, lint, record a step, walk, progress.
+
+Runbooks are the built-ins plus the team's `runbooks/*.toml` (a team file replaces the
+built-in of the same name). Command variables take their values from the runbook's
+`[vars]`, then the repo config's `[runbooks.vars]`, then `--var NAME=VALUE`, and are
+rendered in the Jinja2 sandbox, never by a shell.
+
+A step's answer is one `runbook_step` event and one commit. The output of commands the
+responder confirmed and ran is written to `evidence/<event ULID>.txt` in the incident
+folder and committed in that same commit.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import signal
+import subprocess
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from incidentctl.errors import BadFileError, NotFoundError, UsageError, choices_hint
+from incidentctl.services.lookup import find_incident
+from incidentctl.services.record import (
+    Recorded,
+    RecordResult,
+    actor,
+    clean_text,
+    commit_message,
+    new_event_id,
+    one_line,
+    when,
+)
+from incidentctl.services.workspace import Workspace
+from incidentctl.store.runbooks import RunbookFile, read_runbook_data, runbook_files
+
+if TYPE_CHECKING:
+    from incidentctl.domain.runbook import Option, Phase, Runbook, Step, Suggestion
+    from incidentctl.domain.runbook_progress import PhaseClock, RunbookProgress
+    from incidentctl.domain.state import IncidentState
+
+EVIDENCE = "evidence"
+INTERRUPT_GRACE_SECONDS = 5  # after Ctrl-C, how long a command may take to stop before a kill
+_VAR_RE = re.compile(r"^([A-Za-z_][A-Za-z0-9_]*)=(.*)$", re.DOTALL)
+
+
+# -- loading ----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class LoadedRunbook:
+    runbook: Runbook
+    file: RunbookFile
+
+    @property
+    def name(self) -> str:
+        return self.runbook.name
+
+    def summary_dict(self) -> dict[str, Any]:
+        r = self.runbook
+        return {
+            "name": r.name,
+            "title": r.title,
+            "severity": r.severity,
+            "origin": self.file.origin,
+            "path": str(self.file.path),
+            "services": list(r.services),
+            "tags": list(r.tags),
+            "symptoms": list(r.symptoms),
+            "phases": len(r.phases),
+            "steps": sum(len(p.steps) for p in r.phases),
+        }
+
+
+def _schema_problems(
+    data: dict[str, Any], file_name: str, display: str
+) -> tuple[Runbook | None, list[str]]:
+    """(runbook or None, problem lines `display: field.path: message`)."""
+    from incidentctl.domain.runbook import RunbookError, parse_runbook
+
+    try:
+        runbook = parse_runbook(data, display)
+    except RunbookError as exc:
+        return None, str(exc).splitlines()
+    stem = file_name.removesuffix(".toml")
+    if runbook.name != stem:
+        return runbook, [
+            f"{display}: name: {runbook.name!r} does not match the file name {file_name}"
+            f" (a runbook lives in <name>.toml)"
+        ]
+    return runbook, []
+
+
+def _load(file: RunbookFile) -> LoadedRunbook:
+    data = read_runbook_data(file.path, file.display)
+    runbook, problems = _schema_problems(data, file.path.name, file.display)
+    if problems:
+        detail = "; ".join(p.removeprefix(f"{file.display}: ") for p in problems)
+        raise BadFileError(
+            file.display,
+            detail,
+            hint=f"see every problem with: incidentctl runbook lint {file.path}",
+        )
+    return LoadedRunbook(runbook, file)
+
+
+def load_runbook(ws: Workspace, name: str) -> LoadedRunbook:
+    """The runbook called `name`: the repo's, else the built-in. Unknown names are usage errors."""
+    files = runbook_files(ws.repo.root)
+    wanted = name.strip()
+    if wanted not in files:
+        raise UsageError(
+            f"no runbook {name!r}",
+            hint=choices_hint("runbooks", list(files)) + " (see: incidentctl runbook list)",
+        )
+    return _load(files[wanted])
+
+
+@dataclass
+class Catalog:
+    runbooks: list[LoadedRunbook]
+    problems: list[BadFileError]
+
+
+def catalog(ws: Workspace) -> Catalog:
+    """Every runbook that loads; the files that do not are reported, not fatal."""
+    found: list[LoadedRunbook] = []
+    problems: list[BadFileError] = []
+    for file in runbook_files(ws.repo.root).values():
+        try:
+            found.append(_load(file))
+        except BadFileError as exc:
+            problems.append(exc)
+    return Catalog(found, problems)
+
+
+# -- command variables ------------------------------------------------------------------
+
+
+def parse_var_options(items: list[str] | None) -> dict[str, str]:
+    """`--var NAME=VALUE` options -> {NAME: VALUE}. The value is kept exactly."""
+    values: dict[str, str] = {}
+    for item in items or []:
+        m = _VAR_RE.match(item)
+        if not m:
+            raise UsageError(
+                f"--var {item!r} is not NAME=VALUE",
+                hint="for example: --var namespace=production (names use letters, digits, _)",
+            )
+        values[m.group(1)] = clean_text(m.group(2), f"--var {m.group(1)}")
+    return values
+
+
+def command_values(ws: Workspace, runbook: Runbook, overrides: dict[str, str]) -> dict[str, str]:
+    return {**runbook.vars, **ws.config.runbooks.vars, **overrides}
+
+
+@dataclass(frozen=True)
+class CommandLine:
+    """One runbook command, rendered. Variables with no value stay as `{{ name }}`."""
+
+    template: str  # as the runbook writes it
+    text: str  # what would run
+    missing: tuple[str, ...]
+    option: str  # the option's key for a decision option's command, else ""
+    where: str  # e.g. "api-outage.toml: phases[0].steps[2].commands[0]", for errors
+
+    def fill(self, values: dict[str, str]) -> str:
+        """The command with `values` given for its missing variables."""
+        from incidentctl.render.templating import render_string
+
+        return render_string(self.template, values, self.where)
+
+    def to_dict(self) -> dict[str, Any]:
+        data: dict[str, Any] = {
+            "template": self.template,
+            "command": self.text,
+            "missing": list(self.missing),
+        }
+        if self.option:
+            data["option"] = self.option
+        return data
+
+
+def _command_line(template: str, values: dict[str, str], option: str, where: str) -> CommandLine:
+    from incidentctl.render.templating import render_string, string_variables
+
+    missing = tuple(sorted(n for n in string_variables(template, where) if n not in values))
+    # a missing variable is shown as itself; values are inserted verbatim, never re-rendered
+    shown = {**values, **{n: "{{ " + n + " }}" for n in missing}}
+    return CommandLine(template, render_string(template, shown, where), missing, option, where)
+
+
+@dataclass(frozen=True)
+class StepView:
+    phase: Phase
+    step: Step
+    number: int  # 1-based, over the whole runbook
+    commands: list[CommandLine]  # the step's own, then each option's
+    options: list[tuple[Option, list[CommandLine]]]
+
+    def to_dict(self) -> dict[str, Any]:
+        s = self.step
+        return {
+            "id": s.id,
+            "number": self.number,
+            "kind": s.kind,
+            "text": s.text,
+            "warnings": list(s.warnings),
+            "template": s.template,
+            "commands": [c.to_dict() for c in self.commands if not c.option],
+            "options": [
+                {"key": o.key, "text": o.text, "commands": [c.to_dict() for c in lines]}
+                for o, lines in self.options
+            ],
+        }
+
+
+def _step_views(loaded: LoadedRunbook, values: dict[str, str]) -> list[StepView]:
+    views: list[StepView] = []
+    source = loaded.file.display
+    number = 0
+    for p, phase in enumerate(loaded.runbook.phases):
+        for s, step in enumerate(phase.steps):
+            number += 1
+            at = f"{source}: phases[{p}].steps[{s}]"
+            own = [
+                _command_line(c, values, "", f"{at}.commands[{i}]")
+                for i, c in enumerate(step.commands)
+            ]
+            options = [
+                (
+                    option,
+                    [
+                        _command_line(c, values, option.key, f"{at}.options[{o}].commands[{i}]")
+                        for i, c in enumerate(option.commands)
+                    ],
+                )
+                for o, option in enumerate(step.options)
+            ]
+            commands = own + [line for _, lines in options for line in lines]
+            views.append(StepView(phase, step, number, commands, options))
+    return views
+
+
+# -- list and show ----------------------------------------------------------------------
+
+
+@dataclass
+class RunbookListing:
+    runbooks: list[LoadedRunbook]
+    problems: list[BadFileError]
+    incident: str = ""  # with --for: the incident the suggestions are for
+    suggestions: dict[str, Suggestion] = field(default_factory=dict)
+
+    def to_dict(self) -> list[dict[str, Any]]:
+        out = []
+        for item in self.runbooks:
+            data = item.summary_dict()
+            if self.incident:
+                s = self.suggestions.get(item.name)
+                data["score"] = s.score if s else None
+                data["reasons"] = list(s.reasons) if s else []
+            out.append(data)
+        return out
+
+
+def list_runbooks(ws: Workspace, for_ref: str | None = None) -> RunbookListing:
+    cat = catalog(ws)
+    listing = RunbookListing(cat.runbooks, cat.problems)
+    if for_ref is not None:
+        state = find_incident(ws, for_ref).incident.state
+        ranked = suggest_for(state, cat.runbooks)
+        listing.incident = state.human_id
+        listing.suggestions = {s.name: s for s in ranked}
+        order = {s.name: i for i, s in enumerate(ranked)}
+        listing.runbooks = [r for r in cat.runbooks if r.name in order]
+        listing.runbooks.sort(key=lambda r: order[r.name])
+    return listing
+
+
+def suggest_for(state: IncidentState, runbooks: list[LoadedRunbook]) -> list[Suggestion]:
+    from incidentctl.domain.runbook import suggest_runbooks
+
+    text = " ".join([state.title, state.impact])
+    return suggest_runbooks([r.runbook for r in runbooks], list(state.services), text)
+
+
+@dataclass
+class RunbookView:
+    loaded: LoadedRunbook
+    values: dict[str, str]
+    steps: list[StepView]
+
+    @property
+    def missing(self) -> list[str]:
+        return sorted({n for v in self.steps for c in v.commands for n in c.missing})
+
+    def to_dict(self) -> dict[str, Any]:
+        r = self.loaded.runbook
+        data = self.loaded.summary_dict()
+        data.update(
+            {
+                "summary": r.summary,
+                "source": r.source,
+                "warnings": list(r.warnings),
+                "vars": dict(self.values),
+                "missing_vars": self.missing,
+                "phases": [
+                    {
+                        "id": p.id,
+                        "title": p.title,
+                        "timebox": p.timebox,
+                        "steps": [v.to_dict() for v in self.steps if v.phase is p],
+                    }
+                    for p in r.phases
+                ],
+            }
+        )
+        return data
+
+
+def runbook_view(ws: Workspace, name: str, overrides: dict[str, str]) -> RunbookView:
+    loaded = load_runbook(ws, name)
+    values = command_values(ws, loaded.runbook, overrides)
+    return RunbookView(loaded, values, _step_views(loaded, values))
+
+
+# -- lint -------------------------------------------------------------------------------
+
+
+@dataclass
+class LintResult:
+    path: str
+    problems: list[str] = field(default_factory=list)  # each "file: field.path: message"
+    warnings: list[str] = field(default_factory=list)
+    name: str = ""
+
+    @property
+    def ok(self) -> bool:
+        return not self.problems
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "path": self.path,
+            "name": self.name or None,
+            "ok": self.ok,
+            "problems": self.problems,
+            "warnings": self.warnings,
+        }
+
+
+def lint_file(path: Path) -> LintResult:
+    """Check one runbook file: TOML, schema, file name, and that every command renders."""
+    from incidentctl.render.templating import TemplateError, string_variables
+
+    shown = str(path)
+    result = LintResult(shown)
+    if not path.is_file():
+        raise NotFoundError(f"no runbook file {shown!r}", hint="give the path of a .toml file")
+    try:
+        data = read_runbook_data(path, shown)
+    except BadFileError as exc:
+        result.problems.append(str(exc.message))
+        return result
+    runbook, problems = _schema_problems(data, path.name, shown)
+    result.problems.extend(problems)
+    if runbook is None:
+        return result
+    result.name = runbook.name
+    no_default: set[str] = set()
+    for where, template in _command_templates(runbook, shown):
+        try:
+            no_default |= string_variables(template, where) - set(runbook.vars)
+        except TemplateError as exc:
+            result.problems.append(exc.message)
+    for name in sorted(no_default):
+        result.warnings.append(
+            f"{shown}: vars: commands use {{{{ {name} }}}}, which has no default here;"
+            " give it in the repo's [runbooks.vars] or with --var"
+        )
+    return result
+
+
+def _command_templates(runbook: Runbook, source: str) -> list[tuple[str, str]]:
+    """(`source: field path`, command template) for every command, options' included."""
+    out = []
+    for p, phase in enumerate(runbook.phases):
+        for s, step in enumerate(phase.steps):
+            at = f"{source}: phases[{p}].steps[{s}]"
+            out += [(f"{at}.commands[{i}]", c) for i, c in enumerate(step.commands)]
+            for o, option in enumerate(step.options):
+                out += [
+                    (f"{at}.options[{o}].commands[{i}]", c) for i, c in enumerate(option.commands)
+                ]
+    return out
+
+
+# -- running a command ------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class CommandOutput:
+    """A confirmed command's run: the first `limit` bytes of its output, and how it ended."""
+
+    command: str
+    exit_code: int
+    output: bytes  # stdout and stderr interleaved, capped
+    output_bytes: int  # everything it wrote
+    interrupted: bool = False
+
+    @property
+    def truncated(self) -> bool:
+        return self.output_bytes > len(self.output)
+
+
+def run_confirmed_command(
+    command: str,
+    limit: int,
+    on_output: Callable[[bytes], None] | None = None,
+    cwd: Path | None = None,
+) -> CommandOutput:
+    """Run a command line the responder has just seen and confirmed, exactly as shown.
+
+    This is the one place incidentctl runs a shell: `shell=True` because the responder
+    typed yes to this exact text, which is shell syntax (pipes, redirections, `$(...)`).
+    Output is streamed to `on_output` as it comes and the first `limit` bytes are kept.
+    Ctrl-C stops the command (it is in the foreground process group) and keeps the
+    output so far.
+    """
+    proc = subprocess.Popen(  # shell=True: confirmed by the responder, see above
+        command,
+        shell=True,
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        cwd=cwd or os.getcwd(),
+    )
+    assert proc.stdout is not None
+    kept = bytearray()
+    total = 0
+    interrupted = False
+    try:
+        while chunk := proc.stdout.read1(65536):
+            total += len(chunk)
+            if len(kept) < limit:
+                kept += chunk[: limit - len(kept)]
+            if on_output is not None:
+                on_output(chunk)
+    except KeyboardInterrupt:
+        interrupted = True
+        proc.send_signal(signal.SIGINT)  # it usually has it already, from the terminal
+    finally:
+        proc.stdout.close()
+        try:
+            code = proc.wait(timeout=INTERRUPT_GRACE_SECONDS)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            code = proc.wait()
+    if code < 0:  # killed by a signal: report it the way a shell does
+        code = 128 - code
+    return CommandOutput(command, code, bytes(kept), total, interrupted)
+
+
+def evidence_text(
+    human_id: str, runbook: str, step: str, event_id: str, author: str, at: datetime, runs
+) -> bytes:
+    """The evidence file: a header, then each command line with its output and exit code."""
+    from incidentctl.domain.timeparse import iso
+
+    lines = [
+        f"# incidentctl evidence for {human_id}",
+        f"# runbook {runbook}, step {step}, event {event_id}",
+        f"# recorded by {author} at {iso(at)}",
+        "",
+    ]
+    parts = ["\n".join(lines) + "\n"]
+    for run in runs:
+        output = run.output.decode("utf-8", errors="replace")
+        if output and not output.endswith("\n"):
+            output += "\n"
+        tail = [f"[exit code {run.exit_code}]"]
+        if run.interrupted:
+            tail.append("[interrupted with Ctrl-C]")
+        if run.truncated:
+            tail.append(
+                f"[output truncated: the first {len(run.output)} of {run.output_bytes} bytes are kept]"
+            )
+        parts.append(f"$ {run.command}\n{output}" + "\n".join(tail) + "\n\n")
+    return "".join(parts).rstrip("\n").encode("utf-8") + b"\n"
+
+
+# -- recording a step -------------------------------------------------------------------
+
+
+@dataclass
+class StepAnswer:
+    outcome: str  # done, skipped, failed or decided
+    option: str = ""
+    note: str = ""
+    runs: list[CommandOutput] = field(default_factory=list)
+
+
+def _check_answer(loaded: LoadedRunbook, step_id: str, answer: StepAnswer) -> Step:
+    from incidentctl.domain.events import RUNBOOK_OUTCOMES
+
+    step = loaded.runbook.step(step_id.strip())
+    if step is None:
+        raise UsageError(
+            f"runbook {loaded.name} has no step {step_id!r}",
+            hint=f"see the step ids with: incidentctl runbook show {loaded.name}",
+        )
+    if answer.outcome not in RUNBOOK_OUTCOMES:
+        raise UsageError(
+            f"unknown outcome {answer.outcome!r}", hint=choices_hint("outcomes", RUNBOOK_OUTCOMES)
+        )
+    keys = [o.key for o in step.options]
+    if answer.option not in keys:
+        # option keys are short labels ("A", "B"): accept any letter case when unambiguous
+        folded = [k for k in keys if k.lower() == answer.option.strip().lower()]
+        if len(folded) == 1:
+            answer.option = folded[0]
+    if answer.outcome == "decided":
+        if step.kind != "decision":
+            raise UsageError(
+                f"step {step.id} is a {step.kind} step, not a decision; it has no options",
+                hint="answer it with --done, --skipped or --failed",
+            )
+        if answer.option not in keys:
+            raise UsageError(
+                f"step {step.id} has no option {answer.option!r}",
+                hint=choices_hint("options", keys),
+            )
+    elif step.kind == "decision" and answer.outcome == "done":
+        raise UsageError(
+            f"step {step.id} is a decision: answer it by choosing an option",
+            hint=f"use --option with one of: {', '.join(keys)} (or --skipped, --failed)",
+        )
+    return step
+
+
+def record_step(
+    ws: Workspace,
+    ref: str,
+    runbook_name: str,
+    step_id: str,
+    answer: StepAnswer,
+    *,
+    at: str | None,
+    by: str | None,
+) -> RecordResult:
+    """Commit one step's answer as one event, with its evidence file in the same commit."""
+    from incidentctl.domain import events as ev
+    from incidentctl.domain.state import fold
+
+    note = clean_text(answer.note, "the note")
+    loaded = load_runbook(ws, runbook_name)
+    step = _check_answer(loaded, step_id, answer)
+    when_at = when(ws, at)
+    with ws.repo.lock():
+        recovered = ws.repo.recover()
+        found = find_incident(ws, ref)
+        incident = found.incident
+        state = incident.state
+        author = actor(ws, by)
+        event_id = new_event_id(when_at)
+        extra: dict[Path, bytes] = {}
+        evidence = ""
+        if answer.runs:
+            evidence = f"{EVIDENCE}/{event_id}.txt"
+            extra[incident.folder / evidence] = evidence_text(
+                state.human_id, loaded.name, step.id, event_id, author, when_at, answer.runs
+            )
+        event = ev.RunbookStepAnswered(
+            id=event_id,
+            incident=state.uid,
+            at=when_at,
+            recorded_at=ws.now(),
+            author=author,
+            runbook=loaded.name,
+            step=step.id,
+            outcome=answer.outcome,
+            option=answer.option,
+            note=note,
+            runs=[
+                ev.CommandRun(
+                    command=r.command,
+                    exit_code=r.exit_code,
+                    output_bytes=r.output_bytes,
+                    truncated=r.truncated,
+                    interrupted=r.interrupted,
+                )
+                for r in answer.runs
+            ],
+            evidence=evidence,
+        )
+        outcome = answer.outcome + (f" {answer.option}" if answer.option else "")
+        subject = f"runbook {loaded.name}: {step.id} {outcome}"
+        body_lines = [note] if note.strip() else []
+        body_lines += [f"$ {one_line(r.command, 200)}  (exit {r.exit_code})" for r in answer.runs]
+        message = commit_message(state.human_id, state.uid, event, subject, "\n".join(body_lines))
+        path, commit = ws.repo.write_event(incident.folder, event, message, extra_files=extra)
+        result = RecordResult(fold([*state.timeline, event]), [Recorded(event, path, commit)])
+        result.recovered = recovered
+        if found.note:
+            result.notes.append(found.note)
+    return result
+
+
+def attachable_runbook(ws: Workspace, name: str, severity: str) -> tuple[str, str]:
+    """For `declare --runbook`: the runbook's name, and a note if it suits another severity."""
+    loaded = load_runbook(ws, name)
+    suggested = loaded.runbook.severity
+    note = ""
+    if suggested and suggested != severity:
+        note = f"runbook {loaded.name} is written for {suggested} incidents; this one is {severity}"
+    return loaded.name, note
+
+
+# -- walking ----------------------------------------------------------------------------
+
+
+@dataclass
+class RunbookChoice:
+    """Which runbook a walk uses, and why; `name` is None when the responder must choose."""
+
+    name: str | None
+    reason: str
+    suggestions: list[Suggestion] = field(default_factory=list)
+    human_id: str = ""
+
+
+def choose_runbook(ws: Workspace, ref: str, name: str | None) -> RunbookChoice:
+    """The named runbook; else the one attached at declaration; else the only one in
+    progress; else suggestions by service and symptom for the responder to pick from."""
+    from incidentctl.domain.runbook_progress import first_unanswered
+
+    state = find_incident(ws, ref).incident.state
+    if name:
+        return RunbookChoice(load_runbook(ws, name).name, "named", human_id=state.human_id)
+    if state.runbook:
+        return RunbookChoice(state.runbook, "attached at declaration", human_id=state.human_id)
+    cat = catalog(ws)
+    by_name = {r.name: r for r in cat.runbooks}
+    started = [
+        n
+        for n, answered in state.runbook_steps.items()
+        if n in by_name and first_unanswered(by_name[n].runbook, answered) is not None
+    ]
+    if len(started) == 1:
+        return RunbookChoice(started[0], "in progress", human_id=state.human_id)
+    return RunbookChoice(
+        None, "suggested", suggest_for(state, cat.runbooks), human_id=state.human_id
+    )
+
+
+@dataclass
+class Walk:
+    uid: str
+    human_id: str
+    loaded: LoadedRunbook
+    values: dict[str, str]
+    steps: list[StepView]
+    evidence_limit: int
+
+
+def open_walk(ws: Workspace, ref: str, name: str, overrides: dict[str, str]) -> Walk:
+    state = find_incident(ws, ref).incident.state
+    loaded = load_runbook(ws, name)
+    values = command_values(ws, loaded.runbook, overrides)
+    steps = _step_views(loaded, values)
+    limit = ws.config.runbooks.evidence_max_bytes
+    return Walk(state.uid, state.human_id, loaded, values, steps, limit)
+
+
+@dataclass(frozen=True)
+class WalkPosition:
+    """The step a walk is at, with the incident as it is now."""
+
+    view: StepView
+    state: IncidentState
+    progress: RunbookProgress
+    clock: PhaseClock
+    remaining: int  # unanswered steps, this one included
+
+
+def walk_position(ws: Workspace, walk: Walk) -> WalkPosition | None:
+    """The first unanswered step, re-read from the repo each time: answers recorded by
+    another terminal, or synced from another clone, count. None when every step is answered."""
+    from incidentctl.domain.runbook_progress import phase_clock, runbook_progress
+
+    state = find_incident(ws, walk.uid).incident.state
+    walk.human_id = state.human_id
+    now = ws.now()
+    progress = runbook_progress(walk.loaded.runbook, state, now)
+    if progress.next is None:
+        return None
+    phase, step = progress.next
+    view = next(v for v in walk.steps if v.step is step)
+    return WalkPosition(
+        view,
+        state,
+        progress,
+        phase_clock(phase, state.declared_at, now),
+        progress.total - progress.answered,
+    )
+
+
+# -- progress ---------------------------------------------------------------------------
+
+
+@dataclass
+class ProgressItem:
+    name: str
+    attached: bool
+    progress: RunbookProgress | None  # None when the runbook cannot be loaded now
+    problem: str = ""
+    answers: dict[str, Any] = field(default_factory=dict)  # when progress is None
+
+
+@dataclass
+class ProgressReport:
+    state: IncidentState
+    now: datetime
+    items: list[ProgressItem]
+    notes: list[str] = field(default_factory=list)
+
+    def to_dict(self) -> dict[str, Any]:
+        from incidentctl.domain.timeparse import iso
+
+        def answer_dict(a) -> dict[str, Any]:
+            return {
+                "step": a.step,
+                "outcome": a.outcome,
+                "option": a.option,
+                "note": a.note,
+                "at": iso(a.at),
+                "author": a.author,
+                "evidence": a.evidence,
+                "event": a.event_id,
+            }
+
+        runbooks = []
+        for item in self.items:
+            data: dict[str, Any] = {"name": item.name, "attached": item.attached}
+            p = item.progress
+            if p is None:
+                data.update(
+                    {
+                        "problem": item.problem,
+                        "answers": [answer_dict(a) for a in item.answers.values()],
+                    }
+                )
+                runbooks.append(data)
+                continue
+            nxt = p.next[1].id if p.next else None
+            data.update(
+                {
+                    "title": p.runbook.title,
+                    "answered": p.answered,
+                    "total": p.total,
+                    "complete": p.complete,
+                    "next_step": nxt,
+                    "phases": [
+                        {
+                            "id": ph.phase.id,
+                            "title": ph.phase.title,
+                            "timebox": ph.phase.timebox,
+                            "deadline": iso(ph.clock.deadline),
+                            "answered": ph.answered,
+                            "total": ph.total,
+                            "status": ph.status,
+                            "finished_at": iso(ph.finished_at),
+                            "overrun": ph.overrun is not None,
+                            "overrun_seconds": int(ph.overrun.total_seconds())
+                            if ph.overrun is not None
+                            else None,
+                        }
+                        for ph in p.phases
+                    ],
+                    "steps": [
+                        {
+                            "id": s.id,
+                            "phase": ph.id,
+                            **(
+                                {
+                                    k: v
+                                    for k, v in answer_dict(p.answers[s.id]).items()
+                                    if k != "step"
+                                }
+                                if s.id in p.answers
+                                else {"outcome": None}
+                            ),
+                        }
+                        for ph, s in p.runbook.iter_steps()
+                    ],
+                    "unknown_steps": list(p.unknown_steps),
+                }
+            )
+            runbooks.append(data)
+        return {
+            "id": self.state.human_id,
+            "uid": self.state.uid,
+            "now": iso(self.now),
+            "runbooks": runbooks,
+        }
+
+
+def progress(ws: Workspace, ref: str) -> ProgressReport:
+    """Each runbook attached to or answered in the incident, with its phases' time boxes."""
+    from incidentctl.domain.runbook_progress import runbook_progress, step_answers
+
+    found = find_incident(ws, ref)
+    state = found.incident.state
+    now = ws.now()
+    names = ([state.runbook] if state.runbook else []) + [
+        n for n in state.runbook_steps if n != state.runbook
+    ]
+    items: list[ProgressItem] = []
+    for name in names:
+        attached = name == state.runbook
+        try:
+            loaded = load_runbook(ws, name)
+        except (UsageError, BadFileError) as exc:
+            items.append(ProgressItem(name, attached, None, exc.message, step_answers(state, name)))
+            continue
+        items.append(ProgressItem(name, attached, runbook_progress(loaded.runbook, state, now)))
+    report = ProgressReport(state, now, items)
+    if found.note:
+        report.notes.append(found.note)
+    return report

@@ -1,0 +1,72 @@
+"""Runbook files: the built-ins shipped in the package, and a team's `runbooks/*.toml`.
+
+A team file with the same name as a built-in replaces it; any other adds a runbook.
+This module finds and reads the files; validating them is the domain's job.
+"""
+
+from __future__ import annotations
+
+import tomllib
+from dataclasses import dataclass
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+from incidentctl.errors import BadFileError
+
+TEAM_RUNBOOKS = "runbooks"
+BUILTIN = "built-in"
+REPO = "repo"
+
+
+@dataclass(frozen=True)
+class RunbookFile:
+    name: str  # the file's stem, which is the runbook's name
+    path: Path
+    origin: str  # "built-in" or "repo"
+    display: str  # how messages name it: "runbooks/x.toml" or "built-in runbook x.toml"
+
+
+def builtin_dir() -> Path:
+    return Path(str(resources.files("incidentctl").joinpath("runbooks")))
+
+
+def _scan(folder: Path, origin: str, root: Path | None) -> dict[str, RunbookFile]:
+    found: dict[str, RunbookFile] = {}
+    if not folder.is_dir():
+        return found
+    for path in sorted(folder.glob("*.toml")):
+        if path.name.startswith(".") or not path.is_file():
+            continue
+        if root is not None:
+            display = path.relative_to(root).as_posix()
+        else:
+            display = f"built-in runbook {path.name}"
+        found[path.stem] = RunbookFile(path.stem, path, origin, display)
+    return found
+
+
+def runbook_files(repo_root: Path | None) -> dict[str, RunbookFile]:
+    """Every runbook file by name, sorted; the repo's hide the built-ins of the same name."""
+    found = _scan(builtin_dir(), BUILTIN, None)
+    if repo_root is not None:
+        found.update(_scan(repo_root / TEAM_RUNBOOKS, REPO, repo_root))
+    return dict(sorted(found.items()))
+
+
+def read_runbook_data(path: Path, display: str) -> dict[str, Any]:
+    """The parsed TOML of a runbook file. Errors name the file (as `display`) and the problem."""
+    try:
+        text = path.read_bytes().decode("utf-8")
+    except UnicodeDecodeError:
+        raise BadFileError(display, "not UTF-8 text", hint=_hint(path)) from None
+    except OSError as exc:
+        raise BadFileError(display, f"cannot read: {exc.strerror}", hint=_hint(path)) from None
+    try:
+        return tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise BadFileError(display, f"invalid TOML: {exc}", hint=_hint(path)) from None
+
+
+def _hint(path: Path) -> str:
+    return f"see every problem with: incidentctl runbook lint {path}"
