@@ -137,6 +137,20 @@ class Renumbered(EventBase):
     previous: str
 
 
+class CommunicationSent(EventBase):
+    """A message went out (or was handed to a human to send): which template, where,
+    and a digest of the exact text, so the review and the clocks know who was told when."""
+
+    type: Literal["communication_sent"] = "communication_sent"
+    template: str
+    channel: str = ""
+    stage: str = ""
+    audience: str = ""  # "customers" (status page, email) or "internal" (Slack)
+    via: str = ""  # "manual" (copied or pasted) or "slack-webhook"
+    excerpt: Text = ""
+    digest: str = ""  # "sha256:<hex>" of the text as sent
+
+
 Event = Annotated[
     Declared
     | Acknowledged
@@ -148,7 +162,8 @@ Event = Annotated[
     | Mitigated
     | Resolved
     | Reopened
-    | Renumbered,
+    | Renumbered
+    | CommunicationSent,
     Field(discriminator="type"),
 ]
 
@@ -164,6 +179,7 @@ EVENT_TYPES: tuple[str, ...] = (
     "resolved",
     "reopened",
     "renumbered",
+    "communication_sent",
 )
 
 

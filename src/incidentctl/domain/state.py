@@ -40,6 +40,8 @@ class IncidentState:
     runbook: str = ""
     declared_by: str = ""
     timeline: list[ev.EventBase] = field(default_factory=list)
+    last_communication_at: datetime | None = None
+    communications: list[ev.CommunicationSent] = field(default_factory=list)
 
     @property
     def is_open(self) -> bool:
@@ -91,6 +93,8 @@ class IncidentState:
             "category": self.category,
             "runbook": self.runbook,
             "timeline": [e.to_record() for e in self.timeline],
+            "last_communication_at": iso(self.last_communication_at),
+            "communications": [e.to_record() for e in self.communications],
         }
 
 
@@ -169,6 +173,9 @@ def _apply(state: IncidentState, e: ev.EventBase) -> None:
             if state.human_id not in state.aliases:
                 state.aliases.append(state.human_id)
             state.human_id = e.human_id
+        case ev.CommunicationSent():
+            state.communications.append(e)
+            state.last_communication_at = e.at  # events arrive in time order
 
 
 def _set_status(state: IncidentState, status: str, at: datetime) -> None:
