@@ -49,7 +49,9 @@ class Result:
         return json.loads(self.out)
 
 
-def run_cli(*args: str, cwd: Path | None = None, env: dict | None = None, input: str | None = None) -> Result:
+def run_cli(
+    *args: str, cwd: Path | None = None, env: dict | None = None, input: str | None = None
+) -> Result:
     full_env = dict(os.environ, **(env or {}))
     proc = subprocess.run(
         [str(BIN), *args],
@@ -82,7 +84,9 @@ class Cli:
         return result
 
     def declare(self, title: str = "API returning 503", *args: str, **kw) -> str:
-        return self("declare", title, "-s", kw.pop("severity", "P1"), *args, **kw).out.strip()
+        """Declare; return the new ID (stdout holds the Slack declaration, so ask for JSON)."""
+        result = self("declare", title, "-s", kw.pop("severity", "P1"), *args, "--json", **kw)
+        return result.json()["id"] if result.code == 0 else result.out.strip()
 
     def git(self, *args: str) -> str:
         return git(self.repo, *args)
