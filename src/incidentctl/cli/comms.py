@@ -157,6 +157,14 @@ def deliver(
                 report_recorded(delivery.recorded, False, "recorded")
             if delivery.record_error:
                 terminal.warn(f"posted, but recording it failed: {delivery.record_error}")
+        elif delivery.outcome == "in doubt":
+            problems.append(
+                IncidentctlError(
+                    f"another flush was interrupted while posting {rendered.template}; "
+                    f"it is in doubt in the outbox as {delivery.id}",
+                    hint="check the channel, then: incidentctl outbox flush --retry-in-doubt",
+                )
+            )
         else:
             problems.append(
                 IncidentctlError(

@@ -150,7 +150,9 @@ def post_now(ws: Workspace, rendered: Rendered, *, record: bool, by: str | None 
     report = flush(ws, only=message["id"])
     if report.deliveries:
         return report.deliveries[0]
-    return Delivery(message["id"], rendered.incident, rendered.template, "failed", "not sent")
+    # gone from the outbox before we got the lock: a concurrent flush posted it (a
+    # failed or interrupted post would have left it there, queued or in doubt)
+    return Delivery(message["id"], rendered.incident, rendered.template, "sent")
 
 
 def list_outbox(ws: Workspace) -> tuple[list[OutboxItem], list[UnreadableEntry]]:
