@@ -92,6 +92,13 @@ def test_mitigate_and_resolve_print_their_messages_without_emoji_when_asked(waoo
     # a family name picks the stage; after resolve, render finds the latest incident
     page = waooaw("render", "statuspage", env={"INCIDENTCTL_NOW": "2026-02-12T17:05:00Z"}).out
     assert page.startswith("Resolved: The incident has been resolved.")
+    # a repeated --set fills a list field one item each; a newline does too
+    steps = waooaw(
+        "render", "slack/resolved", "--set", "next_steps=PIR on Friday",
+        "--set", "next_steps=Bug fix PR: #1234", "--set", "team=@a\n@b",
+    ).out  # fmt: skip
+    assert "Next Steps:\n- PIR on Friday\n- Bug fix PR: #1234\n\n" in steps
+    assert steps.endswith("Thanks to: @a, @b\n")
 
 
 def test_team_templates_override_and_broken_or_hostile_ones_are_refused(waooaw):

@@ -38,6 +38,9 @@ _ESCAPING = {
 }
 # context entries that are functions, not values a user may --set
 _NOT_SETTABLE = ("banner", "icon")
+# fields worded from other fields, after --set has been applied to those
+WORDED = ("cause", "impact_lines", "impact_line", "issue", "what_happened", "next_steps")
+TAILS = ("cause_tail", "resolution_tail")  # worded from `cause` and `resolution`
 _KEY_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 _TRUE = ("1", "true", "yes", "on")
 _FALSE = ("0", "false", "no", "off", "")
@@ -219,29 +222,27 @@ def message_context(
         "icon": {name: (mark if use_emoji else "") for name, mark in wording.ICONS.items()},
         "banner": banner,
     }
-    if overrides:
-        _apply_overrides(ctx, overrides)
+    overrides = overrides or {}
 
-    # worded from the facts above, so that a --set fact flows into them
-    derived: dict[str, Any] = {
-        "impact_lines": wording.bullet_lines(ctx["impact"]),
-        "impact_line": "; ".join(wording.bullet_lines(ctx["impact"])),
-        "issue": wording.sentence_tail(ctx["summary"]),
-        "cause": ctx["root_cause"] or wording.identified_cause(state),
-        "resolution_tail": wording.sentence_tail(ctx["resolution"]),
-        "cause_tail": "",
-        "what_happened": _sentence(ctx["summary"])
-        + (f" Root cause: {_sentence(ctx['root_cause'])}" if ctx["root_cause"] else ""),
-        "next_steps": _next_steps(ctx, policy),
-    }
-    derived["cause_tail"] = wording.sentence_tail(
-        overrides["cause"]
-        if overrides and isinstance(overrides.get("cause"), str)
-        else derived["cause"]
+    def apply(keys: tuple[str, ...], *, exclude: bool = False) -> None:
+        chosen = {k: v for k, v in overrides.items() if (k in keys) != exclude}
+        _apply_overrides(ctx, chosen)
+
+    # facts first; then the fields worded from them, so a --set fact flows into its
+    # wording, while a --set of a worded field wins and keeps its type (lists stay lists)
+    apply(WORDED + TAILS, exclude=True)
+    ctx["cause"] = ctx["root_cause"] or wording.identified_cause(state)
+    ctx["impact_lines"] = wording.bullet_lines(ctx["impact"])
+    ctx["impact_line"] = "; ".join(ctx["impact_lines"])
+    ctx["issue"] = wording.sentence_tail(ctx["summary"])
+    ctx["what_happened"] = _sentence(ctx["summary"]) + (
+        f" Root cause: {_sentence(ctx['root_cause'])}" if ctx["root_cause"] else ""
     )
-    for key, value in derived.items():
-        if not overrides or key not in overrides:
-            ctx[key] = value
+    ctx["next_steps"] = _next_steps(ctx, policy)
+    apply(WORDED)
+    ctx["cause_tail"] = wording.sentence_tail(ctx["cause"])
+    ctx["resolution_tail"] = wording.sentence_tail(ctx["resolution"])
+    apply(TAILS)
     return ctx
 
 
@@ -299,6 +300,8 @@ def _apply_overrides(ctx: dict[str, Any], overrides: Mapping[str, str | list[str
             ctx[key] = text in _TRUE
         elif isinstance(current, list):
             ctx[key] = list(value) if isinstance(value, list) else value.splitlines()
+        elif current is None and isinstance(value, list):
+            ctx[key] = list(value)  # a new field, set more than once: a list
         else:
             ctx[key] = value if isinstance(value, str) else "\n".join(value)
 
