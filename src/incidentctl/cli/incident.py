@@ -52,12 +52,12 @@ def declare(
     record: RecordOpt = False,
     no_emoji: NoEmojiOpt = False,
 ) -> None:
-    """Declare an incident: allocate INC-YYYY-MM-DD-NNN, commit the `declared` event, print the Slack declaration."""
+    """Declare an incident: allocate INC-YYYY-MM-DD-NNN, commit it, print the Slack declaration."""
     from incidentctl.services.incidents import Declaration, declare
 
     ws = workspace(ctx)
-    message = MessageOptions(copy, post, record, no_emoji)
-    message.check(ws)
+    options = MessageOptions(copy, post, record, no_emoji)
+    options.check(ws)
     result = declare(
         ws,
         Declaration(
@@ -73,7 +73,7 @@ def declare(
         ),
     )
     report_recorded(result, as_json, "recorded")
-    announce(ws, result, "slack/declared", message, as_json=as_json, by=by)
+    announce(ws, result, "slack/declared", options, as_json=as_json, by=by)
 
 
 def ack(
