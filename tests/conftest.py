@@ -84,7 +84,9 @@ class Cli:
         return result
 
     def declare(self, title: str = "API returning 503", *args: str, **kw) -> str:
-        return self("declare", title, "-s", kw.pop("severity", "P1"), *args, **kw).out.strip()
+        """Declare; return the new ID (stdout holds the Slack declaration, so ask for JSON)."""
+        result = self("declare", title, "-s", kw.pop("severity", "P1"), *args, "--json", **kw)
+        return result.json()["id"] if result.code == 0 else result.out.strip()
 
     def git(self, *args: str) -> str:
         return git(self.repo, *args)

@@ -8,7 +8,7 @@ from typing import Annotated
 import typer
 
 from incidentctl import __version__
-from incidentctl.cli import clocks, common, incident, review, runbook, setup, views
+from incidentctl.cli import clocks, common, comms, incident, review, runbook, setup, views
 
 app = typer.Typer(
     name="incidentctl",
@@ -48,6 +48,7 @@ setup.register(app)
 incident.register(app)
 views.register(app)
 clocks.register(app)
+comms.register(app)
 review.register(app)
 runbook.register(app)
 

@@ -6,8 +6,8 @@ from typing import Annotated
 
 import typer
 
-from incidentctl.cli import terminal
 from incidentctl.cli.common import AtOpt, ByOpt, IncidentArg, JsonOpt, report_recorded, workspace
+from incidentctl.cli.comms import CopyOpt, MessageOptions, NoEmojiOpt, PostOpt, RecordOpt, announce
 
 SeverityOpt = Annotated[
     str | None,
@@ -51,11 +51,17 @@ def declare(
     at: AtOpt = None,
     by: ByOpt = None,
     as_json: JsonOpt = False,
+    copy: CopyOpt = False,
+    post: PostOpt = False,
+    record: RecordOpt = False,
+    no_emoji: NoEmojiOpt = False,
 ) -> None:
-    """Declare an incident: allocate INC-YYYY-MM-DD-NNN and commit the `declared` event."""
+    """Declare an incident: allocate INC-YYYY-MM-DD-NNN, commit it, print the Slack declaration."""
     from incidentctl.services.incidents import Declaration, declare
 
     ws = workspace(ctx)
+    options = MessageOptions(copy, post, record, no_emoji)
+    options.check(ws)
     result = declare(
         ws,
         Declaration(
@@ -72,8 +78,7 @@ def declare(
         ),
     )
     report_recorded(result, as_json, "recorded")
-    if not as_json:
-        terminal.out(result.state.human_id)
+    announce(ws, result, "slack/declared", options, as_json=as_json, by=by)
 
 
 def ack(
@@ -116,12 +121,21 @@ def update(
     at: AtOpt = None,
     by: ByOpt = None,
     as_json: JsonOpt = False,
+    copy: CopyOpt = False,
+    post: PostOpt = False,
+    record: RecordOpt = False,
+    no_emoji: NoEmojiOpt = False,
 ) -> None:
-    """Record a status, severity or impact change, or an update note. Each change is its own event."""
+    """Record a status, severity or impact change, or an update note; print the Slack update."""
     from incidentctl.services.incidents import Update, update
 
+    ws = workspace(ctx)
+    options = MessageOptions(copy, post, record, no_emoji)
+    options.check(ws)
     changes = Update(status=status, severity=severity, impact=impact, message=message)
-    report_recorded(update(workspace(ctx), incident, changes, by=by, at=at), as_json, "recorded")
+    result = update(ws, incident, changes, by=by, at=at)
+    report_recorded(result, as_json, "recorded")
+    announce(ws, result, "slack/update", options, as_json=as_json, by=by)
 
 
 def assign(
@@ -174,12 +188,20 @@ def mitigate(
     at: AtOpt = None,
     by: ByOpt = None,
     as_json: JsonOpt = False,
+    copy: CopyOpt = False,
+    post: PostOpt = False,
+    record: RecordOpt = False,
+    no_emoji: NoEmojiOpt = False,
 ) -> None:
-    """Service restored: stop the MTTM clock and move to monitoring."""
+    """Service restored: stop the MTTM clock, move to monitoring, print the Slack update."""
     from incidentctl.services.incidents import mitigate
 
-    result = mitigate(workspace(ctx), incident, message, keep_status, by=by, at=at)
+    ws = workspace(ctx)
+    options = MessageOptions(copy, post, record, no_emoji)
+    options.check(ws)
+    result = mitigate(ws, incident, message, keep_status, by=by, at=at)
     report_recorded(result, as_json, "recorded")
+    announce(ws, result, "slack/update", options, as_json=as_json, by=by)
 
 
 def resolve(
@@ -201,14 +223,20 @@ def resolve(
     at: AtOpt = None,
     by: ByOpt = None,
     as_json: JsonOpt = False,
+    copy: CopyOpt = False,
+    post: PostOpt = False,
+    record: RecordOpt = False,
+    no_emoji: NoEmojiOpt = False,
 ) -> None:
-    """Resolve the incident, with its root cause and resolution."""
+    """Resolve the incident, with its root cause and resolution; print the Slack resolution."""
     from incidentctl.services.incidents import resolve
 
-    result = resolve(
-        workspace(ctx), incident, root_cause, resolution, category, impact, by=by, at=at
-    )
+    ws = workspace(ctx)
+    options = MessageOptions(copy, post, record, no_emoji)
+    options.check(ws)
+    result = resolve(ws, incident, root_cause, resolution, category, impact, by=by, at=at)
     report_recorded(result, as_json, "recorded")
+    announce(ws, result, "slack/resolved", options, as_json=as_json, by=by)
 
 
 def reopen(

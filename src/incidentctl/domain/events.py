@@ -229,6 +229,20 @@ class RunbookStepAnswered(EventBase):
     evidence: str = ""  # e.g. "evidence/<event ULID>.txt", relative to the incident folder
 
 
+class CommunicationSent(EventBase):
+    """A message went out (or was handed to a human to send): which template, where,
+    and a digest of the exact text, so the review and the clocks know who was told when."""
+
+    type: Literal["communication_sent"] = "communication_sent"
+    template: str
+    channel: str = ""
+    stage: str = ""
+    audience: str = ""  # "customers" (status page, email) or "internal" (Slack)
+    via: str = ""  # "manual" (copied or pasted) or "slack-webhook"
+    excerpt: Text = ""
+    digest: str = ""  # "sha256:<hex>" of the text as sent
+
+
 Event = Annotated[
     Declared
     | Acknowledged
@@ -248,7 +262,8 @@ Event = Annotated[
     | PirCompleted
     | ActionAdded
     | ActionUpdated
-    | RunbookStepAnswered,
+    | RunbookStepAnswered
+    | CommunicationSent,
     Field(discriminator="type"),
 ]
 
@@ -272,6 +287,7 @@ EVENT_TYPES: tuple[str, ...] = (
     "action_added",
     "action_updated",
     "runbook_step",
+    "communication_sent",
 )
 
 

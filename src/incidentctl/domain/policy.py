@@ -229,6 +229,28 @@ class ReviewSettings(_Strict):
     template: str = "waooaw"  # `pir generate` default: pir/<template>, or any template name
 
 
+class CommsSettings(_Strict):
+    """[comms]: where messages go and how they read. `war_room` and `doc_url` live
+    under [incident]."""
+
+    channel: str = "#incidents"  # the Slack channel the incident messages go to
+    slack_webhook: str = ""  # an incoming-webhook URL; $INCIDENTCTL_SLACK_WEBHOOK wins
+    webhook_timeout: Duration = timedelta(seconds=5)
+    emoji: bool = True
+    status_page_url: str = ""
+    support_email: str = ""
+    email_from: str = ""  # the customer email's sign-off; default "The <org> Team"
+    next_update_align: Duration = timedelta(minutes=15)  # round "next update" down to this
+    findings_limit: Annotated[int, Field(ge=1, le=50)] = 5
+
+    @field_validator("slack_webhook")
+    @classmethod
+    def _check_webhook(cls, value: str) -> str:
+        if value and not value.startswith(("https://", "http://")):
+            raise ValueError("slack_webhook must be an http(s) URL")
+        return value
+
+
 class Config(_Strict):
     incident: IncidentSettings = IncidentSettings()
     roles: dict[str, str] = {}
@@ -239,6 +261,7 @@ class Config(_Strict):
     oncall: OncallSettings = OncallSettings()
     metrics: MetricsSettings = MetricsSettings()
     pir: ReviewSettings = ReviewSettings()
+    comms: CommsSettings = CommsSettings()
 
     @model_validator(mode="after")
     def _check_names(self) -> Config:

@@ -51,6 +51,8 @@ class IncidentState:
     actions: list[ActionItem] = field(default_factory=list)
     # runbook name -> step id -> latest outcome (done, skipped, failed, decided)
     runbook_steps: dict[str, dict[str, str]] = field(default_factory=dict)
+    last_communication_at: datetime | None = None
+    communications: list[ev.CommunicationSent] = field(default_factory=list)
 
     @property
     def is_open(self) -> bool:
@@ -111,6 +113,8 @@ class IncidentState:
             "pir_completed_at": iso(self.pir_completed_at),
             "actions": [a.to_dict(self.human_id) for a in self.actions],
             "runbook_steps": {name: dict(steps) for name, steps in self.runbook_steps.items()},
+            "last_communication_at": iso(self.last_communication_at),
+            "communications": [e.to_record() for e in self.communications],
         }
 
 
@@ -224,6 +228,9 @@ def _apply(state: IncidentState, e: ev.EventBase) -> None:
         case ev.RunbookStepAnswered():
             # the latest answer wins: a failed step retried and done reads as done
             state.runbook_steps.setdefault(e.runbook, {})[e.step] = e.outcome
+        case ev.CommunicationSent():
+            state.communications.append(e)
+            state.last_communication_at = e.at  # events arrive in time order
 
 
 def _set_status(state: IncidentState, status: str, at: datetime) -> None:

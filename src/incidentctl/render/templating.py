@@ -148,8 +148,16 @@ def _line_of(exc: BaseException, path: Path) -> int | None:
     return None
 
 
-def render_source(source: TemplateSource, context: dict[str, Any]) -> str:
-    """Render one template file with `context`. Errors name the file and line."""
+def render_source(
+    source: TemplateSource, context: dict[str, Any], *, escape_as: str | None = None
+) -> str:
+    """Render one template file with `context`. Errors name the file and line.
+
+    Values are escaped for the file's own extension, or for `escape_as` (one of
+    EXTENSIONS) when the caller wants another output format from the same file.
+    """
+    if escape_as is not None and escape_as not in ESCAPERS:
+        raise TemplateError(f"unknown output escaping {escape_as!r}")
     from jinja2 import TemplateError as JinjaError
     from jinja2.exceptions import SecurityError, UndefinedError
 
@@ -157,7 +165,7 @@ def render_source(source: TemplateSource, context: dict[str, Any]) -> str:
         text = source.path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:
         raise TemplateError(f"{source.path}: cannot read template: {exc}") from None
-    env = _environment(source.ext)
+    env = _environment(escape_as or source.ext)
     try:
         # compile with the real filename so errors and tracebacks point into the file
         template = env.template_class.from_code(
@@ -178,6 +186,11 @@ def render_source(source: TemplateSource, context: dict[str, Any]) -> str:
     except JinjaError as exc:
         where = _where(source, exc)
         raise TemplateError(f"{where}: {exc.message or exc}", hint=f"fix {source.path}") from None
+    except Exception as exc:  # e.g. {{ 1 / 0 }} or {{ "a" + 1 }} in a team template
+        where = _where(source, exc)
+        raise TemplateError(
+            f"{where}: {type(exc).__name__}: {exc}", hint=f"fix {source.path}"
+        ) from None
 
 
 def _where(source: TemplateSource, exc: BaseException) -> str:
@@ -185,8 +198,10 @@ def _where(source: TemplateSource, exc: BaseException) -> str:
     return f"{source.path}:{line}" if line else str(source.path)
 
 
-def render_template(name: str, context: dict[str, Any], repo_root: Path | None) -> str:
-    return render_source(find_template(name, repo_root), context)
+def render_template(
+    name: str, context: dict[str, Any], repo_root: Path | None, *, escape_as: str | None = None
+) -> str:
+    return render_source(find_template(name, repo_root), context, escape_as=escape_as)
 
 
 def string_variables(text: str, what: str) -> set[str]:

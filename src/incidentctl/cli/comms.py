@@ -1,0 +1,497 @@
+"""Commands for messages: render, template list/show, comms sent/list, outbox; and the
+message options that the event commands (declare, update, mitigate, resolve) share."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated
+
+import typer
+
+from incidentctl.cli import terminal
+from incidentctl.cli.common import AtOpt, ByOpt, JsonOpt, report_recorded, workspace
+
+if TYPE_CHECKING:
+    from incidentctl.errors import IncidentctlError
+    from incidentctl.services.comms import Rendered
+    from incidentctl.services.record import RecordResult
+    from incidentctl.services.workspace import Workspace
+
+CopyOpt = Annotated[
+    bool, typer.Option("--copy", help="Also copy the message to the clipboard (or OSC 52).")
+]
+PostOpt = Annotated[
+    bool,
+    typer.Option(
+        "--post", help="Post it to the Slack webhook; kept in the outbox if the post fails."
+    ),
+]
+RecordOpt = Annotated[
+    bool,
+    typer.Option(
+        "--record", help="Record a communication_sent event (with --post: once delivered)."
+    ),
+]
+NoEmojiOpt = Annotated[
+    bool, typer.Option("--no-emoji", help="Plain ASCII banners, for tools that mangle emoji.")
+]
+StageOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--stage", metavar="STAGE", help="investigating, identified, monitoring or resolved."
+    ),
+]
+SetOpt = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--set",
+        metavar="KEY=VALUE",
+        help="Fill or override a template field (repeatable; repeating a key makes a list).",
+    ),
+]
+
+
+@dataclass
+class MessageOptions:
+    """The message flags of an event command, checked before anything is committed."""
+
+    copy: bool = False
+    post: bool = False
+    record: bool = False
+    no_emoji: bool = False
+
+    def check(self, ws: Workspace) -> None:
+        if self.post:
+            from incidentctl.services.comms import webhook_url
+
+            webhook_url(ws)
+
+
+def announce(
+    ws: Workspace,
+    result: RecordResult,
+    template: str,
+    options: MessageOptions,
+    *,
+    as_json: bool,
+    by: str | None = None,
+) -> None:
+    """After an event command has committed: print its Slack message (unless --json),
+    then copy, post and record it as asked."""
+    from incidentctl.render.templating import TemplateError
+    from incidentctl.services.comms import render_for_state
+
+    emoji = False if options.no_emoji else None
+    try:
+        rendered = render_for_state(ws, result.state, template, fmt="slack", emoji=emoji)
+    except TemplateError as exc:
+        state = result.state
+        raise TemplateError(
+            exc.message,
+            hint=f"{state.human_id}: the event was recorded; fix the template, "
+            f"then: incidentctl render {template} {state.human_id}",
+        ) from None
+    if not as_json:
+        show_message(rendered)
+    problems = deliver(
+        ws,
+        rendered,
+        {"emoji": emoji},
+        copy=options.copy,
+        post=options.post,
+        record=options.record,
+        by=by,
+    )
+    _fail_if(problems)
+
+
+def show_message(rendered: Rendered) -> None:
+    """Off a terminal: exactly the message text. On one: a panel, and a hint on stderr."""
+    if not terminal.stdout_is_tty():
+        terminal.out(rendered.text)
+        return
+    from incidentctl.render.messages import message_panel
+
+    terminal.print_rich(message_panel(rendered))
+    terminal.talk(
+        "hint: --copy copies it, --post posts it to Slack; piped, only the text is printed"
+    )
+
+
+def deliver(
+    ws: Workspace,
+    rendered: Rendered,
+    render_args: dict,
+    *,
+    copy: bool,
+    post: bool,
+    record: bool,
+    by: str | None = None,
+    at: str | None = None,
+) -> list[IncidentctlError]:
+    """Copy, post and record one message; the problems are returned, to report after
+    the rest has been done (the text is already printed, so nothing is lost)."""
+    from incidentctl.errors import IncidentctlError
+
+    problems: list[IncidentctlError] = []
+    if copy:
+        from incidentctl.render.clipboard import ClipboardError, copy_text
+
+        try:
+            method = copy_text(rendered.text)
+        except ClipboardError as exc:
+            problems.append(exc)
+        else:
+            how = "OSC 52 (your terminal does the copy)" if method == "osc52" else method
+            terminal.talk(f"copied {rendered.template} to the clipboard via {how}")
+    if post:
+        from incidentctl.services.comms import for_slack
+        from incidentctl.services.outbox import post_now
+
+        slack = for_slack(ws, rendered, rendered.uid, **render_args)
+        delivery = post_now(ws, slack, record=record, by=by)
+        if delivery.outcome == "sent":
+            terminal.talk(f"posted {rendered.template} to Slack")
+            if delivery.recorded is not None:
+                report_recorded(delivery.recorded, False, "recorded")
+            if delivery.record_error:
+                terminal.warn(f"posted, but recording it failed: {delivery.record_error}")
+        elif delivery.outcome == "in doubt":
+            problems.append(
+                IncidentctlError(
+                    f"another flush was interrupted while posting {rendered.template}; "
+                    f"it is in doubt in the outbox as {delivery.id}",
+                    hint="check the channel, then: incidentctl outbox flush --retry-in-doubt",
+                )
+            )
+        else:
+            problems.append(
+                IncidentctlError(
+                    f"posting {rendered.template} to Slack failed ({delivery.error}); "
+                    f"it is queued in the outbox as {delivery.id}",
+                    hint="send it later with: incidentctl outbox flush",
+                )
+            )
+    elif record:
+        from incidentctl.services.comms import record_communication
+
+        report_recorded(
+            record_communication(ws, rendered.uid, rendered, at=at, by=by), False, "recorded"
+        )
+    return problems
+
+
+def _fail_if(problems: list[IncidentctlError]) -> None:
+    for problem in problems:
+        terminal.error(problem.message, problem.hint)
+    if problems:
+        raise typer.Exit(1)
+
+
+# -- render ----------------------------------------------------------------------------
+
+
+def render(
+    ctx: typer.Context,
+    template: Annotated[
+        str,
+        typer.Argument(
+            help="A template (slack/update, email/customer, ...), or a family (statuspage) "
+            "to pick the incident's stage."
+        ),
+    ],
+    incident: Annotated[
+        str | None,
+        typer.Argument(
+            metavar="[INC]",
+            help="Incident: an ID, a ULID prefix, or - (default: the last open, else the latest).",
+        ),
+    ] = None,
+    fmt: Annotated[
+        str | None,
+        typer.Option(
+            "--format",
+            "-f",
+            metavar="FORMAT",
+            help="text, slack, blocks (Block Kit JSON) or markdown (default: the template's own).",
+        ),
+    ] = None,
+    stage: StageOpt = None,
+    settings: SetOpt = None,
+    output: Annotated[
+        Path | None,
+        typer.Option("--output", "-o", metavar="FILE", help="Write the message to FILE."),
+    ] = None,
+    copy: CopyOpt = False,
+    post: PostOpt = False,
+    record: RecordOpt = False,
+    no_emoji: NoEmojiOpt = False,
+    at: AtOpt = None,
+    by: ByOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Render a message template for an incident: print it, write it, copy, post or record it."""
+    from incidentctl.services.comms import parse_settings, render_message, webhook_url
+
+    ws = workspace(ctx)
+    overrides = parse_settings(settings or [])
+    if post:
+        webhook_url(ws)
+    if record and not post and at is not None:
+        from incidentctl.services.record import when
+
+        when(ws, at)  # a bad --at is refused before anything is written
+    render_args = {
+        "stage": stage,
+        "overrides": overrides,
+        "emoji": False if no_emoji else None,
+    }
+    rendered = render_message(ws, template, incident, fmt=fmt, **render_args)
+    if output is not None:
+        from incidentctl.store.atomic import write_atomic
+
+        try:
+            write_atomic(output, (rendered.text + "\n").encode("utf-8"))
+        except OSError as exc:
+            from incidentctl.errors import IncidentctlError
+
+            raise IncidentctlError(
+                f"cannot write {output}: {exc.strerror or exc}", hint="check the path"
+            ) from None
+        terminal.talk(f"wrote {rendered.template} for {rendered.incident} to {output}")
+    elif as_json:
+        terminal.out_json(rendered.to_dict())
+    else:
+        show_message(rendered)
+    _fail_if(deliver(ws, rendered, render_args, copy=copy, post=post, record=record, by=by, at=at))
+
+
+# -- template list / show -------------------------------------------------------------
+
+template_app = typer.Typer(
+    help="The message templates: built-in, and the repo's own under templates/.",
+    no_args_is_help=True,
+)
+
+
+@template_app.command("list")
+def template_list(ctx: typer.Context, as_json: JsonOpt = False) -> None:
+    """List every template, and where it comes from (a repo template hides the built-in)."""
+    from incidentctl.render.templating import available_templates
+
+    root = workspace(ctx).repo.root
+    templates = list(available_templates(root).values())
+    if as_json:
+        terminal.out_json(
+            [
+                {"name": t.name, "format": t.ext, "origin": t.origin, "path": t.display_path}
+                for t in templates
+            ]
+        )
+        return
+    from incidentctl.render.messages import short_path, template_table
+
+    if terminal.stdout_is_tty():
+        terminal.print_rich(template_table(templates, root))
+    else:  # one line each, never wrapped, for grep and cut
+        width = max((len(t.name) for t in templates), default=0)
+        for t in templates:
+            terminal.out(f"{t.name:<{width}}  {t.origin:<8}  {short_path(t, root)}")
+
+
+@template_app.command("show")
+def template_show(
+    ctx: typer.Context,
+    name: Annotated[str, typer.Argument(help="The template name, e.g. slack/declared.")],
+) -> None:
+    """Print a template's source, exactly (copy it to templates/ to override it)."""
+    from incidentctl.render.templating import TemplateError, find_template
+
+    source = find_template(name.strip().strip("/"), workspace(ctx).repo.root)
+    try:
+        text = source.path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise TemplateError(f"{source.path}: cannot read template: {exc}") from None
+    terminal.talk(f"{source.name} ({source.origin}): {source.display_path}")
+    terminal.out(text)
+
+
+# -- comms sent / list ------------------------------------------------------------------
+
+comms_app = typer.Typer(help="Record and review what was communicated.", no_args_is_help=True)
+
+
+@comms_app.command("sent")
+def comms_sent(
+    ctx: typer.Context,
+    incident: Annotated[
+        str, typer.Argument(metavar="INC", help="Incident: an ID, a ULID prefix, or -.")
+    ],
+    template: Annotated[
+        str, typer.Argument(help="The template that was sent, e.g. email/customer.")
+    ],
+    channel: Annotated[
+        str | None,
+        typer.Option(
+            "--channel",
+            metavar="WHERE",
+            help="Where it went (default: [comms] channel, the status page, or email).",
+        ),
+    ] = None,
+    stage: StageOpt = None,
+    settings: SetOpt = None,
+    no_emoji: NoEmojiOpt = False,
+    at: AtOpt = None,
+    by: ByOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Record that a message went out (a communication_sent event), e.g. an email sent by hand."""
+    from incidentctl.services.comms import parse_settings, record_communication, render_message
+
+    ws = workspace(ctx)
+    rendered = render_message(
+        ws,
+        template,
+        incident,
+        fmt=None,
+        stage=stage,
+        overrides=parse_settings(settings or []),
+        emoji=False if no_emoji else None,
+    )
+    result = record_communication(ws, incident, rendered, channel=channel, at=at, by=by)
+    report_recorded(result, as_json, "recorded")
+
+
+@comms_app.command("list")
+def comms_list(
+    ctx: typer.Context,
+    incident: Annotated[
+        str, typer.Argument(metavar="INC", help="Incident: an ID, a ULID prefix, or -.")
+    ],
+    as_json: JsonOpt = False,
+) -> None:
+    """The messages recorded as sent for an incident, oldest first."""
+    from incidentctl.services.lookup import find_incident
+
+    state = find_incident(workspace(ctx), incident).incident.state
+    records = [c.to_record() for c in state.communications]
+    if as_json:
+        terminal.out_json(records)
+    elif records and terminal.stdout_is_tty():
+        from incidentctl.render.messages import communications_table
+
+        terminal.print_rich(communications_table(records))
+    elif records:  # one tab-separated line each, for scripts
+        for r in records:
+            fields = ("at", "template", "channel", "via", "author", "excerpt")
+            terminal.out("\t".join(str(r.get(f, "")) for f in fields))
+    else:
+        terminal.talk(f"{state.human_id}: no communications recorded")
+
+
+# -- outbox -----------------------------------------------------------------------------
+
+outbox_app = typer.Typer(
+    help="Messages waiting to be posted to Slack. Without a subcommand: list them.",
+    invoke_without_command=True,
+    no_args_is_help=False,
+)
+
+
+@outbox_app.callback()
+def outbox(ctx: typer.Context, as_json: JsonOpt = False) -> None:
+    """Messages waiting to be posted to Slack. Without a subcommand: list them."""
+    if ctx.invoked_subcommand is not None:
+        return
+    from incidentctl.services.outbox import list_outbox
+
+    items, bad = list_outbox(workspace(ctx))
+    if as_json:
+        terminal.out_json([item.to_dict() for item in items])
+    elif items and terminal.stdout_is_tty():
+        from incidentctl.render.messages import outbox_table
+
+        terminal.print_rich(outbox_table(items))
+    elif items:  # one tab-separated line each, for scripts
+        for item in items:
+            data = item.to_dict()
+            fields = ("id", "state", "incident", "template", "created_at", "attempts", "last_error")
+            terminal.out("\t".join(str(data[f]) for f in fields))
+    else:
+        terminal.talk("the outbox is empty")
+    for problem in bad:
+        terminal.warn(f"unreadable outbox file {problem.path}: {problem.problem}")
+    if any(item.state == "in doubt" for item in items):
+        terminal.talk(
+            "hint: an 'in doubt' message may have reached Slack; check the channel, then "
+            "incidentctl outbox flush --retry-in-doubt, or incidentctl outbox drop ID"
+        )
+
+
+@outbox_app.command("flush")
+def outbox_flush(
+    ctx: typer.Context,
+    retry_in_doubt: Annotated[
+        bool,
+        typer.Option(
+            "--retry-in-doubt",
+            help="Also re-post messages whose earlier post was interrupted (may duplicate).",
+        ),
+    ] = False,
+    as_json: JsonOpt = False,
+) -> None:
+    """Post the queued messages, oldest first; each is posted at most once."""
+    from incidentctl.services.outbox import flush
+
+    report = flush(workspace(ctx), retry_in_doubt=retry_in_doubt)
+    if as_json:
+        terminal.out_json(report.to_dict())
+    for problem in report.problems:
+        terminal.warn(f"unreadable outbox file {problem}")
+    for d in report.deliveries:
+        what = f"{d.id} ({d.incident} {d.template})"
+        if d.outcome == "sent":
+            terminal.talk(f"sent {what}")
+            if d.recorded is not None:
+                report_recorded(d.recorded, False, "recorded")
+            if d.record_error:
+                terminal.warn(f"sent {d.id}, but recording it failed: {d.record_error}")
+        elif d.outcome == "failed":
+            terminal.error(
+                f"{what}: {d.error}; still queued", "try again later: incidentctl outbox flush"
+            )
+        else:
+            terminal.warn(
+                f"{what} is in doubt: an earlier post of it was interrupted; not re-posted"
+            )
+    if not report.deliveries:
+        terminal.talk("the outbox is empty; nothing to send")
+    elif report.in_doubt:
+        terminal.talk(
+            "hint: check the channel, then: incidentctl outbox flush --retry-in-doubt, "
+            "or incidentctl outbox drop ID"
+        )
+    if report.failed or report.in_doubt:
+        raise typer.Exit(1)
+
+
+@outbox_app.command("drop")
+def outbox_drop(
+    ctx: typer.Context,
+    message_id: Annotated[str, typer.Argument(metavar="ID", help="The message ID (or a prefix).")],
+) -> None:
+    """Remove a message from the outbox without posting it."""
+    from incidentctl.services.outbox import drop
+
+    item = drop(workspace(ctx), message_id)
+    terminal.talk(
+        f"dropped {item.id} ({item.message.get('incident', '')} {item.message.get('template', '')})"
+    )
+
+
+def register(app: typer.Typer) -> None:
+    app.command(rich_help_panel="Communicate")(render)
+    app.add_typer(template_app, name="template", rich_help_panel="Communicate")
+    app.add_typer(comms_app, name="comms", rich_help_panel="Communicate")
+    app.add_typer(outbox_app, name="outbox", rich_help_panel="Communicate")

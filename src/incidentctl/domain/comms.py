@@ -1,0 +1,250 @@
+"""The pure parts of incident communications: wording of times and durations, the
+next-update time, channel names, the findings an update reports, Slack Block Kit
+payloads. No I/O: `now` and the zone are always passed in.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import unicodedata
+from datetime import datetime, timedelta, tzinfo
+from typing import Any
+
+from incidentctl.domain import events as ev
+from incidentctl.domain import ids
+from incidentctl.domain.state import IncidentState
+
+# The banner emoji of the source procedures (garbled in the seeds, restored here).
+ICONS: dict[str, str] = {
+    "declared": "🚨",
+    "update": "🔄",
+    "resolved": "✅",
+    "escalation": "🚨",
+    "exec": "🚨",
+}
+CUSTOMER_FAMILIES = ("statuspage", "email")
+# Slack caps: a header's plain_text at 150 characters, a section's text at 3000.
+HEADER_LIMIT = 150
+SECTION_LIMIT = 3000
+
+
+def long_duration(delta: timedelta) -> str:
+    """'2 hours 37 minutes', '1 hour', '22 minutes', '3 days 4 hours': the seeds' wording."""
+    minutes = int(delta.total_seconds()) // 60
+    if minutes <= 0:
+        return "less than a minute"
+    days, rem = divmod(minutes, 1440)
+    hours, mins = divmod(rem, 60)
+    if days and days % 7 == 0 and not rem:
+        return _plural(days // 7, "week")
+    parts = []
+    if days:
+        parts.append(_plural(days, "day"))
+    if hours:
+        parts.append(_plural(hours, "hour"))
+    if mins and not days:
+        parts.append(_plural(mins, "minute"))
+    return " ".join(parts)
+
+
+def _plural(n: int, unit: str) -> str:
+    return f"{n} {unit}" if n == 1 else f"{n} {unit}s"
+
+
+def zone_label(dt: datetime, zone: tzinfo) -> str:
+    return dt.astimezone(zone).tzname() or "UTC"
+
+
+def clock_time(dt: datetime, zone: tzinfo) -> str:
+    """'14:23 UTC'."""
+    return f"{dt.astimezone(zone):%H:%M} {zone_label(dt, zone)}"
+
+
+def stamp(dt: datetime, zone: tzinfo) -> str:
+    """'2026-02-12 14:23 UTC'."""
+    return f"{dt.astimezone(zone):%Y-%m-%d %H:%M} {zone_label(dt, zone)}"
+
+
+def day(dt: datetime, zone: tzinfo) -> str:
+    return f"{dt.astimezone(zone):%Y-%m-%d}"
+
+
+def next_update_at(now: datetime, cadence: timedelta | None, align: timedelta) -> datetime | None:
+    """When the next update is due: within `cadence` of now, rounded down to an `align`
+    mark (14:23 + 30m -> 14:45 with 15m marks, as the WAOOAW declaration does), but
+    never sooner than one mark from now."""
+    if cadence is None or cadence <= timedelta(0):
+        return None
+    due = now + cadence
+    step = int(align.total_seconds())
+    if step <= 0:
+        return due
+    epoch = datetime(1970, 1, 1, tzinfo=now.tzinfo)
+    seconds = int((due - epoch).total_seconds())
+    rounded = epoch + timedelta(seconds=seconds - seconds % step)
+    if rounded - now < min(align, cadence):
+        return due
+    return rounded
+
+
+def channel_slug(text: str, limit: int = 40) -> str:
+    ascii_text = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode()
+    slug = re.sub(r"[^a-z0-9]+", "-", ascii_text.lower()).strip("-")
+    return slug[:limit].rstrip("-")
+
+
+def war_room(pattern: str, state: IncidentState, id_format: str, seq_width: int) -> str:
+    """The war-room channel from `[incident] war_room`. Placeholders: {id} (the incident
+    ID, lower case), {seq} (its number), {date} (its UTC day) and {slug} (the first
+    service, or else the title). Anything else is left as written."""
+    parsed = ids.parse_id(id_format, state.human_id)
+    seq = f"{parsed[1]:0{seq_width}d}" if parsed else ""
+    values = {
+        "{id}": state.human_id.lower(),
+        "{seq}": seq,
+        "{date}": f"{state.declared_at:%Y-%m-%d}",
+        "{slug}": channel_slug(state.services[0] if state.services else state.title),
+    }
+    out = pattern
+    for key, value in values.items():
+        out = out.replace(key, value)
+    return out
+
+
+def audience_of(template: str) -> str:
+    family = template.split("/", 1)[0]
+    return "customers" if family in CUSTOMER_FAMILIES else "internal"
+
+
+def one_line(text: str) -> str:
+    return " ".join(text.split())
+
+
+def findings(state: IncidentState, limit: int) -> list[str]:
+    """What an update reports: the notes and change messages recorded since the last
+    Slack update or declaration was sent (all of them if none was recorded), newest
+    `limit` of them, oldest first."""
+    since = None
+    for c in state.communications:
+        if c.template in ("slack/update", "slack/declared"):
+            since = c.at
+    items: list[str] = []
+    for e in state.timeline:
+        if since is not None and e.at <= since:
+            continue
+        text = _finding_text(e)
+        if text:
+            items.append(one_line(text))
+    return items[-limit:] if limit > 0 else []
+
+
+def _finding_text(e: ev.EventBase) -> str:
+    match e:
+        case ev.NoteAdded():
+            return e.text
+        case ev.StatusChanged() | ev.Acknowledged() | ev.Mitigated() | ev.Reopened():
+            return e.message
+        case ev.ImpactChanged():
+            return e.message
+        case ev.SeverityChanged():
+            return f"Severity {e.previous or '?'} -> {e.severity}" + (
+                f": {e.reason}" if e.reason else ""
+            )
+    return ""
+
+
+def identified_cause(state: IncidentState) -> str:
+    """The cause as known so far: the root cause once resolved, else what was said when
+    the status moved to identified."""
+    if state.root_cause:
+        return state.root_cause
+    for e in reversed(state.timeline):
+        if isinstance(e, ev.StatusChanged) and e.status == "identified" and e.message:
+            return e.message
+    return ""
+
+
+def bullet_lines(text: str) -> list[str]:
+    """A multi-line statement as list items: one per non-empty line, any '-'/'*' dropped."""
+    out = []
+    for line in text.splitlines():
+        line = line.strip()
+        if line.startswith(("- ", "* ", "• ")):
+            line = line[2:].strip()
+        if line:
+            out.append(line)
+    return out
+
+
+def sentence_tail(text: str) -> str:
+    """'Rolled back the deploy.' -> 'rolled back the deploy', to follow 'and ...'.
+    Only a sentence-case text loses its capital: 'API down', 'iOS crash' and the
+    title-case 'Service Down' stay as written."""
+    text = text.strip().rstrip(".").strip()
+    words = text.split()
+    if not words:
+        return text
+    first = words[0]
+    if not (len(first) > 1 and first[0].isupper() and first[1:].islower()):
+        return text
+    if any(w[:1].isupper() and w[1:].islower() for w in words[1:] if len(w) > 1):
+        return text  # title case: a heading, not a sentence
+    return text[0].lower() + text[1:]
+
+
+def digest(text: str) -> str:
+    return "sha256:" + hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def excerpt(text: str, limit: int = 200) -> str:
+    flat = one_line(text)
+    return flat if len(flat) <= limit else flat[: limit - 1].rstrip() + "…"
+
+
+def _unescape_slack(text: str) -> str:
+    return text.replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&")
+
+
+def _split(text: str, limit: int) -> list[str]:
+    chunks: list[str] = []
+    while len(text) > limit:
+        cut = text.rfind("\n", 0, limit)
+        cut = cut if cut > 0 else limit
+        chunks.append(text[:cut])
+        text = text[cut:].lstrip("\n")
+    if text:
+        chunks.append(text)
+    return chunks
+
+
+def slack_blocks(slack_text: str) -> dict[str, Any]:
+    """A Block Kit payload for an (already escaped) mrkdwn message: the first line as a
+    header when it is short, each blank-line-separated paragraph as a section, and the
+    whole text as the notification fallback."""
+    paragraphs = [p.strip("\n") for p in re.split(r"\n\s*\n", slack_text.strip())]
+    paragraphs = [p for p in paragraphs if p.strip()]
+    blocks: list[dict[str, Any]] = []
+    if paragraphs and "\n" not in paragraphs[0] and len(paragraphs[0]) <= HEADER_LIMIT:
+        header = _unescape_slack(paragraphs.pop(0))  # plain_text shows entities literally
+        blocks.append({"type": "header", "text": {"type": "plain_text", "text": header}})
+    for paragraph in paragraphs:
+        for chunk in _split(paragraph, SECTION_LIMIT):
+            blocks.append({"type": "section", "text": {"type": "mrkdwn", "text": chunk}})
+    return {"text": slack_text.strip(), "blocks": blocks}
+
+
+_LIST_ITEM = re.compile(r"^\s*(?:[-*+]|\d+[.)])\s")
+
+
+def markdown_line_breaks(text: str) -> str:
+    """Messages are written line by line; Markdown would run consecutive lines together
+    into one paragraph. End each such line with a hard break (a trailing backslash)."""
+    lines = text.split("\n")
+    out = []
+    for i, line in enumerate(lines):
+        nxt = lines[i + 1] if i + 1 < len(lines) else ""
+        if line.strip() and nxt.strip() and not _LIST_ITEM.match(nxt):
+            line += "\\"
+        out.append(line)
+    return "\n".join(out)
