@@ -252,7 +252,7 @@ def test_handover_brief(team):
         f"- {old} P2 resolved: Search slow (declared Tue 2026-02-10 04:00 EST, resolved Wed 2026-02-11 04:00 EST)",
         f"- {inc} P1 investigating: Checkout <b>down</b> {{{{ oops }}}} (declared Thu 2026-02-12 10:00 EST)",
     ]
-    assert "Open action items" not in brief  # no action-item feature in this build
+    assert "Open action items" not in brief  # none recorded yet
     outgoing = lines.index("Outgoing on-call (@carol)")
     assert lines[outgoing + 1 : outgoing + 5] == [
         "- [ ] Summarize active incidents",
@@ -263,6 +263,41 @@ def test_handover_brief(team):
     incoming = lines.index("Incoming on-call (@alice)")
     assert lines[incoming + 4] == "- [ ] Confirm PagerDuty is active"
     assert "\x1b" not in brief
+    # action items appear once there are open ones, overdue first
+    team(
+        "action",
+        "add",
+        old,
+        "Add an index alert",
+        "--owner",
+        "@lee",
+        "--due",
+        "2026-02-11",
+        "--priority",
+        "P1",
+        env=env,
+    )
+    team(
+        "action",
+        "add",
+        inc,
+        "Write the runbook",
+        "--owner",
+        "@sam",
+        "--due",
+        "2026-03-01",
+        "--priority",
+        "P2",
+        env=env,
+    )
+    brief = team(
+        "oncall", "handover", env={"INCIDENTCTL_NOW": "2026-02-12T16:00:00Z"}
+    ).out.splitlines()
+    actions = brief[brief.index("Open action items") + 1 :][:2]
+    assert actions == [
+        f"- {old}#A1: Add an index alert (@lee, due 2026-02-11, OVERDUE)",
+        f"- {inc}#A1: Write the runbook (@sam, due 2026-03-01)",
+    ]
 
 
 def test_an_override_left_uncommitted_by_a_killed_command_is_committed_next_time(team):

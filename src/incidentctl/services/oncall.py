@@ -385,53 +385,21 @@ def handover_brief(ws: Workspace) -> HandoverBrief:
     )
 
 
-_DONE = {"done", "closed", "completed", "complete", "cancelled", "canceled", "wontfix"}
-
-
 def _open_actions(states: list[IncidentState], now: datetime) -> list[ActionItem] | None:
-    """Open action items across incidents, or None when incidents have no `actions`
-    (the action-item feature is not part of this build)."""
-    if not any(hasattr(s, "actions") for s in states):
-        return None
-    items = []
-    for s in states:
-        actions = getattr(s, "actions", None) or []
-        for item in actions.values() if isinstance(actions, dict) else actions:
-            if _is_done(item):
-                continue
-            due = _item_field(item, "due", "due_at", "due_on", "due_date")
-            items.append(
-                ActionItem(
-                    incident=s.human_id,
-                    text=str(_item_field(item, "title", "text", "description") or item),
-                    owner=str(_item_field(item, "owner", "assignee") or ""),
-                    due=due if isinstance(due, date) else None,
-                    overdue=_before(due, now),
-                )
-            )
+    """Open action items across incidents, overdue first; None when there are none,
+    so the brief leaves the section out."""
+    today = now.date()
+    items = [
+        ActionItem(
+            incident=action.label(s.human_id),
+            text=action.title,
+            owner=action.owner,
+            due=action.due,
+            overdue=action.is_overdue(today),
+        )
+        for s in states
+        for action in s.actions
+        if action.is_open
+    ]
     items.sort(key=lambda a: (not a.overdue, a.incident))
-    return items
-
-
-def _item_field(item: Any, *names: str) -> Any:
-    for name in names:
-        value = item.get(name) if isinstance(item, dict) else getattr(item, name, None)
-        if value not in (None, ""):
-            return value
-    return None
-
-
-def _is_done(item: Any) -> bool:
-    if _item_field(item, "done", "closed", "completed") is True:
-        return True
-    return str(_item_field(item, "status", "state") or "").lower() in _DONE
-
-
-def _before(due: Any, now: datetime) -> bool:
-    from datetime import UTC
-
-    if isinstance(due, datetime):
-        return (due if due.tzinfo else due.replace(tzinfo=UTC)) < now
-    if isinstance(due, date):
-        return due < now.date()
-    return False
+    return items or None
