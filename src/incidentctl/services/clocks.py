@@ -214,27 +214,13 @@ def _levels_hint(levels: dict[int, str]) -> str:
 
 
 def escalation_message(ws: Workspace, state: IncidentState, event: Any) -> str:
-    """The `slack/escalation` message from the communications renderer; where that is
-    not installed, a plain one-line message (Slack-escaped, so it cannot ping)."""
-    try:
-        from incidentctl.services.comms import render_message
-    except ImportError:
-        return plain_escalation_message(state, event)
-    return render_message(ws, state.human_id, "slack/escalation")
+    """The `slack/escalation` message for a recorded escalation."""
+    from incidentctl.services.comms import render_message
 
-
-def plain_escalation_message(state: IncidentState, event: Any) -> str:
-    from incidentctl.render.templating import escape_slack
-
-    whom = " ".join(part for part in (f"L{event.level}", event.name) if part)
-    if event.to:
-        whom += f" ({event.to})"
-    reason = " ".join(event.reason.split())
-    title = " ".join(state.title.split())
-    return escape_slack(
-        f"ESCALATED {state.human_id} ({state.severity}, {state.status}) to {whom}: {reason} "
-        f"- {title}"
-    )
+    overrides = {"level": str(event.level), "to": event.to, "reason": event.reason}
+    return render_message(
+        ws, "slack/escalation", state.human_id, fmt="slack", overrides=overrides
+    ).text
 
 
 # -- notify -------------------------------------------------------------------------
