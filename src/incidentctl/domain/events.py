@@ -137,6 +137,31 @@ class Renumbered(EventBase):
     previous: str
 
 
+Ulid = Annotated[str, Field(pattern=r"^[0-9A-HJKMNP-TV-Z]{26}$")]
+
+
+class Corrected(EventBase):
+    """A correction of an earlier event of this incident: its time, or one of its texts.
+    The original file stays as it was; the fold shows the corrected view."""
+
+    type: Literal["corrected"] = "corrected"
+    target: Ulid
+    target_type: str
+    corrected_at: UtcTime | None = None
+    field: str = ""  # the text field corrected, with `text`
+    text: Text | None = None
+    reason: Text = ""
+
+
+class Retracted(EventBase):
+    """An earlier event of this incident no longer counts: the fold skips it."""
+
+    type: Literal["retracted"] = "retracted"
+    target: Ulid
+    target_type: str
+    reason: Annotated[str, Field(min_length=1, max_length=100_000)]
+
+
 Event = Annotated[
     Declared
     | Acknowledged
@@ -148,7 +173,9 @@ Event = Annotated[
     | Mitigated
     | Resolved
     | Reopened
-    | Renumbered,
+    | Renumbered
+    | Corrected
+    | Retracted,
     Field(discriminator="type"),
 ]
 
@@ -164,6 +191,8 @@ EVENT_TYPES: tuple[str, ...] = (
     "resolved",
     "reopened",
     "renumbered",
+    "corrected",
+    "retracted",
 )
 
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import re
 from datetime import timedelta
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, field_validator, model_validator
@@ -109,12 +109,27 @@ class RunbookSettings(_Strict):
     vars: dict[str, str] = {}
 
 
+class SyncSettings(_Strict):
+    """How this clone shares the history with the team's remote (docs/sharing.md)."""
+
+    mode: Literal["manual", "auto"] = "manual"  # auto: every event command syncs after it commits
+    remote: Annotated[str, Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9._/-]*$")] = "origin"
+    push_retries: Annotated[int, Field(ge=0, le=20)] = 3  # after a push lost a race
+    timeout: Duration = timedelta(seconds=30)  # for each fetch or push
+
+
+def _sync_shorthand(value: Any) -> Any:
+    # `sync = "auto"` at the top level is short for [sync] mode = "auto"
+    return {"mode": value} if isinstance(value, str) else value
+
+
 class Config(_Strict):
     incident: IncidentSettings = IncidentSettings()
     roles: dict[str, str] = {}
     severity: dict[str, SeverityPolicy] = {}
     escalation: list[EscalationLevel] = []
     runbooks: RunbookSettings = RunbookSettings()
+    sync: Annotated[SyncSettings, BeforeValidator(_sync_shorthand)] = SyncSettings()
 
     @model_validator(mode="after")
     def _check_names(self) -> Config:
