@@ -6,6 +6,7 @@ import getpass
 import os
 import re
 import socket
+import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -13,6 +14,9 @@ from typing import Any
 from incidentctl.errors import GitError
 
 _COMMIT_LINE = re.compile(r"^\[[^\]]*?([0-9a-f]{7,40})\]", re.MULTILINE)
+# How long to wait for another git process's .git/index.lock: the git child of a killed
+# incidentctl command goes on to finish its commit while the next command starts.
+INDEX_LOCK_WAIT = 10.0
 
 
 @dataclass(frozen=True)
@@ -98,9 +102,9 @@ class Git:
         """Commit exactly `paths` (new or changed), leaving anything else the user has
         staged or changed as it was. Returns the new commit's (abbreviated) id."""
         self.identity()
-        self.run("add", "--", *paths)
+        self._run_waiting_for_index("add", "--", *paths)
         try:
-            out = self.run("commit", "-m", message, "--", *paths)
+            out = self._run_waiting_for_index("commit", "-m", message, "--", *paths)
         except GitError:
             # leave the index as we found it: the caller removes the files it wrote
             self.cmd.execute(["git", "reset", "-q", "--", *paths], with_exceptions=False)
@@ -109,6 +113,21 @@ class Git:
         if m:
             return m.group(1)
         return self.run("rev-parse", "HEAD")
+
+    def _run_waiting_for_index(self, *args: Any) -> str:
+        deadline = time.monotonic() + INDEX_LOCK_WAIT
+        while True:
+            try:
+                return self.run(*args)
+            except GitError as exc:
+                if "index.lock" not in exc.message:
+                    raise
+                if time.monotonic() >= deadline:
+                    exc.hint = (
+                        "if no git command is running in this repo, remove its .git/index.lock"
+                    )
+                    raise
+                time.sleep(0.05)
 
     def head(self) -> str | None:
         out = self.cmd.execute(

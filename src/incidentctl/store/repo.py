@@ -8,7 +8,9 @@ so finding the incidents of a day never needs to open a file.
 
 from __future__ import annotations
 
+import os
 import re
+import time
 import tomllib
 import unicodedata
 from collections.abc import Iterator
@@ -30,6 +32,9 @@ if TYPE_CHECKING:
 
 INCIDENTS = "incidents"
 EVENTS = "events"
+# Test-only: seconds to sleep between writing an event file and committing it, so the
+# crash tests can kill a command inside that window (docs/sharing.md). Unset in real use.
+TEST_PAUSE_ENV = "INCIDENTCTL_TEST_PAUSE_AFTER_WRITE"
 
 
 @dataclass(frozen=True)
@@ -69,6 +74,15 @@ def serialise_event(event: EventBase) -> bytes:
     import tomli_w
 
     return tomli_w.dumps(event.to_record()).encode("utf-8")
+
+
+def _test_pause_after_write() -> None:
+    try:
+        pause = float(os.environ.get(TEST_PAUSE_ENV) or 0)
+    except ValueError:
+        return
+    if pause > 0:
+        time.sleep(pause)
 
 
 class IncidentRepo:
@@ -208,6 +222,7 @@ class IncidentRepo:
         write_atomic(journal, f"{rel}\n{message}".encode())
         try:
             write_atomic(path, serialise_event(event), exclusive=True)
+            _test_pause_after_write()
             try:
                 commit = self.git.commit_paths([rel], message)
             except Exception:
