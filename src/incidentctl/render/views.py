@@ -55,6 +55,10 @@ def describe(event: EventBase) -> str:
         return f"reopened: {data['message']}"
     if kind == "renumbered":
         return f"renumbered {data['previous']} -> {data['human_id']}"
+    if kind in ("corrected", "retracted"):
+        from incidentctl.render.corrections import describe_amendment
+
+        return describe_amendment(data)
     return kind
 
 
@@ -126,8 +130,13 @@ def incident_view(view: IncidentView) -> Any:
     timeline.add_column("time (UTC)", no_wrap=True)
     timeline.add_column("who", no_wrap=True)
     timeline.add_column("what", overflow="fold")
+    timeline.add_column("event", no_wrap=True, style="dim")
+    from incidentctl.render.corrections import amendment_mark
+
     for e in s.timeline:
-        timeline.add_row(e.at.strftime("%Y-%m-%d %H:%M"), e.author or "-", Text(describe(e)))
+        mark, style = amendment_mark(s, e)
+        what = Text(describe(e) + mark, style=style)
+        timeline.add_row(e.at.strftime("%Y-%m-%d %H:%M"), e.author or "-", what, e.id[:12])
 
     return Group(
         header,
