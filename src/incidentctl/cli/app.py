@@ -8,7 +8,7 @@ from typing import Annotated
 import typer
 
 from incidentctl import __version__
-from incidentctl.cli import common, incident, setup, views
+from incidentctl.cli import common, corrections, incident, setup, sharing, views
 
 app = typer.Typer(
     name="incidentctl",
@@ -47,6 +47,8 @@ def root(
 setup.register(app)
 incident.register(app)
 views.register(app)
+sharing.register(app)
+corrections.register(app)
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -49,7 +49,7 @@ def _by_human_id(ws: Workspace, text: str, parsed: tuple) -> Found:
     day, seq = parsed
     fmt, width = ws.config.incident.id_format, ws.config.incident.id_seq_width
     wanted = ids.format_id(fmt, day, seq, width)
-    old_holder = None
+    holder = old_holder = None
     for folder in ws.repo.folders_declared_on(day):
         try:
             loaded = ws.repo.load(folder)
@@ -57,9 +57,17 @@ def _by_human_id(ws: Workspace, text: str, parsed: tuple) -> Found:
             continue
         state = loaded.state
         if ids.normalise_id(fmt, state.human_id, width) == wanted:
-            return Found(loaded)
-        if any(ids.normalise_id(fmt, a, width) == wanted for a in state.aliases):
+            holder = loaded
+        elif any(ids.normalise_id(fmt, a, width) == wanted for a in state.aliases):
             old_holder = loaded
+    if holder is not None:
+        # sync renumbered another incident away from this number: say where it went
+        note = (
+            f"{wanted} is also the old number of {old_holder.state.human_id} (renumbered on sync)"
+            if old_holder is not None
+            else ""
+        )
+        return Found(holder, note=note)
     if old_holder is not None:
         return Found(
             old_holder, note=f"{wanted} was renumbered; it is now {old_holder.state.human_id}"
