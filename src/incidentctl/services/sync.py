@@ -88,7 +88,7 @@ def sync(ws: Workspace, progress: Progress = _quiet, *, prompt: bool = True) -> 
 
     remote = open_remote(ws, prompt=prompt)
     branch = remote.branch()
-    result = SyncResult(remote.name, remote.url() or "", branch)
+    result = SyncResult(remote.name, remote.shown_url(), branch)
     retries = ws.config.sync.push_retries
     with ws.repo.lock():
         result.recovered = ws.repo.recover()

@@ -7,6 +7,7 @@ credentials helpers, SSH config, hooks and signing apply. Nothing here force-pus
 from __future__ import annotations
 
 import os
+import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -48,6 +49,11 @@ def last_line(text: str) -> str:
         if line.startswith(("fatal:", "error:")):
             return line.removeprefix("fatal:").removeprefix("error:").strip()
     return lines[-1] if lines else "no answer"
+
+
+def redact(url: str) -> str:
+    """https://user:token@host/x -> https://***@host/x"""
+    return re.sub(r"^([a-z][a-z0-9+.-]*://)[^/@]+@", r"\1***@", url)
 
 
 def _network_env(prompt: bool) -> dict[str, str]:
@@ -107,6 +113,10 @@ class Remote:
         out = self.git.cmd.execute(["git", "remote", "get-url", self.name], with_exceptions=False)
         return str(out).strip() or None
 
+    def shown_url(self) -> str:
+        """The URL for messages, without any password or token in it."""
+        return redact(self.url() or "no URL")
+
     def branch(self) -> str:
         out = self.git.cmd.execute(
             ["git", "symbolic-ref", "-q", "--short", "HEAD"], with_exceptions=False
@@ -152,7 +162,7 @@ class Remote:
                     "original. Check the remote with incidentctl verify on a fresh clone",
                 ) from None
             raise Unreachable(
-                f"cannot reach {self.name} ({self.url() or 'no URL'}): {last_line(err)}"
+                f"cannot reach {self.name} ({self.shown_url()}): {last_line(err)}"
             ) from None
         return True
 
@@ -214,7 +224,7 @@ class Remote:
                     "and run: incidentctl verify",
                 ) from None
             raise Unreachable(
-                f"cannot push to {self.name} ({self.url() or 'no URL'}): {last_line(_stderr(exc))}"
+                f"cannot push to {self.name} ({self.shown_url()}): {last_line(_stderr(exc))}"
             ) from None
         if set_upstream:
             self.git.cmd.execute(
