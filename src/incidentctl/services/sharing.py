@@ -9,10 +9,15 @@ from __future__ import annotations
 import shutil
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from incidentctl.errors import IncidentctlError, RepoError, UsageError
 from incidentctl.services.sync import Progress, SyncResult, _quiet
 from incidentctl.store.locate import CONFIG_NAME, enclosing_work_tree
+
+if TYPE_CHECKING:
+    from incidentctl.services.workspace import Workspace
+    from incidentctl.store.git import Git
 
 
 @dataclass
@@ -159,7 +164,7 @@ def _configured_remote(root: Path) -> str:
     return "origin"
 
 
-def _check_existing_remote(git, root: Path, url: str) -> None:
+def _check_existing_remote(git: Git, root: Path, url: str) -> None:
     name = _configured_remote(root)
     current = str(
         git.cmd.execute(["git", "remote", "get-url", name], with_exceptions=False)
@@ -171,7 +176,7 @@ def _check_existing_remote(git, root: Path, url: str) -> None:
         )
 
 
-def _open(root: Path):
+def _open(root: Path) -> Workspace:
     from incidentctl.services.workspace import Workspace
     from incidentctl.store.locate import Located
     from incidentctl.store.repo import IncidentRepo

@@ -18,6 +18,8 @@ from incidentctl.errors import BadFileError, IncidentctlError
 from incidentctl.services.workspace import Workspace
 
 if TYPE_CHECKING:
+    from pathlib import Path
+
     from incidentctl.domain.state import IncidentState
     from incidentctl.services.record import RecordResult
     from incidentctl.store.remote import Remote
@@ -211,7 +213,7 @@ def _renumber_collisions(
     unpushed = _unpushed_incidents(ws, tracking)
     days = sorted({ulid_time(uid).date() for uid in unpushed})
     for day in days:
-        states: list[tuple[IncidentState, object]] = []
+        states: list[tuple[IncidentState, Path]] = []
         for folder in ws.repo.folders_declared_on(day):
             try:
                 loaded = ws.repo.load(folder)
@@ -245,7 +247,7 @@ def _renumber_collisions(
 
 
 def _record_renumbering(
-    ws: Workspace, state: IncidentState, folder, taken: set[str], remote_name: str
+    ws: Workspace, state: IncidentState, folder: Path, taken: set[str], remote_name: str
 ) -> str:
     from incidentctl.domain import events as ev
     from incidentctl.domain import ids
