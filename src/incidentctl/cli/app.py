@@ -8,7 +8,18 @@ from typing import Annotated
 import typer
 
 from incidentctl import __version__
-from incidentctl.cli import clocks, common, comms, incident, review, runbook, setup, views
+from incidentctl.cli import (
+    clocks,
+    common,
+    comms,
+    corrections,
+    incident,
+    review,
+    runbook,
+    setup,
+    sharing,
+    views,
+)
 
 app = typer.Typer(
     name="incidentctl",
@@ -51,6 +62,8 @@ clocks.register(app)
 comms.register(app)
 review.register(app)
 runbook.register(app)
+sharing.register(app)
+corrections.register(app)
 
 
 def main(argv: list[str] | None = None) -> None:

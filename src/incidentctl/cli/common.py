@@ -36,12 +36,17 @@ ByOpt = Annotated[
 ]
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print machine-readable JSON on stdout.")]
 
+# The workspace this command opened: report_recorded auto-syncs it ([sync] mode = "auto").
+_opened: Workspace | None = None
+
 
 def workspace(ctx: typer.Context) -> Workspace:
     from incidentctl.services.workspace import open_workspace
 
     options = ctx.find_object(GlobalOptions) or GlobalOptions()
     ws = open_workspace(options.repo)
+    global _opened
+    _opened = ws
     for notice in ws.notices:
         terminal.talk(notice)
     return ws
@@ -49,6 +54,9 @@ def workspace(ctx: typer.Context) -> Workspace:
 
 def report_recorded(result: RecordResult, as_json: bool, verb: str) -> None:
     """Talk about what an event command committed; JSON on stdout if asked."""
+    from incidentctl.cli.sharing import sync_after_recording
+
+    sync_after_recording(_opened, result)  # first, so the report shows renumbered IDs
     for item in result.recovered:
         terminal.talk(
             f"recovered {item.path} ({item.commit}), left uncommitted by an interrupted command"

@@ -19,9 +19,23 @@ def init(
             "--example", metavar="NAME", help="Start from a team example: white-room or waooaw."
         ),
     ] = None,
+    remote: Annotated[
+        str | None,
+        typer.Option(
+            "--remote",
+            metavar="URL",
+            help="Share it through this git remote: publish to an empty one, or join the team repo it holds.",
+        ),
+    ] = None,
 ) -> None:
     """Create an incident repo (git init, incidentctl.toml, a first commit). Reuses an existing git repo."""
     from incidentctl.services.setup import init_repo
+
+    if remote is not None:
+        from incidentctl.cli.sharing import init_with_remote
+
+        init_with_remote(path, example, remote)
+        return
 
     result = init_repo(path, example)
     if not result.config_written:

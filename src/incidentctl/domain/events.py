@@ -243,6 +243,31 @@ class CommunicationSent(EventBase):
     digest: str = ""  # "sha256:<hex>" of the text as sent
 
 
+Ulid = Annotated[str, Field(pattern=r"^[0-9A-HJKMNP-TV-Z]{26}$")]
+
+
+class Corrected(EventBase):
+    """A correction of an earlier event of this incident: its time, or one of its texts.
+    The original file stays as it was; the fold shows the corrected view."""
+
+    type: Literal["corrected"] = "corrected"
+    target: Ulid
+    target_type: str
+    corrected_at: UtcTime | None = None
+    field: str = ""  # the text field corrected, with `text`
+    text: Text | None = None
+    reason: Text = ""
+
+
+class Retracted(EventBase):
+    """An earlier event of this incident no longer counts: the fold skips it."""
+
+    type: Literal["retracted"] = "retracted"
+    target: Ulid
+    target_type: str
+    reason: Annotated[str, Field(min_length=1, max_length=100_000)]
+
+
 Event = Annotated[
     Declared
     | Acknowledged
@@ -263,7 +288,9 @@ Event = Annotated[
     | ActionAdded
     | ActionUpdated
     | RunbookStepAnswered
-    | CommunicationSent,
+    | CommunicationSent
+    | Corrected
+    | Retracted,
     Field(discriminator="type"),
 ]
 
@@ -288,6 +315,8 @@ EVENT_TYPES: tuple[str, ...] = (
     "action_updated",
     "runbook_step",
     "communication_sent",
+    "corrected",
+    "retracted",
 )
 
 

@@ -251,6 +251,20 @@ class CommsSettings(_Strict):
         return value
 
 
+class SyncSettings(_Strict):
+    """How this clone shares the history with the team's remote (docs/sharing.md)."""
+
+    mode: Literal["manual", "auto"] = "manual"  # auto: every event command syncs after it commits
+    remote: Annotated[str, Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9._/-]*$")] = "origin"
+    push_retries: Annotated[int, Field(ge=0, le=20)] = 3  # after a push lost a race
+    timeout: Duration = timedelta(seconds=30)  # for each fetch or push
+
+
+def _sync_shorthand(value: Any) -> Any:
+    # `sync = "auto"` at the top level is short for [sync] mode = "auto"
+    return {"mode": value} if isinstance(value, str) else value
+
+
 class Config(_Strict):
     incident: IncidentSettings = IncidentSettings()
     roles: dict[str, str] = {}
@@ -262,6 +276,7 @@ class Config(_Strict):
     metrics: MetricsSettings = MetricsSettings()
     pir: ReviewSettings = ReviewSettings()
     comms: CommsSettings = CommsSettings()
+    sync: Annotated[SyncSettings, BeforeValidator(_sync_shorthand)] = SyncSettings()
 
     @model_validator(mode="after")
     def _check_names(self) -> Config:

@@ -8,6 +8,7 @@ from datetime import datetime
 from typing import Any
 
 from incidentctl.domain import events as ev
+from incidentctl.domain.corrections import Amendment, corrected_view, is_retracted
 from incidentctl.domain.review import ActionItem, add_action, update_action
 from incidentctl.domain.timeparse import iso
 
@@ -53,6 +54,9 @@ class IncidentState:
     runbook_steps: dict[str, dict[str, str]] = field(default_factory=dict)
     last_communication_at: datetime | None = None
     communications: list[ev.CommunicationSent] = field(default_factory=list)
+    # event ID -> how a later `corrected`/`retracted` event amended it (the timeline
+    # holds the corrected copies; retracted events stay in it but were not applied)
+    corrections: dict[str, Amendment] = field(default_factory=dict)
 
     @property
     def is_open(self) -> bool:
@@ -115,6 +119,7 @@ class IncidentState:
             "runbook_steps": {name: dict(steps) for name, steps in self.runbook_steps.items()},
             "last_communication_at": iso(self.last_communication_at),
             "communications": [e.to_record() for e in self.communications],
+            "corrections": {k: v.to_dict() for k, v in self.corrections.items()},
         }
 
 
@@ -129,7 +134,7 @@ def _add_responder(state: IncidentState, user: str) -> None:
 
 def fold(events: Iterable[ev.EventBase]) -> IncidentState:
     """Derive the incident's state. Exactly one `declared` event is required."""
-    ordered = sort_events(events)
+    ordered, amended = corrected_view(sort_events(events))
     declared = [e for e in ordered if isinstance(e, ev.Declared)]
     if not declared:
         raise FoldError("no 'declared' event")
@@ -149,13 +154,15 @@ def fold(events: Iterable[ev.EventBase]) -> IncidentState:
         runbook=d.runbook,
         declared_by=d.author,
         timeline=ordered,
+        corrections=amended,
     )
     if d.commander:
         state.roles["commander"] = d.commander
     for user in d.responders:
         _add_responder(state, user)
     for e in ordered:
-        _apply(state, e)
+        if not is_retracted(amended, e.id):
+            _apply(state, e)
     return state
 
 

@@ -59,6 +59,10 @@ def describe(event: EventBase) -> str:
         from incidentctl.render.runbooks import describe_runbook_step
 
         return describe_runbook_step(data)
+    if kind in ("corrected", "retracted"):
+        from incidentctl.render.corrections import describe_amendment
+
+        return describe_amendment(data)
     return kind
 
 
@@ -130,8 +134,13 @@ def incident_view(view: IncidentView) -> Any:
     timeline.add_column("time (UTC)", no_wrap=True)
     timeline.add_column("who", no_wrap=True)
     timeline.add_column("what", overflow="fold")
+    timeline.add_column("event", no_wrap=True, style="dim")
+    from incidentctl.render.corrections import amendment_mark
+
     for e in s.timeline:
-        timeline.add_row(e.at.strftime("%Y-%m-%d %H:%M"), e.author or "-", Text(describe(e)))
+        mark, style = amendment_mark(s, e)
+        what = Text(describe(e) + mark, style=style)
+        timeline.add_row(e.at.strftime("%Y-%m-%d %H:%M"), e.author or "-", what, e.id[:12])
 
     return Group(
         header,

@@ -49,16 +49,23 @@ def _by_human_id(ws: Workspace, text: str, parsed: tuple) -> Found:
     day, seq = parsed
     fmt, width = ws.config.incident.id_format, ws.config.incident.id_seq_width
     wanted = ids.format_id(fmt, day, seq, width)
-    old_holder = None
+    holder = old_holder = None
     for folder in ws.repo.folders_declared_on(day):
         try:
             current, former = ws.repo.human_ids(folder)
         except BadFileError:
             continue
         if ids.normalise_id(fmt, current, width) == wanted:
-            return Found(ws.repo.load(folder))
-        if any(ids.normalise_id(fmt, a, width) == wanted for a in former):
+            holder = folder
+        elif any(ids.normalise_id(fmt, a, width) == wanted for a in former):
             old_holder = folder
+    if holder is not None:
+        note = ""
+        if old_holder is not None:
+            # sync renumbered another incident away from this number: say where it went
+            moved, _ = ws.repo.human_ids(old_holder)
+            note = f"{wanted} is also the old number of {moved} (renumbered on sync)"
+        return Found(ws.repo.load(holder), note=note)
     if old_holder is not None:
         loaded = ws.repo.load(old_holder)
         return Found(loaded, note=f"{wanted} was renumbered; it is now {loaded.state.human_id}")

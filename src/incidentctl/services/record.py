@@ -103,10 +103,21 @@ def commit_message(human_id: str, uid: str, event: EventBase, subject: str, body
                 f"Incident-Uid: {uid}",
                 f"Event: {event.id}",
                 f"Event-Type: {event.type}",
+                f"Event-Sha256: {event_digest(event)}",
             ]
         )
     )
     return "\n\n".join(parts)
+
+
+def event_digest(event: EventBase) -> str:
+    """SHA-256 of the event file's bytes: `verify` compares it with the committed file,
+    so an amended or rewritten commit shows."""
+    import hashlib
+
+    from incidentctl.store.repo import serialise_event
+
+    return hashlib.sha256(serialise_event(event)).hexdigest()
 
 
 def new_event_id(at: datetime) -> str:

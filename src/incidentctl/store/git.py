@@ -6,6 +6,7 @@ import getpass
 import os
 import re
 import socket
+import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -14,6 +15,9 @@ from incidentctl.errors import GitError
 
 _COMMIT_LINE = re.compile(r"^\[[^\]]*?([0-9a-f]{7,40})\]", re.MULTILINE)
 _FILES_CHANGED = re.compile(r"^\s*(\d+) files? changed", re.MULTILINE)
+# How long to wait for another git process's .git/index.lock: the git child of a killed
+# incidentctl command goes on to finish its commit while the next command starts.
+INDEX_LOCK_WAIT = 10.0
 
 
 @dataclass(frozen=True)
@@ -125,6 +129,9 @@ class Git:
                 if changed and int(changed.group(1)) != len(paths):
                     self.run("reset", "-q", "--soft", "HEAD~1")
                     out = self.run("commit", "-m", message, "--", *paths)
+        self._run_waiting_for_index("add", "--", *paths)
+        try:
+            out = self._run_waiting_for_index("commit", "-m", message, "--", *paths)
         except GitError:
             # leave the index as we found it: the caller removes the files it wrote
             self.cmd.execute(["git", "reset", "-q", "--", *paths], with_exceptions=False)
@@ -133,6 +140,21 @@ class Git:
         if m:
             return m.group(1)
         return self.run("rev-parse", "HEAD")
+
+    def _run_waiting_for_index(self, *args: Any) -> str:
+        deadline = time.monotonic() + INDEX_LOCK_WAIT
+        while True:
+            try:
+                return self.run(*args)
+            except GitError as exc:
+                if "index.lock" not in exc.message:
+                    raise
+                if time.monotonic() >= deadline:
+                    exc.hint = (
+                        "if no git command is running in this repo, remove its .git/index.lock"
+                    )
+                    raise
+                time.sleep(0.05)
 
     def head(self) -> str | None:
         out = self.cmd.execute(

@@ -12,6 +12,7 @@ import dataclasses
 import os
 import re
 import subprocess
+import time
 import tomllib
 import unicodedata
 from collections.abc import Iterator, Sequence
@@ -33,6 +34,9 @@ if TYPE_CHECKING:
 
 INCIDENTS = "incidents"
 EVENTS = "events"
+# Test-only: seconds to sleep between writing an event file and committing it, so the
+# crash tests can kill a command inside that window (docs/sharing.md). Unset in real use.
+TEST_PAUSE_ENV = "INCIDENTCTL_TEST_PAUSE_AFTER_WRITE"
 
 
 @dataclass(frozen=True)
@@ -159,6 +163,15 @@ class FolderKeyProbe:
                 continue
             keys[path.rsplit("/", 1)[-1]] = f"{tree}:{mtime}"
         return keys
+
+
+def _test_pause_after_write() -> None:
+    try:
+        pause = float(os.environ.get(TEST_PAUSE_ENV) or 0)
+    except ValueError:
+        return
+    if pause > 0:
+        time.sleep(pause)
 
 
 class IncidentRepo:
@@ -384,6 +397,7 @@ class IncidentRepo:
                 written.append(extra_path)
             write_atomic(path, serialise_event(event), exclusive=True)
             written.append(path)
+            _test_pause_after_write()
             commit = self.git.commit_paths([rel, *extra_rels], message)
         except Exception:
             for item in written:

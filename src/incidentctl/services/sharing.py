@@ -1,0 +1,241 @@
+"""Joining a team repo: `clone URL [PATH]` and `init [PATH] --remote URL`.
+
+Both leave the user config's `repo =` pointing at the joined repo, so every later
+command finds it from anywhere.
+"""
+
+from __future__ import annotations
+
+import shutil
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from incidentctl.errors import IncidentctlError, RepoError, UsageError
+from incidentctl.services.sync import Progress, SyncResult, _quiet
+from incidentctl.store.locate import CONFIG_NAME, enclosing_work_tree
+
+if TYPE_CHECKING:
+    from incidentctl.services.workspace import Workspace
+    from incidentctl.store.git import Git
+
+
+@dataclass
+class JoinResult:
+    root: Path
+    url: str
+    remote: str
+    how: str  # "cloned": took the team's repo; "published": pushed a new one; "joined": synced
+    user_config: Path
+    synced: SyncResult | None = None
+
+    def to_dict(self) -> dict:
+        return {
+            "repo": str(self.root),
+            "url": self.url,
+            "remote": self.remote,
+            "how": self.how,
+            "user_config": str(self.user_config),
+            "sync": self.synced.to_dict() if self.synced else None,
+        }
+
+
+def _check_url(url: str) -> str:
+    url = url.strip()
+    if not url or url.startswith("-"):
+        raise UsageError(f"not a git URL: {url!r}", hint="e.g. git@github.com:team/incidents.git")
+    return url
+
+
+def _default_timeout() -> float:
+    import tomllib
+
+    from incidentctl.domain.policy import build_config, merge_with_defaults
+    from incidentctl.store.config import default_config_text
+
+    config = build_config(merge_with_defaults(tomllib.loads(default_config_text()), {}))
+    return config.sync.timeout.total_seconds()
+
+
+def folder_name_for(url: str) -> str:
+    """The folder `git clone` would pick: the URL's last part without `.git`."""
+    tail = url.rstrip("/").replace("\\", "/").rsplit("/", 1)[-1].rsplit(":", 1)[-1]
+    tail = tail.removesuffix(".git")
+    return tail or "incidents"
+
+
+def _empty_or_missing(path: Path) -> bool:
+    return not path.exists() or (path.is_dir() and not any(path.iterdir()))
+
+
+def clone_repo(url: str, path: Path | None, progress: Progress = _quiet) -> JoinResult:
+    from incidentctl.store.remote import clone, remote_heads
+    from incidentctl.store.userconfig import check_user_config, point_user_config_at
+
+    url = _check_url(url)
+    check_user_config()
+    target = (path if path is not None else Path(folder_name_for(url))).expanduser().resolve()
+    if not _empty_or_missing(target):
+        raise RepoError(
+            f"{target} already exists and is not an empty folder",
+            hint="clone into a new folder: incidentctl clone URL PATH",
+        )
+    existed = target.exists()
+    progress(f"cloning {url} into {target}")
+    clone(url, target, "origin", timeout=None)
+    if not (target / CONFIG_NAME).is_file():
+        empty = not remote_heads(url, _default_timeout())[0]
+        _undo_clone(target, existed)
+        if empty:
+            raise RepoError(
+                f"{url} is an empty repository",
+                hint=f"publish a new team repo there: incidentctl init PATH --remote {url}",
+            )
+        raise RepoError(
+            f"{url} is not an incident repo (no {CONFIG_NAME} on its default branch)",
+            hint=f"to make it one: incidentctl init PATH --remote {url}",
+        )
+    remote = _name_remote_as_configured(target)
+    config_path = point_user_config_at(target)
+    return JoinResult(target, url, remote, "cloned", config_path)
+
+
+def _undo_clone(target: Path, existed: bool) -> None:
+    shutil.rmtree(target, ignore_errors=True)
+    if existed:
+        target.mkdir(exist_ok=True)
+
+
+def _name_remote_as_configured(root: Path) -> str:
+    """`clone` calls the remote `origin`; a team config may sync with another name."""
+    from incidentctl.services.workspace import load_config
+    from incidentctl.store.git import Git
+
+    name = load_config(root / CONFIG_NAME).sync.remote
+    if name != "origin":
+        Git(root).run("remote", "rename", "origin", name)
+    return name
+
+
+def init_with_remote(
+    path: Path, example: str | None, url: str, progress: Progress = _quiet
+) -> JoinResult:
+    """Join the team at `url` from `path`:
+
+    - the remote is empty: create (or reuse) the incident repo at `path` and push it;
+    - the remote holds the team's repo and `path` is new or empty: clone it there;
+    - `path` is already an incident repo with history in common with the remote: sync.
+    """
+    from incidentctl.store.git import Git
+    from incidentctl.store.remote import remote_heads
+    from incidentctl.store.userconfig import check_user_config
+
+    url = _check_url(url)
+    check_user_config()
+    root = path.expanduser().resolve()
+    progress(f"checking {url}")
+    heads, _default = remote_heads(url, _default_timeout())
+    is_incident_repo = (root / CONFIG_NAME).is_file()
+    is_git_repo = root.is_dir() and enclosing_work_tree(root) == root
+    if is_git_repo:
+        _check_existing_remote(Git(root), root, url)
+    if heads:
+        if example is not None:
+            raise UsageError(
+                f"{url} already holds a team repo; --example only starts a new one",
+                hint=f"join it without --example: incidentctl init {path} --remote {url}",
+            )
+        if not is_incident_repo:
+            if is_git_repo or not _empty_or_missing(root):
+                raise RepoError(
+                    f"{url} already holds a team repo, and {root} is not empty",
+                    hint=f"join it in a new folder: incidentctl clone {url} PATH",
+                )
+            return clone_repo(url, root, progress)
+        return _join_existing(root, url, heads, progress)
+    return _publish(root, example, url, progress)
+
+
+def _configured_remote(root: Path) -> str:
+    from incidentctl.services.workspace import load_config
+
+    if (root / CONFIG_NAME).is_file():
+        return load_config(root / CONFIG_NAME).sync.remote
+    return "origin"
+
+
+def _check_existing_remote(git: Git, root: Path, url: str) -> None:
+    name = _configured_remote(root)
+    current = str(
+        git.cmd.execute(["git", "remote", "get-url", name], with_exceptions=False)
+    ).strip()
+    if current and current != url:
+        raise RepoError(
+            f"{root} already has a remote {name!r} at {current}",
+            hint=f"to change it: git -C {root} remote set-url {name} {url}",
+        )
+
+
+def _open(root: Path) -> Workspace:
+    from incidentctl.services.workspace import Workspace
+    from incidentctl.store.locate import Located
+    from incidentctl.store.repo import IncidentRepo
+
+    return Workspace(IncidentRepo(root), Located(root, "--repo"))
+
+
+def _ensure_remote(root: Path, url: str) -> tuple[str, bool]:
+    from incidentctl.store.git import Git
+
+    name = _configured_remote(root)
+    git = Git(root)
+    current = str(
+        git.cmd.execute(["git", "remote", "get-url", name], with_exceptions=False)
+    ).strip()
+    if not current:
+        git.run("remote", "add", name, url)
+        return name, True
+    return name, False
+
+
+def _publish(root: Path, example: str | None, url: str, progress: Progress) -> JoinResult:
+    from incidentctl.services.setup import init_repo
+    from incidentctl.services.sync import sync
+    from incidentctl.store.userconfig import point_user_config_at
+
+    init = init_repo(root, example)
+    if init.config_written:
+        progress(f"created the incident repo {init.root}")
+    name, _added = _ensure_remote(root, url)
+    config_path = point_user_config_at(root)
+    try:
+        synced = sync(_open(root), progress)
+    except IncidentctlError as exc:
+        raise RepoError(
+            f"{root} is ready, but publishing it to {url} failed: {exc.message}",
+            hint="fix access to the remote, then run: incidentctl sync",
+        ) from None
+    return JoinResult(root, url, name, "published", config_path, synced)
+
+
+def _join_existing(root: Path, url: str, heads: dict[str, str], progress: Progress) -> JoinResult:
+    from incidentctl.services.sync import sync
+    from incidentctl.store.git import Git
+    from incidentctl.store.remote import Remote
+    from incidentctl.store.userconfig import point_user_config_at
+
+    branch = Remote(Git(root), "", 0).branch()
+    if branch not in heads:
+        raise RepoError(
+            f"{url} has no branch {branch!r} (it has: {', '.join(sorted(heads))})",
+            hint=f"join the team repo in a new folder: incidentctl clone {url} PATH",
+        )
+    name, added = _ensure_remote(root, url)
+    try:
+        synced = sync(_open(root), progress)
+    except IncidentctlError:
+        if added:  # leave the repo as it was
+            Git(root).cmd.execute(["git", "remote", "remove", name], with_exceptions=False)
+        raise
+    config_path = point_user_config_at(root)
+    return JoinResult(root, url, name, "joined", config_path, synced)
