@@ -114,7 +114,7 @@ class Git:
         the commit is redone the careful way.
         """
         self.identity()
-        self.run("add", "--", *paths)
+        self._run_waiting_for_index("add", "--", *paths)
         staged = set(
             self.run_quiet("diff-index", "--cached", "--name-only", "HEAD", "--").splitlines()
         )
@@ -122,16 +122,13 @@ class Git:
         careful = not staged or bool(staged - set(paths))
         try:
             if careful:
-                out = self.run("commit", "-m", message, "--", *paths)
+                out = self._run_waiting_for_index("commit", "-m", message, "--", *paths)
             else:
-                out = self.run("commit", "-m", message)
+                out = self._run_waiting_for_index("commit", "-m", message)
                 changed = _FILES_CHANGED.search(out)
                 if changed and int(changed.group(1)) != len(paths):
                     self.run("reset", "-q", "--soft", "HEAD~1")
-                    out = self.run("commit", "-m", message, "--", *paths)
-        self._run_waiting_for_index("add", "--", *paths)
-        try:
-            out = self._run_waiting_for_index("commit", "-m", message, "--", *paths)
+                    out = self._run_waiting_for_index("commit", "-m", message, "--", *paths)
         except GitError:
             # leave the index as we found it: the caller removes the files it wrote
             self.cmd.execute(["git", "reset", "-q", "--", *paths], with_exceptions=False)
