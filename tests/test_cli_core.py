@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import stat
 import subprocess
 import tomllib
@@ -60,7 +61,7 @@ def test_init_refuses_a_subfolder_of_another_repo(tmp_path):
 def test_declare_uses_the_default_repo_created_on_first_use(isolated_env, tmp_path):
     result = run_cli("declare", "API returning 503", "-s", "P0", cwd=tmp_path)
     assert result.code == 0, result.err
-    assert result.out.startswith("INC-") and "created the default incident repo" in result.err
+    assert "INCIDENT DECLARED" in result.out and "created the default incident repo" in result.err
     default = isolated_env / ".local" / "share" / "incidentctl" / "repo"
     assert (default / "incidentctl.toml").is_file()
     assert git(default, "rev-list", "--count", "HEAD").strip() == "2"
@@ -100,9 +101,12 @@ def test_declare_records_everything_and_prints_id(cli):
         "--ic", "@sarah-sre", "--responder", "@on-call-backend", "--responder", "@on-call-ops",
         "--detected-at", "-10m", "--by", "@sarah-sre",
     )  # fmt: skip
-    human_id = result.out.strip()
-    assert human_id.startswith("INC-") and human_id.endswith("-001")
-    assert "commit" in result.err
+    # the talk names the ID and the commit; stdout is the Slack declaration, naming the ID
+    human_id, commit = re.search(
+        r"^(INC-\S+): recorded declared · commit ([0-9a-f]+)", result.err, re.M
+    ).groups()
+    assert human_id.endswith("-001") and human_id in result.out
+    assert cli.git("rev-parse", "--short", "HEAD").strip().startswith(commit[:7])
     data = cli("show", human_id, "--json").json()
     assert data["severity"] == "P1"
     assert data["status"] == "investigating"
@@ -214,11 +218,13 @@ def test_two_concurrent_notes_both_land(cli):
 
 def test_ids_count_per_utc_day(cli):
     env = {"INCIDENTCTL_NOW": "2026-02-12T23:59:00Z"}
-    first = cli("declare", "one", "-s", "P2", env=env).out.strip()
-    second = cli("declare", "two", "-s", "P2", env=env).out.strip()
+    first = cli("declare", "one", "-s", "P2", "--json", env=env).json()["id"]
+    second = cli("declare", "two", "-s", "P2", "--json", env=env).json()["id"]
     env = {"INCIDENTCTL_NOW": "2026-02-13T00:01:00Z"}
-    third = cli("declare", "three", "-s", "P2", env=env).out.strip()
-    backdated = cli("declare", "four", "-s", "P2", "--at", "2026-02-12T22:00Z", env=env).out.strip()
+    third = cli("declare", "three", "-s", "P2", "--json", env=env).json()["id"]
+    backdated = cli(
+        "declare", "four", "-s", "P2", "--at", "2026-02-12T22:00Z", "--json", env=env
+    ).json()["id"]
     assert [first, second, third, backdated] == [
         "INC-2026-02-12-001", "INC-2026-02-12-002", "INC-2026-02-13-001", "INC-2026-02-12-003"
     ]  # fmt: skip
@@ -239,8 +245,15 @@ def test_incident_references(cli):
 
 def test_back_dating_with_at(cli):
     inc = cli(
-        "declare", "x", "-s", "P1", "--at", "10:00", env={"INCIDENTCTL_NOW": "2026-02-12T12:00:00Z"}
-    ).out.strip()
+        "declare",
+        "x",
+        "-s",
+        "P1",
+        "--at",
+        "10:00",
+        "--json",
+        env={"INCIDENTCTL_NOW": "2026-02-12T12:00:00Z"},
+    ).json()["id"]
     cli("ack", inc, "--at", "10:04", env={"INCIDENTCTL_NOW": "2026-02-12T12:00:00Z"})
     data = cli("show", inc, "--json").json()
     assert data["declared_at"] == "2026-02-12T10:00:00+00:00"
@@ -261,7 +274,7 @@ NASTY = [
 
 @pytest.mark.parametrize("text", NASTY)
 def test_nasty_text_round_trips_exactly(cli, text):
-    inc = cli("declare", text, "-s", "P2", "--impact", text).out.strip()
+    inc = cli("declare", text, "-s", "P2", "--impact", text, "--json").json()["id"]
     cli("note", inc, text, "--kind", "finding")
     data = cli("show", inc, "--json").json()
     assert data["title"] == text.strip()
@@ -289,8 +302,10 @@ def test_output_channels_have_no_ansi_off_a_terminal(cli):
 
 def test_list_filters_and_json_contract(cli):
     env = {"INCIDENTCTL_NOW": "2026-02-12T12:00:00Z"}
-    a = cli("declare", "old one", "-s", "P2", "--at", "2026-02-01T10:00Z", env=env).out.strip()
-    b = cli("declare", "new one", "-s", "P0", env=env).out.strip()
+    a = cli(
+        "declare", "old one", "-s", "P2", "--at", "2026-02-01T10:00Z", "--json", env=env
+    ).json()["id"]
+    b = cli("declare", "new one", "-s", "P0", "--json", env=env).json()["id"]
     cli("resolve", a, "--root-cause", "x", "--resolution", "y", env=env)
     assert [i["id"] for i in cli("list", "--json").json()] == [b]
     assert [i["id"] for i in cli("list", "--all", "--json").json()] == [b, a]

@@ -9,7 +9,6 @@ from incidentctl.domain.timeparse import format_duration
 from incidentctl.render.views import SEVERITY_STYLE, STATUS_STYLE, describe
 
 if TYPE_CHECKING:
-    from incidentctl.domain.events import EventBase
     from incidentctl.domain.obligations import Obligation
     from incidentctl.services.clocks import IncidentClocks, StatusReport
 
@@ -39,18 +38,6 @@ def _style(o: Obligation) -> str:
     if o.overdue:
         return OVERDUE_STYLE
     return "yellow" if o.left <= SOON else ""
-
-
-def describe_event(event: EventBase) -> str:
-    """`describe` for every event type, including the clocks' own."""
-    if event.type == "escalated":
-        e: Any = event
-        whom = " ".join(part for part in (f"L{e.level}", e.name, e.to) if part)
-        return f"escalated to {whom}: {e.reason}"
-    if event.type == "notified":
-        e = event
-        return f"notified {e.who}" + (f": {e.message}" if e.message else "")
-    return describe(event)
 
 
 def _next_cell(item: IncidentClocks) -> Any:
@@ -150,7 +137,7 @@ def watch_view(report: StatusReport, title: str) -> Any:
                 e.at.strftime("%m-%d %H:%M:%S"),
                 state.human_id,
                 Text(e.author or "-"),
-                Text(describe_event(e)),
+                Text(describe(e)),
             )
         parts += [Text("\nlatest events", style="bold"), timeline]
     return Group(*parts)

@@ -63,6 +63,29 @@ def describe(event: EventBase) -> str:
         from incidentctl.render.corrections import describe_amendment
 
         return describe_amendment(data)
+    if kind == "escalated":
+        whom = " ".join(
+            p for p in (f"L{data['level']}", data.get("name", ""), data.get("to", "")) if p
+        )
+        return f"escalated to {whom}: {data['reason']}"
+    if kind == "notified":
+        return f"notified {data['who']}" + (f": {data['message']}" if data.get("message") else "")
+    if kind == "communication_sent":
+        where = data.get("channel") or data.get("via") or ""
+        return f"sent {data['template']}" + (f" to {where}" if where else "")
+    if kind == "pir_entry":
+        return f"review {data['section']}: {data['text']}"
+    if kind == "pir_scheduled":
+        return f"review scheduled for {data['review_at']}"
+    if kind == "pir_completed":
+        return "review held" + (f": {data['message']}" if data.get("message") else "")
+    if kind == "action_added":
+        return f"action #A{data['number']}: {data['title']} ({data['owner']}, due {data['due']})"
+    if kind == "action_updated":
+        change = data.get("status") or "note"
+        return f"action #A{data['number']} {change}" + (
+            f": {data['note']}" if data.get("note") else ""
+        )
     return kind
 
 
