@@ -99,8 +99,8 @@ def test_escalate_records_the_level_and_prints_a_message_that_cannot_ping(white_
     )
     assert "<!" not in result.out and "<@" not in result.out and "49" not in result.out
     assert (
-        white_room.git("log", "-1", "--format=%B").strip().splitlines()[-1]
-        == "Event-Type: escalated"
+        "Event-Type: escalated"
+        in white_room.git("log", "-1", "--format=%(trailers:only,unfold)").splitlines()
     )
     state = white_room("show", inc, "--json").json()
     event = state["timeline"][-1]

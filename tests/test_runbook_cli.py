@@ -317,9 +317,9 @@ def test_progress_shows_answers_and_overrun_time_boxes(cli: Cli) -> None:
 
 def test_declare_attaches_a_runbook(cli: Cli) -> None:
     start = cli.commits()
-    result = cli("declare", "API returning 503", "-s", "P1", "--runbook", "api-outage")
+    result = cli("declare", "API returning 503", "-s", "P1", "--runbook", "api-outage", "--json")
     assert "warning: runbook api-outage is written for P0 incidents; this one is P1" in result.err
-    inc = result.out.strip()
+    inc = result.json()["id"]
     assert cli("show", inc, "--json").json()["runbook"] == "api-outage"
 
     bad = cli("declare", "Other", "-s", "P1", "--runbook", "nope", ok=False)
