@@ -86,7 +86,7 @@ def spawn(cli: Cli, *args: str) -> pexpect.spawn:
         env=dict(os.environ),
         cwd=str(cli.repo),
         encoding="utf-8",
-        timeout=10,
+        timeout=30,
         dimensions=(50, 200),
     )
     child.logfile_read = open(os.environ.get("WALK_LOG", os.devnull), "a")  # noqa: SIM115

@@ -9,7 +9,7 @@ import pexpect
 
 from conftest import BIN
 
-TIMEOUT = 15
+TIMEOUT = 30
 
 
 def spawn_watch(repo, *args: str) -> pexpect.spawn:
