@@ -192,6 +192,11 @@ def test_hooks_run_and_a_rejecting_hook_changes_nothing(cli):
     assert cli.commits() == before
     assert cli.git("status", "--porcelain") == ""
     assert "rejected" not in cli("show", inc, "--json").out
+    # a rejected declaration leaves no empty incident folder behind to read as broken
+    folders = sorted((cli.repo / "incidents").glob("*/*"))
+    assert cli("declare", "never lands", "-s", "P1", ok=False).code == 1
+    assert sorted((cli.repo / "incidents").glob("*/*")) == folders
+    assert cli("list", "--json").code == 0
 
 
 def test_two_concurrent_notes_both_land(cli):
@@ -354,6 +359,10 @@ def test_log_shows_the_incident_history(cli):
         (["list", "--since", "junk"], 2, "--since"),
         (["reopen", "-", "-m", "x"], 2, "not resolved"),
         (["frobnicate"], 2, "No such command"),
+        (["note", "-", "esc \x1b[31mred"], 2, "contains a control character"),
+        (["note", "-", "x", "--at", "-99999999d"], 2, "out of range"),
+        (["note", "-", "x", "--at", "1960-01-01T00:00Z"], 2, "before 1970"),
+        (["declare", "x" * 1200, "-s", "P1"], 2, "at most 1000 characters"),
     ],
 )
 def test_bad_input_is_one_error_line_and_changes_nothing(cli, args, code, fragment):
@@ -399,6 +408,12 @@ def test_a_malformed_file_is_named_and_other_incidents_still_list(cli):
     result = cli("list", "--json", ok=False)
     assert result.code == 1 and [i["id"] for i in result.json()] == [good]
     assert "unknown event type 'exploded'" in result.err
+
+
+def test_user_text_is_never_rich_markup(cli):
+    inc = cli.declare("[bold]not bold[/bold]", "--service", "db[/]", "--by", "[red]me")
+    out = cli("show", inc).out
+    assert "[bold]not bold[/bold]" in out and "db[/]" in out and "[red]me" in out
 
 
 def test_mitigate_keep_status(cli):

@@ -76,6 +76,12 @@ def test_review_facts_schedule_complete_and_commit(cli, tmp_path):
     assert "already up to date" in again.err
     assert cli.commits() == before + 1
     assert cli.git("status", "--porcelain") == ""
+    # incidents/ is append-only: a changed review is not committed over the old one
+    cli("pir", "add", inc, "--section", "lesson", "Page the DB team sooner", env=NOW)
+    changed_review = cli("pir", "generate", inc, "--commit", env=NOW, ok=False)
+    assert changed_review.code == 2 and "already committed" in changed_review.err
+    assert "-o FILE" in changed_review.err
+    assert cli.git("status", "--porcelain") == ""
 
 
 def test_a_review_for_an_open_incident(cli):

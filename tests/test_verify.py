@@ -292,12 +292,11 @@ def test_incidentctl_s_own_extra_files_are_allowed_and_stray_evidence_is_not(vcl
     evidence.write_text("$ kubectl get pods\nNAME READY\n")
     vcli.git("add", str(evidence))
     vcli.git("commit", "-q", "--amend", "--no-edit")
-    # a generated review is committed, then regenerated
+    # a generated review is committed once
     pir = folder / "pir.md"
-    for text in ("# PIR\n", "# PIR\n\nv2\n"):
-        pir.write_text(text)
-        vcli.git("add", str(pir))
-        vcli.git("commit", "-qm", "PIR")
+    pir.write_text("# PIR\n")
+    vcli.git("add", str(pir))
+    vcli.git("commit", "-qm", "PIR")
     assert vcli("verify").code == 0
 
     stray = folder / "evidence" / "01KH8MQYV0S05BCS4KNAFKSTRY.txt"
@@ -309,3 +308,18 @@ def test_incidentctl_s_own_extra_files_are_allowed_and_stray_evidence_is_not(vcl
     assert _failed(vcli) == [
         f"{alone[:12]} {_rel(vcli, stray)}: evidence added without its one step event"
     ]
+
+
+def test_a_rewritten_review_is_reported(vcli):
+    _declared, note1, _note2 = _events(vcli)
+    pir = note1.parent.parent / "pir.md"
+    for text in ("# PIR\n", "# PIR\n\nrewritten\n"):
+        pir.write_text(text)
+        vcli.git("add", str(pir))
+        vcli.git("commit", "-qm", "PIR")
+    head = vcli.git("rev-parse", "HEAD").strip()
+    lines = _failed(vcli)
+    assert any(
+        line.startswith(f"{head[:12]} {_rel(vcli, pir)}: pir.md modified after it was added")
+        for line in lines
+    ), lines

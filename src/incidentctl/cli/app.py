@@ -101,7 +101,38 @@ def main(argv: list[str] | None = None) -> None:
         # the reader went away (e.g. `| head`); nothing to report
         sys.stderr.close()
         code = int(ExitCode.FAILED)
+    except Exception as exc:  # the last resort: a sentence, never a traceback
+        code = _unexpected(exc)
     sys.exit(code if isinstance(code, int) else 0)
+
+
+def _unexpected(exc: Exception) -> int:
+    """An error no layer turned into an IncidentctlError. Input that fails a model's
+    validation is bad input (exit 2); anything else is a failed operation (exit 1)."""
+    import os
+    import traceback
+
+    from incidentctl.cli import terminal
+    from incidentctl.errors import ExitCode
+
+    if os.environ.get("INCIDENTCTL_DEBUG"):
+        traceback.print_exc()
+    if type(exc).__name__ == "ValidationError" and type(exc).__module__.startswith("pydantic"):
+        from incidentctl.domain.events import describe_validation_error
+
+        terminal.error(
+            f"invalid input: {describe_validation_error(exc)}", "shorten or fix the value"
+        )
+        return int(ExitCode.USAGE)
+    if isinstance(exc, OSError):
+        where = f" ({exc.filename})" if exc.filename else ""
+        terminal.error(f"{exc.strerror or exc}{where}", "check the path, the disk and permissions")
+        return int(ExitCode.FAILED)
+    terminal.error(
+        f"unexpected {type(exc).__name__}: {exc}",
+        "this is a bug; INCIDENTCTL_DEBUG=1 shows the traceback for a report",
+    )
+    return int(ExitCode.FAILED)
 
 
 def _log_warnings_to_stderr() -> None:

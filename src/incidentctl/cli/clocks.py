@@ -63,6 +63,9 @@ def watch(
             "watch needs an interactive terminal",
             hint="for a snapshot use: incidentctl status (or status --json)",
         )
+    import gc
+
+    gc.enable()  # the one long-running command: main() turned the collector off
     watcher = Watcher(workspace(ctx), incident)
     for note in watcher.report.notes:
         terminal.warn(note)

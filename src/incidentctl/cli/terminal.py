@@ -62,8 +62,11 @@ def console() -> Console:
     tty = stdout_is_tty()
     # off a terminal nothing should be squeezed or cut: use a wide page unless told
     width = None if tty or os.environ.get("COLUMNS") else 200
+    # markup=False: every string we print may hold user text, and `[x]` in a
+    # service name must print as typed, not be parsed as Rich markup
     return Console(
         highlight=False,
+        markup=False,
         no_color="NO_COLOR" in os.environ or not tty,
         force_terminal=tty,
         emoji=False,
@@ -80,7 +83,9 @@ def talk_console() -> Console:
     """A Rich console on stderr, for interactive talk: the runbook walk and its prompts."""
     from rich.console import Console
 
-    return Console(stderr=True, highlight=False, no_color="NO_COLOR" in os.environ, emoji=False)
+    return Console(
+        stderr=True, highlight=False, markup=False, no_color="NO_COLOR" in os.environ, emoji=False
+    )
 
 
 def print_talk(renderable: Any, *, soft_wrap: bool = False) -> None:

@@ -256,5 +256,9 @@ def _apply_early_updates(state: IncidentState, added: ev.ActionAdded) -> None:
     for e in state.timeline:
         if e is added:
             return
-        if isinstance(e, ev.ActionUpdated) and e.action == added.id:
+        if (
+            isinstance(e, ev.ActionUpdated)
+            and e.action == added.id
+            and not is_retracted(state.corrections, e.id)
+        ):
             update_action(state.actions, e.action, e.at, e.author, e.status, e.note)

@@ -29,12 +29,15 @@ def parse_duration(text: str) -> timedelta:
     if not s:
         raise TimeParseError("empty duration")
     m = _DURATION_RE.match(s)
-    if m and any(m.groups()):
-        w, d, h, mi, se = (int(g) if g else 0 for g in m.groups())
-        return timedelta(weeks=w, days=d, hours=h, minutes=mi, seconds=se)
-    m = _RELATIVE_WORDS_RE.match(text.strip().lower())
-    if m and m.group(2) in _WORDS:
-        return timedelta(seconds=int(m.group(1)) * _UNIT_SECONDS[_WORDS[m.group(2)]])
+    try:
+        if m and any(m.groups()):
+            w, d, h, mi, se = (int(g) if g else 0 for g in m.groups())
+            return timedelta(weeks=w, days=d, hours=h, minutes=mi, seconds=se)
+        m = _RELATIVE_WORDS_RE.match(text.strip().lower())
+        if m and m.group(2) in _WORDS:
+            return timedelta(seconds=int(m.group(1)) * _UNIT_SECONDS[_WORDS[m.group(2)]])
+    except OverflowError:
+        raise TimeParseError(f"duration out of range: {text!r}") from None
     raise TimeParseError(f"not a duration: {text!r}")
 
 
@@ -69,6 +72,13 @@ def compact_duration(delta: timedelta) -> str:
 
 
 def parse_time(text: str, now: datetime, tz: tzinfo = UTC) -> datetime:
+    try:
+        return _parse_time(text, now, tz)
+    except OverflowError:
+        raise TimeParseError(f"time out of range: {text!r}") from None
+
+
+def _parse_time(text: str, now: datetime, tz: tzinfo = UTC) -> datetime:
     """A responder's time -> an aware UTC datetime.
 
     Accepts ISO 8601 (naive means `tz`), HH:MM[:SS] (today in `tz`), `now`,

@@ -404,8 +404,8 @@ def write_file(path_text: str, text: str) -> Path:
 
 
 def commit_review(ws: Workspace, review: Review) -> Written:
-    """Write pir.md into the incident folder and commit it alone. Not an event: a
-    document generated from the events, replaced when regenerated."""
+    """Write pir.md into the incident folder and commit it alone. Not an event, but
+    under incidents/, so append-only like everything there: committed once."""
     from incidentctl.store.atomic import write_atomic
 
     path = review.folder / PIR_FILE
@@ -421,6 +421,11 @@ def commit_review(ws: Workspace, review: Review) -> Written:
         tracked = before is not None and not ws.repo.git.status(rel)
         if tracked and before == review.text.encode("utf-8"):
             return Written(rel, None)
+        if before is not None:
+            raise UsageError(
+                f"{rel} is already committed, and nothing under incidents/ is ever changed",
+                hint="write the updated review elsewhere with -o FILE",
+            )
         write_atomic(path, review.text.encode("utf-8"))
         try:
             commit = ws.repo.git.commit_paths([rel], message)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING
 
 from incidentctl.domain.timeparse import TIME_HINT, TimeParseError, parse_time
@@ -19,6 +19,9 @@ if TYPE_CHECKING:
     from incidentctl.store.repo import Recovered
 
 FUTURE_TOLERANCE = timedelta(minutes=5)
+EARLIEST = datetime(1970, 1, 1, tzinfo=UTC)  # ULIDs count milliseconds from here
+# C0 and C1 control characters except tab, newline and carriage return
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
 
 
 @dataclass(frozen=True)
@@ -61,6 +64,11 @@ def clean_text(value: str, what: str, *, required: bool = False) -> str:
         value.encode("utf-8")
     except UnicodeEncodeError:
         raise UsageError(f"{what} is not valid UTF-8 text") from None
+    if _CONTROL.search(value):
+        raise UsageError(
+            f"{what} contains a control character",
+            hint="terminal escapes and other control characters are refused; newlines and tabs are fine",
+        )
     if required and not value.strip():
         raise UsageError(f"{what} must not be empty", hint=f"give {what} some text")
     return value
@@ -77,6 +85,8 @@ def when(ws: Workspace, text: str | None, what: str = "--at") -> datetime:
         raise UsageError(f"{what}: {exc}", hint=TIME_HINT) from None
     if value - current > FUTURE_TOLERANCE:
         raise UsageError(f"{what} {text!r} is in the future", hint=TIME_HINT)
+    if value < EARLIEST:
+        raise UsageError(f"{what} {text!r} is before 1970", hint=TIME_HINT)
     return value
 
 

@@ -182,10 +182,10 @@ class _Verifier:
         if c.status == "R":  # a pir.md moved
             self.problem(rec.commit, c.old_path, f"pir.md renamed to {c.path}")
             return
-        # M (content) or T (type change)
-        if kind == "pir" and c.status == "M":
-            return  # a regenerated review replaces the old one
-        what = {"event": "event file", "evidence": "evidence file"}.get(kind, "unexpected file")
+        # M (content) or T (type change): nothing under incidents/ changes once committed
+        what = {"event": "event file", "evidence": "evidence file", "pir": "pir.md"}.get(
+            kind, "unexpected file"
+        )
         self.problem(rec.commit, c.path, f"{what} modified after it was added{self.since(c.path)}")
 
     def check_event_file(self, rec: CommitRecord, c: Change, check_trailers: bool) -> None:

@@ -28,12 +28,12 @@ _DIGEST = 32
 
 def _fingerprint() -> str:
     """Changes whenever the code that folds events changes, so old entries die with it."""
-    from incidentctl import __version__
-    from incidentctl.domain import events, state
+    from incidentctl import __version__, domain
 
     h = hashlib.blake2b(__version__.encode(), digest_size=16)
-    for module in (events, state):
-        h.update(Path(module.__file__).read_bytes())
+    # the fold draws on several domain modules (events, state, review, corrections...)
+    for path in sorted(Path(domain.__file__).parent.glob("*.py")):
+        h.update(path.read_bytes())
     return h.hexdigest()
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import getpass
+import logging
 import os
 import re
 import socket
@@ -13,6 +14,7 @@ from typing import Any
 
 from incidentctl.errors import GitError
 
+log = logging.getLogger("incidentctl")
 _COMMIT_LINE = re.compile(r"^\[[^\]]*?([0-9a-f]{7,40})\]", re.MULTILINE)
 _FILES_CHANGED = re.compile(r"^\s*(\d+) files? changed", re.MULTILINE)
 # How long to wait for another git process's .git/index.lock: the git child of a killed
@@ -127,8 +129,13 @@ class Git:
                 out = self._run_waiting_for_index("commit", "-m", message)
                 changed = _FILES_CHANGED.search(out)
                 if changed and int(changed.group(1)) != len(paths):
-                    self.run("reset", "-q", "--soft", "HEAD~1")
-                    out = self._run_waiting_for_index("commit", "-m", message, "--", *paths)
+                    # something was staged in the instant before the commit: redo it with
+                    # only our paths (the commit exists, so a failure here is not "no commit")
+                    try:
+                        self._run_waiting_for_index("reset", "-q", "--soft", "HEAD~1")
+                        out = self._run_waiting_for_index("commit", "-m", message, "--", *paths)
+                    except GitError:
+                        log.warning("a change staged during the commit went into it too")
         except GitError:
             # leave the index as we found it: the caller removes the files it wrote
             self.cmd.execute(["git", "reset", "-q", "--", *paths], with_exceptions=False)

@@ -8,7 +8,7 @@ import time
 from pathlib import Path
 from types import TracebackType
 
-from incidentctl.errors import LockTimeout
+from incidentctl.errors import LockTimeout, RepoError
 
 DEFAULT_TIMEOUT = float(os.environ.get("INCIDENTCTL_LOCK_TIMEOUT", "60"))
 
@@ -23,7 +23,13 @@ class RepoLock:
         self._fd: int | None = None
 
     def __enter__(self) -> RepoLock:
-        fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
+        try:
+            fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
+        except OSError as exc:
+            raise RepoError(
+                f"cannot take the repo lock {self.path}: {exc.strerror}",
+                hint="is this a git repo you can write to? (incidentctl init PATH makes one)",
+            ) from None
         deadline = time.monotonic() + self.timeout
         delay = 0.005
         while True:

@@ -187,6 +187,9 @@ class Remote:
                 "a rebase or merge is in progress in this repo; sync leaves it alone",
                 hint="finish it, or abandon it with: git rebase --abort (or git merge --abort)",
             )
+        stashes = len(
+            str(self.git.cmd.execute(["git", "stash", "list"], with_exceptions=False)).splitlines()
+        )
         try:
             self.git.cmd.execute(["git", "rebase", "--quiet", "--autostash", ref])
         except gitpython.GitCommandError as exc:
@@ -201,6 +204,16 @@ class Remote:
                 hint="one file per event never conflicts, so a committed file was changed "
                 "on one side: run incidentctl verify, here and on a fresh clone",
             ) from None
+        after = len(
+            str(self.git.cmd.execute(["git", "stash", "list"], with_exceptions=False)).splitlines()
+        )
+        if after > stashes:
+            # git could not put the user's uncommitted changes back: never lose them quietly
+            raise RemoteError(
+                "your uncommitted changes (outside the events) conflict with what sync brought in; "
+                "they are kept in git stash@{0}",
+                hint="get them back with: git stash pop (and resolve the conflict)",
+            )
 
     def push(self, commit: str, branch: str, set_upstream: bool) -> None:
         import git as gitpython

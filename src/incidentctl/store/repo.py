@@ -8,6 +8,7 @@ so finding the incidents of a day never needs to open a file.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import os
 import re
@@ -22,7 +23,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from incidentctl.domain.ulid import is_ulid, ulid_time
-from incidentctl.errors import BadFileError
+from incidentctl.errors import BadFileError, RepoError
 from incidentctl.store.atomic import stale_temp_files, write_atomic
 from incidentctl.store.locate import CONFIG_NAME, git_dir_of
 from incidentctl.store.lock import RepoLock
@@ -391,6 +392,7 @@ class IncidentRepo:
         # first line: the event path, then any extra paths, tab-separated
         write_atomic(journal, ("\t".join([rel, *extra_rels]) + f"\n{message}").encode())
         written: list[Path] = []
+        created = [p for p in (folder / EVENTS, folder) if not p.exists()]
         try:
             for extra_path, data in extras.items():
                 write_atomic(extra_path, data, exclusive=True)
@@ -399,12 +401,21 @@ class IncidentRepo:
             written.append(path)
             _test_pause_after_write()
             commit = self.git.commit_paths([rel, *extra_rels], message)
-        except Exception:
+        except Exception as exc:
             for item in written:
                 item.unlink(missing_ok=True)  # never committed, so never an event
-            raise
-        finally:
+            for made in created:  # an empty incident folder would read as a broken incident
+                with contextlib.suppress(OSError):
+                    made.rmdir()
             journal.unlink(missing_ok=True)
+            if isinstance(exc, OSError):
+                raise RepoError(
+                    f"cannot write {rel}: {exc.strerror or exc}",
+                    hint="check the disk and permissions",
+                ) from None
+            raise
+        # Only now: a Ctrl-C above leaves the journal, so the next command commits the event
+        journal.unlink(missing_ok=True)
         return rel, commit
 
     def recover(self) -> list[Recovered]:
