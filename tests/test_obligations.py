@@ -9,7 +9,6 @@ from __future__ import annotations
 import tomllib
 from datetime import UTC, datetime, timedelta
 from importlib import resources
-from types import SimpleNamespace
 from typing import Any
 
 import pytest
@@ -102,23 +101,16 @@ class Timeline:
                 severity=severity,
             )
         ]
-        self.extra: list[Any] = []  # stand-ins for event types of parallel features
 
     def add(self, cls: type, at: datetime, **fields: Any) -> Timeline:
         self.events.append(cls(id=new_ulid(at), incident=self.uid, at=at, recorded_at=at, **fields))
         return self
 
     def communication(self, template: str, at: datetime) -> Timeline:
-        # the communications feature's event, by its type string and template name
-        self.extra.append(
-            SimpleNamespace(type="communication_sent", template=template, at=at, author="")
-        )
-        return self
+        return self.add(ev.CommunicationSent, at, template=template)
 
     def state(self) -> IncidentState:
-        state = fold(self.events)
-        state.timeline = sorted(state.timeline + self.extra, key=lambda e: e.at)
-        return state
+        return fold(self.events)
 
 
 def due(state: IncidentState, config: Config, now: datetime) -> dict[str, timedelta]:
@@ -183,10 +175,7 @@ def test_a_communication_counts_as_an_update(example, severity):
         pytest.skip("no update cadence")
     state = Timeline(severity).communication("slack/update", T0 + 7 * M).state()
     assert due(state, config, T0 + 8 * M)["Next update"] == 7 * M + every
-    # and the communications feature's fold field, when the state has it
-    plain = Timeline(severity).state()
-    plain.last_communication_at = T0 + 9 * M  # type: ignore[attr-defined]
-    assert last_update_at(plain) == T0 + 9 * M
+    assert last_update_at(state) == T0 + 7 * M
 
 
 @pytest.mark.parametrize(("example", "severity"), CASES)
@@ -261,7 +250,7 @@ def test_resolving_leaves_only_the_review(example, severity):
         reviewed = Timeline(severity).add(
             ev.Resolved, done, root_cause="Leak", resolution="Rollback"
         )
-        reviewed.extra.append(SimpleNamespace(type="pir_published", at=done + H, author=""))
+        reviewed.add(ev.PirCompleted, done + H)
         assert pending_obligations(reviewed.state(), config, done + H) == []
     else:
         assert got == []

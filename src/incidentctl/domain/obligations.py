@@ -23,7 +23,7 @@ Rules (each only while its condition holds; each is cleared by the event named):
   Cleared by `escalated` to a higher level, or by mitigation.
 - resolve: open; due `resolve_within` after declaration. Cleared by `resolved`.
 - pir: resolved, `pir_required`; due `pir_within` after resolution. Cleared by an
-  event whose type is in PIR_DONE_EVENT_TYPES.
+  `pir_completed` event (`pir complete`).
 
 Deadlines that run from the declaration never fall before the moment the incident
 took its current severity: an incident raised from P2 to P0 after two hours owes
@@ -44,22 +44,8 @@ from incidentctl.domain.policy import Config, SeverityPolicy
 from incidentctl.domain.state import IncidentState
 from incidentctl.domain.timeparse import compact_duration, iso
 
-UPDATE_EVENT_TYPES = frozenset(
-    {
-        "status_changed",
-        "severity_changed",
-        "impact_changed",
-        "mitigated",
-        "resolved",
-        "reopened",
-        "communication_sent",
-    }
-)
-COMMUNICATION_EVENT_TYPE = "communication_sent"
 STATUS_PAGE_PREFIX = "statuspage/"
 EMAIL_PREFIX = "email/"
-# the post-incident review's completion; the PIR feature records one of these
-PIR_DONE_EVENT_TYPES = frozenset({"pir_completed", "pir_published"})
 
 KINDS = (
     "acknowledge",
@@ -104,36 +90,26 @@ def stakeholder_key(name: str) -> str:
     return " ".join(name.lower().replace("-", " ").replace("_", " ").split())
 
 
+# These read folded fields, never the timeline: `status` at ten thousand incidents
+# must not read ten thousand folders.
+
+
 def last_update_at(state: IncidentState) -> datetime:
-    times = [state.declared_at]
-    for e in state.timeline:
-        if e.type in UPDATE_EVENT_TYPES or (
-            e.type == "note_added" and getattr(e, "kind", "") == "update"
-        ):
-            times.append(e.at)
-    communicated = getattr(state, "last_communication_at", None)
-    if communicated is not None:
-        times.append(communicated)
-    return max(times)
+    return state.last_update_at or state.declared_at
 
 
 def communications(state: IncidentState, prefix: str) -> list[datetime]:
     """When customer communications rendered from templates under `prefix` were sent."""
-    return [
-        e.at
-        for e in state.timeline
-        if e.type == COMMUNICATION_EVENT_TYPE and str(getattr(e, "template", "")).startswith(prefix)
-    ]
+    return [c.at for c in state.communications if c.template.startswith(prefix)]
 
 
 def severity_since(state: IncidentState) -> datetime:
     """When the incident took its current severity."""
-    changes = [e.at for e in state.timeline if e.type == "severity_changed"]
-    return max([state.declared_at, *changes])
+    return state.severity_set_at or state.declared_at
 
 
 def pir_done(state: IncidentState) -> bool:
-    return any(e.type in PIR_DONE_EVENT_TYPES for e in state.timeline)
+    return state.pir_completed_at is not None
 
 
 class _Deadlines:

@@ -57,6 +57,9 @@ class IncidentState:
     # event ID -> how a later `corrected`/`retracted` event amended it (the timeline
     # holds the corrected copies; retracted events stay in it but were not applied)
     corrections: dict[str, Amendment] = field(default_factory=dict)
+    # folded here so the clocks never need the timeline (a cached state has it on disk)
+    severity_set_at: datetime | None = None  # when the current severity was set
+    last_update_at: datetime | None = None  # the latest update, change or communication
 
     @property
     def is_open(self) -> bool:
@@ -123,6 +126,20 @@ class IncidentState:
         }
 
 
+# what counts as telling people how it goes: the update clock restarts on each
+UPDATE_EVENT_TYPES = frozenset(
+    {
+        "status_changed",
+        "severity_changed",
+        "impact_changed",
+        "mitigated",
+        "resolved",
+        "reopened",
+        "communication_sent",
+    }
+)
+
+
 def sort_events(events: Iterable[ev.EventBase]) -> list[ev.EventBase]:
     return sorted(events, key=lambda e: e.sort_key())
 
@@ -160,9 +177,12 @@ def fold(events: Iterable[ev.EventBase]) -> IncidentState:
         state.roles["commander"] = d.commander
     for user in d.responders:
         _add_responder(state, user)
+    state.severity_set_at = state.last_update_at = d.at
     for e in ordered:
         if not is_retracted(amended, e.id):
             _apply(state, e)
+            if e.type in UPDATE_EVENT_TYPES or (isinstance(e, ev.NoteAdded) and e.kind == "update"):
+                state.last_update_at = max(state.last_update_at, e.at)
     return state
 
 
@@ -177,6 +197,7 @@ def _apply(state: IncidentState, e: ev.EventBase) -> None:
             _set_status(state, e.status, e.at)
         case ev.SeverityChanged():
             state.severity = e.severity
+            state.severity_set_at = e.at
         case ev.ImpactChanged():
             state.impact = e.impact
         case ev.RoleAssigned():
