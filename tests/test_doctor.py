@@ -66,6 +66,13 @@ def test_changed_deleted_and_malformed_files_are_named(cli):
     assert report["ok"] is False
 
 
+def test_fix_writes_a_commit_graph_with_changed_paths(cli):
+    cli.declare()
+    assert "commit-graph" in cli("doctor", "--fix").err
+    graphs = cli.repo / ".git" / "objects" / "info" / "commit-graphs"
+    assert any(graphs.glob("graph-*.graph"))
+
+
 def test_stale_temp_file_is_removed_by_fix(cli):
     inc = cli.declare()
     tmp = folder_of(cli, inc) / "events" / ".x.toml.123.incidentctl-tmp"

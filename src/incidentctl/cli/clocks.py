@@ -108,14 +108,25 @@ def escalate(
     as_json: JsonOpt = False,
 ) -> None:
     """Escalate to the next technical level (L1 on-call, L2 lead, L3 staff) and print the message."""
-    from incidentctl.services.clocks import escalate
+    from incidentctl.render.templating import TemplateError
+    from incidentctl.services.clocks import escalate, escalation_message
 
-    result = escalate(workspace(ctx), incident, level=level, to=to, reason=message, by=by, at=at)
+    ws = workspace(ctx)
+    result = escalate(ws, incident, level=level, to=to, reason=message, by=by, at=at)
     report_recorded(result.record, False, "recorded")
+    state = result.record.state
+    try:
+        text = escalation_message(ws, state, result.event)
+    except TemplateError as exc:
+        raise TemplateError(
+            exc.message,
+            hint=f"{state.human_id}: the escalation was recorded; fix the template, "
+            f"then: incidentctl render slack/escalation {state.human_id}",
+        ) from None
     if as_json:
-        terminal.out_json({**result.record.to_dict(), "message": result.message})
+        terminal.out_json({**result.record.to_dict(), "message": text})
     else:
-        terminal.out(result.message)
+        terminal.out(text)
 
 
 def notify(

@@ -151,7 +151,7 @@ class Watcher:
 @dataclass
 class EscalationResult:
     record: RecordResult
-    message: str  # the escalation message, ready to paste
+    event: Any  # the escalated event; render it with escalation_message()
 
 
 def escalate(
@@ -205,8 +205,7 @@ def escalate(
         return [(event, f"escalated to {whom}", reason)]
 
     record = _record(ws, ref, at, by, build)
-    escalated = record.recorded[-1].event
-    return EscalationResult(record, escalation_message(ws, record.state, escalated))
+    return EscalationResult(record, record.recorded[-1].event)
 
 
 def _levels_hint(levels: dict[int, str]) -> str:
