@@ -38,15 +38,6 @@ class ActionResult:
         return data
 
 
-def _priority(ws: Workspace, text: str) -> str:
-    name = ws.config.severity_name(text)
-    if name is None:
-        raise UsageError(
-            f"unknown priority {text!r}", hint=choices_hint("priorities", ws.config.severities)
-        )
-    return name
-
-
 def _kind(text: str) -> str:
     from incidentctl.domain.review import ACTION_KINDS
 
@@ -99,7 +90,7 @@ def add(
     title = clean_text(title, "the title", required=True).strip()
     owner = clean_text(owner, "--owner", required=True).strip()
     due_on = due_date(ws, due)
-    priority = _priority(ws, priority)
+    priority = ws.severity(priority, "priority", "priorities")
     kind = _kind(kind)
     today = ws.now().astimezone(ws.config.zone).date()
 

@@ -27,15 +27,6 @@ if TYPE_CHECKING:
     from incidentctl.store.repo import LoadedIncident
 
 
-def _severity(ws: Workspace, text: str) -> str:
-    name = ws.config.severity_name(text)
-    if name is None:
-        raise UsageError(
-            f"unknown severity {text!r}", hint=choices_hint("severities", ws.config.severities)
-        )
-    return name
-
-
 def _status(text: str) -> str:
     value = text.strip().lower()
     if value not in STATUSES:
@@ -77,7 +68,7 @@ def declare(ws: Workspace, d: Declaration) -> RecordResult:
     from incidentctl.domain.ulid import new_ulid
 
     title = clean_text(d.title, "the title", required=True).strip()
-    severity = _severity(ws, d.severity)
+    severity = ws.severity(d.severity)
     services = [clean_text(s, "--service", required=True).strip() for s in d.services]
     impact = clean_text(d.impact, "--impact")
     commander = _user(d.commander, "--commander") if d.commander is not None else ""
@@ -222,7 +213,7 @@ def update(ws: Workspace, ref: str, u: Update, *, by: str | None, at: str | None
             hint="give --status, --severity, --impact or -m/--message",
         )
     status = _status(u.status) if u.status is not None else None
-    severity = _severity(ws, u.severity) if u.severity is not None else None
+    severity = ws.severity(u.severity) if u.severity is not None else None
     impact = clean_text(u.impact, "--impact") if u.impact is not None else None
     message = clean_text(u.message, "-m", required=True) if u.message is not None else ""
 

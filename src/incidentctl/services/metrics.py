@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from typing import TYPE_CHECKING, Any
 
-from incidentctl.errors import UsageError, choices_hint
+from incidentctl.errors import UsageError
 from incidentctl.services.workspace import Workspace
 
 if TYPE_CHECKING:
@@ -61,11 +61,7 @@ def period(
 
     wanted: list[str] = []
     for text in severities or []:
-        name = ws.config.severity_name(text)
-        if name is None:
-            raise UsageError(
-                f"unknown severity {text!r}", hint=choices_hint("severities", ws.config.severities)
-            )
+        name = ws.severity(text)
         if name not in wanted:
             wanted.append(name)
     if month is not None:

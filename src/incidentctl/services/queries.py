@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING
 
-from incidentctl.errors import UsageError, choices_hint
+from incidentctl.errors import UsageError
 from incidentctl.services.lookup import find_incident
 from incidentctl.services.workspace import Workspace
 
@@ -64,14 +64,7 @@ def list_incidents(
 ) -> Listing:
     from incidentctl.domain.timeparse import TIME_HINT, TimeParseError, parse_time
 
-    wanted = set()
-    for text in severities:
-        name = ws.config.severity_name(text)
-        if name is None:
-            raise UsageError(
-                f"unknown severity {text!r}", hint=choices_hint("severities", ws.config.severities)
-            )
-        wanted.add(name)
+    wanted = {ws.severity(text) for text in severities}
     since_at = None
     if since is not None:
         try:

@@ -44,6 +44,17 @@ class Workspace:
     def now(self) -> datetime:
         return now()
 
+    def severity(self, text: str, what: str = "severity", plural: str = "severities") -> str:
+        """The configured severity `text` names (any letter case), or a usage error
+        listing the valid ones. `what` is the word the user sees (e.g. priority)."""
+        name = self.config.severity_name(text)
+        if name is None:
+            raise UsageError(
+                f"unknown {what} {text!r}",
+                hint=f"valid {plural}: {', '.join(self.config.severities)}",
+            )
+        return name
+
 
 def load_config(path: Path) -> Config:
     from pydantic import ValidationError

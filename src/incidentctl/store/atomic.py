@@ -32,10 +32,11 @@ def write_atomic(path: Path, data: bytes, *, exclusive: bool = False) -> None:
     except BaseException:
         tmp.unlink(missing_ok=True)
         raise
-    _fsync_dir(path.parent)
+    fsync_dir(path.parent)
 
 
-def _fsync_dir(folder: Path) -> None:
+def fsync_dir(folder: Path) -> None:
+    """Make a rename or unlink in `folder` durable."""
     try:
         fd = os.open(folder, os.O_RDONLY)
     except OSError:

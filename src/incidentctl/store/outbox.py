@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from incidentctl.store.atomic import write_atomic
+from incidentctl.store.atomic import fsync_dir, write_atomic
 from incidentctl.store.lock import RepoLock
 
 QUEUED = ".json"
@@ -92,7 +92,7 @@ class Outbox:
         """Mark a queued message in flight, durably, before it is posted."""
         target = self.sending_path(entry.id)
         os.replace(entry.path, target)
-        _sync_dir(self.dir)
+        fsync_dir(self.dir)
         entry.path, entry.in_doubt = target, True
 
     def release(self, entry: OutboxEntry) -> None:
@@ -101,23 +101,12 @@ class Outbox:
         write_atomic(queued, _encode(entry.message))
         if entry.path != queued:
             entry.path.unlink(missing_ok=True)
-            _sync_dir(self.dir)
+            fsync_dir(self.dir)
         entry.path, entry.in_doubt = queued, False
 
     def remove(self, entry: OutboxEntry) -> None:
         entry.path.unlink(missing_ok=True)
-        _sync_dir(self.dir)
-
-
-def _sync_dir(folder: Path) -> None:
-    """Make a rename or unlink durable before anything is posted."""
-    fd = os.open(folder, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    except OSError:
-        pass
-    finally:
-        os.close(fd)
+        fsync_dir(self.dir)
 
 
 def _encode(message: dict[str, Any]) -> bytes:
