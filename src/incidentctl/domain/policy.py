@@ -90,13 +90,9 @@ class IncidentSettings(_Strict):
     @field_validator("timezone")
     @classmethod
     def _check_zone(cls, value: str) -> str:
-        try:
-            ZoneInfo(value)
-        except (ZoneInfoNotFoundError, ValueError):
-            raise ValueError(
-                f"unknown time zone {value!r} (use an IANA name like Europe/Berlin)"
-            ) from None
-        return value
+        if not value:
+            raise ValueError("timezone must not be empty (use an IANA name like UTC)")
+        return _check_zone_name(value)
 
 
 class EscalationLevel(_Strict):
