@@ -212,3 +212,19 @@ def test_a_broken_rotation_config_names_the_key(cli):
         "but weeks start on monday",
         f"hint: fix {config}, then run: incidentctl doctor",
     ]
+
+
+def test_status_lists_a_few_resolved_incidents_that_owe_a_review_unless_all(cli):
+    env = {"INCIDENTCTL_NOW": "2026-02-12T15:00:00Z"}
+    open_one = cli.declare("Still burning", severity="P1", env=env)
+    for n in range(12):
+        inc = cli.declare(f"Old P0 number {n}", severity="P0", env=env)
+        cli("resolve", inc, "--root-cause", "x", "--resolution", "y", env=env)
+    later = {"INCIDENTCTL_NOW": "2026-03-12T15:00:00Z"}  # every review is overdue by now
+    result = cli("status", env=later)
+    assert open_one in result.out
+    assert result.out.count("Old P0 number") <= 10
+    assert "and 2 more resolved incidents that owe a review" in result.err
+    full = cli("status", "--all", env=later)
+    assert full.out.count("Old P0 number") == 12 and "more resolved" not in full.err
+    assert len(cli("status", "--json", env=later).json()["incidents"]) == 13

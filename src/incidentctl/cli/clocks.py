@@ -11,10 +11,18 @@ from incidentctl.cli.common import AtOpt, ByOpt, IncidentArg, JsonOpt, report_re
 from incidentctl.cli.views import _report_problems
 
 WATCH_INTERVAL = 1.0  # seconds between redraws
+RESOLVED_SHOWN = 10  # resolved incidents owing a review that `status` lists without --all
 
 
 def status(
     ctx: typer.Context,
+    show_all: Annotated[
+        bool,
+        typer.Option(
+            "--all",
+            help=f"List every resolved incident that owes something (else the {RESOLVED_SHOWN} most urgent).",
+        ),
+    ] = False,
     as_json: JsonOpt = False,
     check: Annotated[
         bool,
@@ -33,7 +41,12 @@ def status(
     elif report.incidents:
         from incidentctl.render.clocks import status_view
 
-        terminal.print_rich(status_view(report))
+        shown, left = (report, 0) if show_all else report.shown(RESOLVED_SHOWN)
+        terminal.print_rich(status_view(shown))
+        if left:
+            terminal.talk(
+                f"... and {left} more resolved incidents that owe a review (status --all lists them)"
+            )
     else:
         terminal.talk("no open incidents")
     _report_problems(report.problems)
@@ -75,7 +88,7 @@ def watch(
 
     try:
         with Live(
-            watch_view(watcher.report, title),
+            watch_view(watcher.report.shown(RESOLVED_SHOWN)[0], title),
             console=console,
             screen=True,
             auto_refresh=False,
@@ -85,7 +98,9 @@ def watch(
             while True:
                 time.sleep(WATCH_INTERVAL)
                 # the size is read again on every draw, so a resized terminal just redraws
-                live.update(watch_view(watcher.refresh(), title), refresh=True)
+                live.update(
+                    watch_view(watcher.refresh().shown(RESOLVED_SHOWN)[0], title), refresh=True
+                )
     except KeyboardInterrupt:
         return  # Ctrl-C is how you leave watch: a clean exit
 

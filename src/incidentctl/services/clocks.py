@@ -60,10 +60,27 @@ class StatusReport:
         return any(item.overdue for item in self.incidents)
 
     def recent_events(self, limit: int = RECENT_EVENTS) -> list[tuple[IncidentState, EventBase]]:
-        """The latest timeline events across the shown incidents, oldest first."""
-        pairs = [(item.state, e) for item in self.incidents for e in item.state.timeline]
+        """The latest timeline events across the open incidents shown, oldest first.
+        (Resolved incidents that only owe a review would make `watch` read thousands
+        of timelines every second in a large repo.)"""
+        pairs = [
+            (item.state, e)
+            for item in self.incidents
+            if item.state.is_open or len(self.incidents) == 1
+            for e in item.state.timeline
+        ]
         pairs.sort(key=lambda pair: pair[1].sort_key())
         return pairs[-limit:]
+
+    def shown(self, resolved_limit: int) -> tuple[StatusReport, int]:
+        """The report with at most `resolved_limit` resolved incidents (the most urgent;
+        they sort after the open ones), and how many were left out. For the terminal
+        view: a repo with years of unreviewed incidents must not bury the open ones."""
+        open_items = [item for item in self.incidents if item.state.is_open]
+        resolved = [item for item in self.incidents if not item.state.is_open]
+        kept = open_items + resolved[:resolved_limit]
+        left = len(resolved) - len(resolved[:resolved_limit])
+        return StatusReport(self.now, kept, self.problems, self.notes), left
 
     def to_dict(self) -> dict[str, Any]:
         from incidentctl.domain.timeparse import iso
