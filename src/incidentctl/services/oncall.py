@@ -38,12 +38,9 @@ def _rotation(ws: Workspace) -> Rotation:
 
 
 def _parse_time(ws: Workspace, text: str, what: str) -> datetime:
-    from incidentctl.domain.timeparse import TIME_HINT, TimeParseError, parse_time
+    from incidentctl.services.record import time_option
 
-    try:
-        return parse_time(text, ws.now(), ws.config.oncall_zone())
-    except TimeParseError as exc:
-        raise UsageError(f"{what}: {exc}", hint=TIME_HINT) from None
+    return time_option(ws, text, what, ws.config.oncall_zone())
 
 
 def _read_override(ws: Workspace, path: Path) -> OncallOverride:

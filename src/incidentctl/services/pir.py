@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 from incidentctl.errors import IncidentctlError, NotFoundError, UsageError, choices_hint
 from incidentctl.services.incidents import _fields, _record
 from incidentctl.services.lookup import find_incident
-from incidentctl.services.record import RecordResult, clean_text, one_line
+from incidentctl.services.record import RecordResult, clean_text, one_line, time_option
 from incidentctl.services.workspace import Workspace
 
 if TYPE_CHECKING:
@@ -69,12 +69,8 @@ def schedule(ws: Workspace, ref: str, review_at: str, *, by: str | None) -> Reco
     """Set the review meeting. `review_at` may be in the future; the event is recorded now."""
     from incidentctl.domain import events as ev
     from incidentctl.domain.review import review_deadline
-    from incidentctl.domain.timeparse import TIME_HINT, TimeParseError, parse_time
 
-    try:
-        meeting = parse_time(clean_text(review_at, "--at", required=True), ws.now(), ws.config.zone)
-    except TimeParseError as exc:
-        raise UsageError(f"--at: {exc}", hint=TIME_HINT) from None
+    meeting = time_option(ws, clean_text(review_at, "--at", required=True), "--at")
     warnings: list[str] = []
 
     def build(loaded: LoadedIncident, base: dict[str, Any]):

@@ -6,7 +6,6 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING
 
-from incidentctl.errors import UsageError
 from incidentctl.services.lookup import find_incident
 from incidentctl.services.workspace import Workspace
 
@@ -62,15 +61,10 @@ class Listing:
 def list_incidents(
     ws: Workspace, *, include_resolved: bool, severities: list[str], since: str | None
 ) -> Listing:
-    from incidentctl.domain.timeparse import TIME_HINT, TimeParseError, parse_time
+    from incidentctl.services.record import time_option
 
     wanted = {ws.severity(text) for text in severities}
-    since_at = None
-    if since is not None:
-        try:
-            since_at = parse_time(since, ws.now(), ws.config.zone)
-        except TimeParseError as exc:
-            raise UsageError(f"--since: {exc}", hint=TIME_HINT) from None
+    since_at = time_option(ws, since, "--since") if since is not None else None
     loaded, problems = ws.repo.load_all()
     states = [
         item.state

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, timedelta, tzinfo
 from typing import TYPE_CHECKING
 
 from incidentctl.domain.timeparse import TIME_HINT, TimeParseError, parse_time
@@ -74,15 +74,21 @@ def clean_text(value: str, what: str, *, required: bool = False) -> str:
     return value
 
 
+def time_option(ws: Workspace, text: str, what: str, zone: tzinfo | None = None) -> datetime:
+    """Parse a time the user typed for option `what`, in `zone` (default: the team's),
+    or raise a usage error that names the option."""
+    try:
+        return parse_time(text, ws.now(), zone or ws.config.zone)
+    except TimeParseError as exc:
+        raise UsageError(f"{what}: {exc}", hint=TIME_HINT) from None
+
+
 def when(ws: Workspace, text: str | None, what: str = "--at") -> datetime:
-    """Parse a time option; default now. A time more than 5 minutes ahead is refused."""
+    """Parse the time of an event; default now. A time more than 5 minutes ahead is refused."""
     current = ws.now()
     if text is None:
         return current
-    try:
-        value = parse_time(text, current, ws.config.zone)
-    except TimeParseError as exc:
-        raise UsageError(f"{what}: {exc}", hint=TIME_HINT) from None
+    value = time_option(ws, text, what)
     if value - current > FUTURE_TOLERANCE:
         raise UsageError(f"{what} {text!r} is in the future", hint=TIME_HINT)
     if value < EARLIEST:
