@@ -152,3 +152,40 @@ def test_event_validation_errors_are_readable():
     record["surprise"] = 1
     with pytest.raises(ev.EventError, match="surprise"):
         ev.parse_event(record)
+
+
+def test_every_event_type_has_exactly_one_model():
+    # parse_event picks the model by `type`; a model missing from EVENT_TYPES (or a tag
+    # typed twice) would make files of that type unreadable
+    tags = [m.model_fields["type"].default for m in ev.EventBase.__subclasses__()]
+    assert sorted(tags) == sorted(ev.EVENT_TYPES)
+    for tag in ev.EVENT_TYPES:
+        with pytest.raises(ev.EventError) as err:
+            ev.parse_event({"type": tag})
+        assert "id: Field required" in str(err.value)
+
+
+def test_cached_states_need_no_event_models(tmp_path):
+    # a warm `list` unpickles states; if they referenced an event model, every warm
+    # read would pay for building the pydantic models
+    import pickle
+    import subprocess
+    import sys
+
+    state = fold(
+        [
+            declared(),
+            make(ev.CommunicationSent, 5, template="slack/update", audience="internal"),
+            make(ev.Corrected, 6, target=UID, target_type="declared", field="title", text="x"),
+        ]
+    )
+    state.timeline = []
+    (tmp_path / "state.pickle").write_bytes(pickle.dumps(state))
+    code = (
+        "import pickle, sys; "
+        f"s = pickle.loads(open({str(tmp_path / 'state.pickle')!r}, 'rb').read()); "
+        "assert s.communications[0].template == 'slack/update'; "
+        "assert 'incidentctl.domain.events' not in sys.modules, 'events imported'; "
+        "assert 'pydantic' not in sys.modules, 'pydantic imported'"
+    )
+    subprocess.run([sys.executable, "-c", code], check=True)

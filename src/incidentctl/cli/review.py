@@ -9,6 +9,8 @@ import typer
 from incidentctl.cli import terminal
 from incidentctl.cli.common import AtOpt, ByOpt, IncidentArg, JsonOpt, report_recorded, workspace
 
+REPEATS_SHOWN = 10  # repeat incidents that `metrics` lists without --all
+
 pir_app = typer.Typer(
     help="The post-incident review: record its facts, schedule it, generate the document.",
     no_args_is_help=True,
@@ -315,6 +317,12 @@ def metrics(
         str,
         typer.Option("--format", metavar="FORMAT", help="table (default) or markdown."),
     ] = "table",
+    show_all: Annotated[
+        bool,
+        typer.Option(
+            "--all", help=f"List every repeat incident (else the {REPEATS_SHOWN} latest)."
+        ),
+    ] = False,
     as_json: JsonOpt = False,
 ) -> None:
     """Response metrics (MTTD, MTTA, MTTI, MTTM, MTTR), reviews, action items and repeats."""
@@ -336,7 +344,9 @@ def metrics(
     else:
         from incidentctl.render.review import metrics_view
 
-        terminal.print_rich(metrics_view(result.report))
+        terminal.print_rich(
+            metrics_view(result.report, repeats_shown=None if show_all else REPEATS_SHOWN)
+        )
     _report_problems(result.problems)
 
 

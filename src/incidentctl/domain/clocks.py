@@ -5,8 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from incidentctl.domain.incident import IncidentState
 from incidentctl.domain.policy import SeverityPolicy
-from incidentctl.domain.state import IncidentState
 
 
 @dataclass(frozen=True)

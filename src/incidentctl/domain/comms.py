@@ -13,7 +13,7 @@ from typing import Any
 
 from incidentctl.domain import events as ev
 from incidentctl.domain import ids
-from incidentctl.domain.state import IncidentState
+from incidentctl.domain.incident import IncidentState
 
 # The banner emoji of the source procedures (garbled in the seeds, restored here).
 ICONS: dict[str, str] = {

@@ -10,11 +10,10 @@ marked, but no longer changes the state.
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass, field
 from typing import Any
 
 from incidentctl.domain import events as ev
-from incidentctl.domain.timeparse import iso
+from incidentctl.domain.incident import Amendment
 
 # The text fields a correction may replace, the main one first. Event types not listed
 # (added later) fall back to the first of COMMON_TEXT_FIELDS they have.
@@ -50,29 +49,6 @@ def text_fields(event: ev.EventBase) -> tuple[str, ...]:
         for name in COMMON_TEXT_FIELDS
         if name in fields and isinstance(getattr(event, name, None), str)
     )[:1]
-
-
-@dataclass
-class Amendment:
-    """What happened to one event: the corrections that apply to it, or its retraction."""
-
-    corrected_by: list[str] = field(default_factory=list)
-    retracted_by: str = ""
-    retraction_reason: str = ""
-    original: dict[str, Any] = field(default_factory=dict)  # field -> value as recorded
-
-    @property
-    def status(self) -> str:
-        return "retracted" if self.retracted_by else "corrected"
-
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "status": self.status,
-            "corrected_by": list(self.corrected_by),
-            "retracted_by": self.retracted_by,
-            "retraction_reason": self.retraction_reason,
-            "original": {k: iso(v) if k == "at" else v for k, v in self.original.items()},
-        }
 
 
 def corrected_view(

@@ -24,9 +24,9 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta, tzinfo
 from typing import Any
 
+from incidentctl.domain.incident import IncidentState
 from incidentctl.domain.policy import Config, SeverityPolicy
 from incidentctl.domain.review import ACTION_STATUSES, review_due, review_on_time
-from incidentctl.domain.state import IncidentState
 from incidentctl.domain.timeparse import iso
 
 

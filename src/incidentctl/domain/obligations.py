@@ -40,8 +40,8 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from incidentctl.domain.business_hours import business_deadline
+from incidentctl.domain.incident import IncidentState
 from incidentctl.domain.policy import Config, SeverityPolicy
-from incidentctl.domain.state import IncidentState
 from incidentctl.domain.timeparse import compact_duration, iso
 
 STATUS_PAGE_PREFIX = "statuspage/"

@@ -17,8 +17,8 @@ from typing import TYPE_CHECKING, Any, Literal, get_args
 from incidentctl.domain.timeparse import iso
 
 if TYPE_CHECKING:
+    from incidentctl.domain.incident import IncidentState
     from incidentctl.domain.policy import SeverityPolicy
-    from incidentctl.domain.state import IncidentState
 
 PirSection = Literal[
     "why",

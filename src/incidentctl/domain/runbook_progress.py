@@ -12,8 +12,8 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from incidentctl.domain import events as ev
+from incidentctl.domain.incident import IncidentState
 from incidentctl.domain.runbook import Phase, Runbook, Step
-from incidentctl.domain.state import IncidentState
 
 
 @dataclass(frozen=True)

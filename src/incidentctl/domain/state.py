@@ -3,127 +3,16 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
 
 from incidentctl.domain import events as ev
-from incidentctl.domain.corrections import Amendment, corrected_view, is_retracted
+from incidentctl.domain.corrections import corrected_view, is_retracted
+from incidentctl.domain.incident import Communication, IncidentState
 from incidentctl.domain.review import ActionItem, add_action, update_action
-from incidentctl.domain.timeparse import iso
 
 
 class FoldError(ValueError):
     pass
-
-
-@dataclass
-class IncidentState:
-    uid: str
-    human_id: str
-    title: str
-    severity: str
-    status: str
-    declared_at: datetime
-    aliases: list[str] = field(default_factory=list)
-    services: list[str] = field(default_factory=list)
-    impact: str = ""
-    roles: dict[str, str] = field(default_factory=dict)
-    responders: list[str] = field(default_factory=list)
-    detected_at: datetime | None = None
-    acknowledged_at: datetime | None = None
-    acknowledged_by: str = ""
-    identified_at: datetime | None = None
-    mitigated_at: datetime | None = None
-    resolved_at: datetime | None = None
-    root_cause: str = ""
-    resolution: str = ""
-    category: str = ""
-    runbook: str = ""
-    declared_by: str = ""
-    timeline: list[ev.EventBase] = field(default_factory=list)
-    escalation_level: int = 1  # technical escalation: 1 is the on-call engineer
-    escalated_at: datetime | None = None
-    escalated_to: str = ""
-    notified: dict[str, datetime] = field(default_factory=dict)  # who -> first notified at
-    pir: dict[str, list[str]] = field(default_factory=dict)  # review section -> entries in order
-    pir_scheduled_at: datetime | None = None  # the review meeting
-    pir_completed_at: datetime | None = None
-    actions: list[ActionItem] = field(default_factory=list)
-    # runbook name -> step id -> latest outcome (done, skipped, failed, decided)
-    runbook_steps: dict[str, dict[str, str]] = field(default_factory=dict)
-    last_communication_at: datetime | None = None
-    communications: list[ev.CommunicationSent] = field(default_factory=list)
-    # event ID -> how a later `corrected`/`retracted` event amended it (the timeline
-    # holds the corrected copies; retracted events stay in it but were not applied)
-    corrections: dict[str, Amendment] = field(default_factory=dict)
-    # folded here so the clocks never need the timeline (a cached state has it on disk)
-    severity_set_at: datetime | None = None  # when the current severity was set
-    last_update_at: datetime | None = None  # the latest update, change or communication
-
-    @property
-    def is_open(self) -> bool:
-        return self.status != "resolved"
-
-    @property
-    def commander(self) -> str:
-        return self.roles.get("commander", "")
-
-    @property
-    def last_event_at(self) -> datetime:
-        return self.timeline[-1].at if self.timeline else self.declared_at
-
-    def summary_dict(self) -> dict[str, Any]:
-        """The `list --json` shape."""
-        return {
-            "id": self.human_id,
-            "uid": self.uid,
-            "title": self.title,
-            "severity": self.severity,
-            "status": self.status,
-            "services": list(self.services),
-            "commander": self.commander,
-            "declared_at": iso(self.declared_at),
-            "resolved_at": iso(self.resolved_at),
-        }
-
-    def to_dict(self) -> dict[str, Any]:
-        """The `show --json` shape (docs/json.md is the contract)."""
-        return {
-            "id": self.human_id,
-            "uid": self.uid,
-            "aliases": list(self.aliases),
-            "title": self.title,
-            "severity": self.severity,
-            "status": self.status,
-            "services": list(self.services),
-            "impact": self.impact,
-            "roles": dict(self.roles),
-            "responders": list(self.responders),
-            "declared_at": iso(self.declared_at),
-            "detected_at": iso(self.detected_at),
-            "acknowledged_at": iso(self.acknowledged_at),
-            "identified_at": iso(self.identified_at),
-            "mitigated_at": iso(self.mitigated_at),
-            "resolved_at": iso(self.resolved_at),
-            "root_cause": self.root_cause,
-            "resolution": self.resolution,
-            "category": self.category,
-            "runbook": self.runbook,
-            "timeline": [e.to_record() for e in self.timeline],
-            "escalation_level": self.escalation_level,
-            "escalated_at": iso(self.escalated_at),
-            "escalated_to": self.escalated_to,
-            "notified": {who: iso(at) for who, at in self.notified.items()},
-            "pir": {section: list(texts) for section, texts in self.pir.items()},
-            "pir_scheduled_at": iso(self.pir_scheduled_at),
-            "pir_completed_at": iso(self.pir_completed_at),
-            "actions": [a.to_dict(self.human_id) for a in self.actions],
-            "runbook_steps": {name: dict(steps) for name, steps in self.runbook_steps.items()},
-            "last_communication_at": iso(self.last_communication_at),
-            "communications": [e.to_record() for e in self.communications],
-            "corrections": {k: v.to_dict() for k, v in self.corrections.items()},
-        }
 
 
 # what counts as telling people how it goes: the update clock restarts on each
@@ -257,7 +146,7 @@ def _apply(state: IncidentState, e: ev.EventBase) -> None:
             # the latest answer wins: a failed step retried and done reads as done
             state.runbook_steps.setdefault(e.runbook, {})[e.step] = e.outcome
         case ev.CommunicationSent():
-            state.communications.append(e)
+            state.communications.append(Communication(e.at, e.template, e.audience, e.to_record()))
             state.last_communication_at = e.at  # events arrive in time order
 
 

@@ -6,7 +6,7 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from incidentctl.domain.events import EventBase
-    from incidentctl.domain.state import IncidentState
+    from incidentctl.domain.incident import IncidentState
 
 
 def _when(value: str) -> str:

@@ -200,7 +200,8 @@ def bar_chart(months: list[tuple[str, float | None, int]], width: int = 40) -> A
     return table
 
 
-def metrics_view(report: MetricsReport) -> Any:
+def metrics_view(report: MetricsReport, repeats_shown: int | None = None) -> Any:
+    """The metrics report as Rich renderables; at most `repeats_shown` repeats (the latest)."""
     from rich.console import Group
     from rich.table import Table
     from rich.text import Text
@@ -278,7 +279,13 @@ def metrics_view(report: MetricsReport) -> Any:
             repeats.append(f" · target at most {percent(rc.target)} ")
             repeats.append_text(verdict_text(rc.passed))
         quality.add_row(f"repeats (within {format_duration(rc.window)})", repeats)
-        for r in rc.repeats:
+        shown = rc.repeats if repeats_shown is None else rc.repeats[-repeats_shown:]
+        if len(shown) < len(rc.repeats):
+            earlier = len(rc.repeats) - len(shown)
+            quality.add_row(
+                "", Text(f"... {earlier} earlier repeats (--all lists them)", style="dim")
+            )
+        for r in shown:
             quality.add_row("", Text(f"{r.incident} repeats {r.earlier} ({r.match})"))
 
     return Group(

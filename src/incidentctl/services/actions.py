@@ -12,8 +12,8 @@ from incidentctl.services.record import RecordResult, clean_text, one_line
 from incidentctl.services.workspace import Workspace
 
 if TYPE_CHECKING:
+    from incidentctl.domain.incident import IncidentState
     from incidentctl.domain.review import ActionItem
-    from incidentctl.domain.state import IncidentState
     from incidentctl.store.repo import FileProblem, LoadedIncident
 
 ACTION_ID_HINT = (

@@ -15,9 +15,9 @@ from incidentctl.services.workspace import Workspace
 
 if TYPE_CHECKING:
     from incidentctl.domain.events import EventBase
+    from incidentctl.domain.incident import IncidentState
     from incidentctl.domain.obligations import Obligation
     from incidentctl.domain.policy import Config
-    from incidentctl.domain.state import IncidentState
     from incidentctl.store.repo import FileProblem, LoadedIncident
 
 RECENT_EVENTS = 12  # how many timeline events `watch` shows

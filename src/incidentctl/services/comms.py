@@ -19,7 +19,7 @@ from incidentctl.errors import UsageError, choices_hint
 from incidentctl.services.workspace import Workspace
 
 if TYPE_CHECKING:
-    from incidentctl.domain.state import IncidentState
+    from incidentctl.domain.incident import IncidentState
     from incidentctl.render.templating import TemplateSource
     from incidentctl.services.record import RecordResult
 

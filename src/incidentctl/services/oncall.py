@@ -16,8 +16,8 @@ if TYPE_CHECKING:
     from pathlib import Path
     from zoneinfo import ZoneInfo
 
+    from incidentctl.domain.incident import IncidentState
     from incidentctl.domain.oncall import OnCall, OncallOverride, Rotation, RotationWeek
-    from incidentctl.domain.state import IncidentState
     from incidentctl.services.clocks import IncidentClocks
     from incidentctl.store.repo import FileProblem
 

@@ -21,8 +21,8 @@ from incidentctl.services.record import RecordResult, clean_text, one_line, time
 from incidentctl.services.workspace import Workspace
 
 if TYPE_CHECKING:
+    from incidentctl.domain.incident import IncidentState
     from incidentctl.domain.policy import Config, SeverityPolicy
-    from incidentctl.domain.state import IncidentState
     from incidentctl.store.repo import LoadedIncident
 
 PIR_FILE = "pir.md"

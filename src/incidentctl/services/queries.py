@@ -11,8 +11,8 @@ from incidentctl.services.workspace import Workspace
 
 if TYPE_CHECKING:
     from incidentctl.domain.clocks import Clock
+    from incidentctl.domain.incident import IncidentState
     from incidentctl.domain.policy import SeverityPolicy
-    from incidentctl.domain.state import IncidentState
     from incidentctl.store.git import LogEntry
     from incidentctl.store.repo import FileProblem
 

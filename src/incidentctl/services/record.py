@@ -15,7 +15,7 @@ if TYPE_CHECKING:
     from pathlib import Path
 
     from incidentctl.domain.events import EventBase
-    from incidentctl.domain.state import IncidentState
+    from incidentctl.domain.incident import IncidentState
     from incidentctl.store.repo import Recovered
 
 FUTURE_TOLERANCE = timedelta(minutes=5)

@@ -38,9 +38,9 @@ from incidentctl.services.workspace import Workspace
 from incidentctl.store.runbooks import RunbookFile, read_runbook_data, runbook_files
 
 if TYPE_CHECKING:
+    from incidentctl.domain.incident import IncidentState
     from incidentctl.domain.runbook import Option, Phase, Runbook, Step, Suggestion
     from incidentctl.domain.runbook_progress import PhaseClock, RunbookProgress
-    from incidentctl.domain.state import IncidentState
 
 EVIDENCE = "evidence"
 INTERRUPT_GRACE_SECONDS = 5  # after Ctrl-C, how long a command may take to stop before a kill

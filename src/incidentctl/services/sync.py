@@ -20,7 +20,7 @@ from incidentctl.services.workspace import Workspace
 if TYPE_CHECKING:
     from pathlib import Path
 
-    from incidentctl.domain.state import IncidentState
+    from incidentctl.domain.incident import IncidentState
     from incidentctl.services.record import RecordResult
     from incidentctl.store.remote import Remote
     from incidentctl.store.repo import Recovered

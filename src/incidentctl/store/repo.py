@@ -30,7 +30,7 @@ from incidentctl.store.lock import RepoLock
 
 if TYPE_CHECKING:
     from incidentctl.domain.events import EventBase
-    from incidentctl.domain.state import IncidentState
+    from incidentctl.domain.incident import IncidentState
     from incidentctl.store.git import Git
 
 INCIDENTS = "incidents"
