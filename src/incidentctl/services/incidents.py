@@ -87,6 +87,7 @@ def declare(ws: Workspace, d: Declaration) -> RecordResult:
         runbook, runbook_note = attachable_runbook(ws, d.runbook, severity)
     settings = ws.config.incident
     with ws.repo.lock():
+        ws.repo.git.prepare_commit()
         recovered = ws.repo.recover()
         author = actor(ws, d.by)
         uid = new_ulid(at)
@@ -142,6 +143,7 @@ def _record(
 
     at = when(ws, at_text)
     with ws.repo.lock():
+        ws.repo.git.prepare_commit()
         recovered = ws.repo.recover()
         found = find_incident(ws, ref)
         loaded = found.incident

@@ -1,4 +1,4 @@
-"""Git, through GitPython's `repo.git` (the git command line), so hooks and signing apply."""
+"""Git, through the git command line, so hooks and signing apply."""
 
 from __future__ import annotations
 
@@ -7,6 +7,7 @@ import logging
 import os
 import re
 import socket
+import subprocess
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -33,62 +34,126 @@ class LogEntry:
 
 def _fail(action: str, exc: Exception) -> GitError:
     stderr = getattr(exc, "stderr", "") or ""
+    return _git_error(action, str(stderr), str(exc))
+
+
+def _git_error(action: str, stderr: str, fallback: str) -> GitError:
     detail = " ".join(
         line.strip().removeprefix("stderr:").strip().strip("'")
-        for line in str(stderr).splitlines()
+        for line in stderr.splitlines()
         if line.strip()
     )
-    return GitError(f"git {action} failed: {detail or exc}", hint="see the git message above")
+    return GitError(f"git {action} failed: {detail or fallback}", hint="see the git message above")
 
 
 class Git:
-    def __init__(self, root: Path) -> None:
-        import git
+    """The git command line in one work tree.
 
+    The commands an event runs (identity, add, commit, status, log) are plain
+    subprocesses: importing GitPython costs more than the whole git commit in a
+    small repo. GitPython (`repo`, `cmd`) is loaded on first use, by sync, verify
+    and the rest.
+    """
+
+    def __init__(self, root: Path) -> None:
         self.root = root
-        try:
-            self.repo = git.Repo(root)
-        except (git.InvalidGitRepositoryError, git.NoSuchPathError):
-            raise GitError(f"{root} is not a git repository") from None
-        self.cmd = self.repo.git
+        self._repo: Any = None
+        # the environment git runs with: C locale, because commit output is parsed
+        self._env = {**os.environ, "LANGUAGE": "C", "LC_ALL": "C"}
+        self._env_overrides: dict[str, str] = {}
         self._identity: tuple[str, str] | None = None
+        self._identity_proc: subprocess.Popen[str] | None = None
+        self._staged_proc: subprocess.Popen[str] | None = None
+
+    @property
+    def repo(self) -> Any:
+        """The GitPython Repo (imported on first use)."""
+        if self._repo is None:
+            import git
+
+            try:
+                self._repo = git.Repo(self.root)
+            except (git.InvalidGitRepositoryError, git.NoSuchPathError):
+                raise GitError(f"{self.root} is not a git repository") from None
+            if self._env_overrides:
+                self._repo.git.update_environment(**self._env_overrides)
+        return self._repo
+
+    @property
+    def cmd(self) -> Any:
+        return self.repo.git
 
     @staticmethod
     def init(root: Path) -> Git:
-        import git
-
         root.mkdir(parents=True, exist_ok=True)
+        git = Git(root)
+        git.run("init", "-q")
+        return git
+
+    def _start(self, *args: str) -> subprocess.Popen[str]:
         try:
-            git.Repo.init(root)
-        except git.GitCommandError as exc:
-            raise _fail("init", exc) from None
-        return Git(root)
+            return subprocess.Popen(
+                ["git", *args],
+                cwd=self.root,
+                env=self._env,
+                stdin=subprocess.DEVNULL,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.PIPE,
+                text=True,
+                encoding="utf-8",
+                errors="replace",
+            )
+        except OSError as exc:
+            raise GitError(
+                f"cannot run git: {exc.strerror or exc}", hint="install git and put it on PATH"
+            ) from None
+
+    @staticmethod
+    def _output(out: str) -> str:
+        return out[:-1] if out.endswith("\n") else out  # as GitPython returns it
 
     def run(self, *args: Any, **kwargs: Any) -> str:
-        import git
+        """Run git and return its output (one trailing newline dropped); raise GitError
+        with git's own message on failure. Keyword arguments go to GitPython's execute."""
+        if kwargs:
+            import git
 
-        try:
-            return self.cmd.execute(["git", *map(str, args)], **kwargs)
-        except git.GitCommandError as exc:
-            raise _fail(str(args[0]) if args else "", exc) from None
+            try:
+                return self.cmd.execute(["git", *map(str, args)], **kwargs)
+            except git.GitCommandError as exc:
+                raise _fail(str(args[0]) if args else "", exc) from None
+        proc = self._start(*map(str, args))
+        out, err = proc.communicate()
+        if proc.returncode != 0:
+            raise _git_error(str(args[0]) if args else "", err, f"exit status {proc.returncode}")
+        return self._output(out)
 
     def run_quiet(self, *args: Any) -> str:
         """Run git; on failure return "" (e.g. `ls-tree HEAD` before the first commit)."""
-        return str(self.cmd.execute(["git", *map(str, args)], with_exceptions=False) or "")
+        return self._finish(self._start(*map(str, args))) or ""
+
+    def _finish(self, proc: subprocess.Popen[str]) -> str | None:
+        """A started git's output, or None if it failed."""
+        out, _err = proc.communicate()
+        return self._output(out) if proc.returncode == 0 else None
+
+    def prepare_commit(self) -> None:
+        """Start the identity lookup and the check for files already staged, so they run
+        while the caller reads the incident, not one after the other before the commit."""
+        if self._identity is None and self._identity_proc is None:
+            self._identity_proc = self._start("config", "--get-regexp", r"^user\.(name|email)$")
+        if self._staged_proc is None:
+            self._staged_proc = self._start("diff-index", "--cached", "--name-only", "HEAD", "--")
 
     def identity(self) -> tuple[str, str]:
         """(name, email) as git will record them; fills in a fallback where git has none,
         so a fresh machine with no git identity can still commit."""
         if self._identity is not None:
             return self._identity
+        proc = self._identity_proc or self._start("config", "--get-regexp", r"^user\.(name|email)$")
+        self._identity_proc = None
         values: dict[str, str] = {}
-        try:
-            out = self.cmd.execute(
-                ["git", "config", "--get-regexp", r"^user\.(name|email)$"], with_exceptions=False
-            )
-        except Exception:
-            out = ""
-        for line in str(out).splitlines():
+        for line in (self._finish(proc) or "").splitlines():
             key, _, value = line.partition(" ")
             values[key] = value
         name = os.environ.get("GIT_AUTHOR_NAME") or values.get("user.name", "")
@@ -101,9 +166,22 @@ class Git:
             email = f"{getpass.getuser()}@{socket.gethostname() or 'localhost'}"
             fallback |= {"GIT_AUTHOR_EMAIL": email, "GIT_COMMITTER_EMAIL": email}
         if fallback:
-            self.cmd.update_environment(**fallback)
+            self._env.update(fallback)
+            self._env_overrides.update(fallback)
+            if self._repo is not None:
+                self._repo.git.update_environment(**fallback)
         self._identity = (name, email)
         return self._identity
+
+    def _staged(self) -> set[str] | None:
+        """The paths staged against HEAD (as of `prepare_commit`, if it ran), or None
+        when there is no HEAD yet."""
+        proc = self._staged_proc or self._start(
+            "diff-index", "--cached", "--name-only", "HEAD", "--"
+        )
+        self._staged_proc = None
+        out = self._finish(proc)
+        return None if out is None else set(out.splitlines())
 
     def commit_paths(self, paths: list[str], message: str) -> str:
         """Commit exactly `paths` (new or changed), leaving anything else the user has
@@ -116,12 +194,10 @@ class Git:
         the commit is redone the careful way.
         """
         self.identity()
+        staged = self._staged()
         self._run_waiting_for_index("add", "--", *paths)
-        staged = set(
-            self.run_quiet("diff-index", "--cached", "--name-only", "HEAD", "--").splitlines()
-        )
-        # nothing staged at all means no HEAD yet (the first commit): be careful then too
-        careful = not staged or bool(staged - set(paths))
+        # no HEAD yet (the first commit): be careful then too
+        careful = staged is None or bool(staged - set(paths))
         try:
             if careful:
                 out = self._run_waiting_for_index("commit", "-m", message, "--", *paths)
@@ -138,7 +214,7 @@ class Git:
                         log.warning("a change staged during the commit went into it too")
         except GitError:
             # leave the index as we found it: the caller removes the files it wrote
-            self.cmd.execute(["git", "reset", "-q", "--", *paths], with_exceptions=False)
+            self.run_quiet("reset", "-q", "--", *paths)
             raise
         m = _COMMIT_LINE.search(out)
         if m:
@@ -161,10 +237,7 @@ class Git:
                 time.sleep(0.05)
 
     def head(self) -> str | None:
-        out = self.cmd.execute(
-            ["git", "rev-parse", "-q", "--verify", "HEAD"], with_exceptions=False
-        )
-        return str(out).strip() or None
+        return self.run_quiet("rev-parse", "-q", "--verify", "HEAD").strip() or None
 
     def status(self, *pathspec: str) -> list[tuple[str, str]]:
         """(two-letter code, path) for changed and untracked files under `pathspec`."""
