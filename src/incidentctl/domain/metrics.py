@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import bisect
 import math
-import statistics
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta, tzinfo
 from typing import Any
@@ -50,21 +49,25 @@ METRIC_NAMES: tuple[str, ...] = tuple(m.name for m in METRICS)
 UNCATEGORISED = ""
 
 
+# a metric's start and end moments, as IncidentState fields
+MOMENT_FIELDS = {
+    "detected": "detected_at",
+    "declared": "declared_at",
+    "acknowledged": "acknowledged_at",
+    "identified": "identified_at",
+    "mitigated": "mitigated_at",
+    "resolved": "resolved_at",
+}
+
+
 def moments(state: IncidentState) -> dict[str, datetime | None]:
-    return {
-        "detected": state.detected_at,
-        "declared": state.declared_at,
-        "acknowledged": state.acknowledged_at,
-        "identified": state.identified_at,
-        "mitigated": state.mitigated_at,
-        "resolved": state.resolved_at,
-    }
+    return {name: getattr(state, attr) for name, attr in MOMENT_FIELDS.items()}
 
 
 def interval(state: IncidentState, metric: MetricDef) -> timedelta | None:
     """The metric's duration for one incident, or None when it cannot be measured."""
-    times = moments(state)
-    start, end = times[metric.start], times[metric.end]
+    start = getattr(state, MOMENT_FIELDS[metric.start])
+    end = getattr(state, MOMENT_FIELDS[metric.end])
     if start is None or end is None or end < start:
         return None
     return end - start
@@ -82,6 +85,14 @@ def seconds(delta: timedelta | None) -> float | None:
 
 def rate(part: int, whole: int) -> float | None:
     return round(part / whole, 4) if whole else None
+
+
+def _median(sorted_values: list[float]) -> float:
+    """statistics.median, without sorting again what is sorted."""
+    mid = len(sorted_values) // 2
+    if len(sorted_values) % 2:
+        return sorted_values[mid]
+    return (sorted_values[mid - 1] + sorted_values[mid]) / 2
 
 
 def nearest_rank(sorted_values: list[float], percent: float) -> float:
@@ -125,7 +136,7 @@ class Stats:
             count=len(secs),
             left_out=left_out,
             mean=round(sum(secs) / len(secs), 1),
-            median=round(statistics.median(secs), 1),
+            median=round(_median(secs), 1),
             p90=round(nearest_rank(secs, 90), 1),
         )
 
@@ -161,9 +172,17 @@ class MetricResult:
 def metric_result(
     metric: MetricDef, severity: str, states: list[IncidentState], goal: timedelta | None
 ) -> MetricResult:
-    values = [d for d in (interval(s, metric) for s in states) if d is not None]
+    return _result(metric, severity, [interval(s, metric) for s in states], goal)
+
+
+def _result(
+    metric: MetricDef, severity: str, intervals: list[timedelta | None], goal: timedelta | None
+) -> MetricResult:
+    values = [d for d in intervals if d is not None]
     within = sum(1 for v in values if v <= goal) if goal is not None else None
-    return MetricResult(metric, severity, Stats.of(values, len(states) - len(values)), goal, within)
+    return MetricResult(
+        metric, severity, Stats.of(values, len(intervals) - len(values)), goal, within
+    )
 
 
 @dataclass(frozen=True)
@@ -482,11 +501,16 @@ def build_report(
     ]
     results: dict[str, list[MetricResult]] = {}
     for metric in METRICS:
-        rows = [metric_result(metric, "", states, None)]
-        for name, group in by_severity.items():
-            rows.append(
-                metric_result(metric, name, group, target(metric, config.severity.get(name)))
-            )
+        # each incident's interval once, then grouped: the all-severities row and the
+        # per-severity rows share them
+        intervals = [interval(s, metric) for s in states]
+        grouped: dict[str, list[timedelta | None]] = {name: [] for name in severities}
+        for s, value in zip(states, intervals, strict=True):
+            grouped[s.severity].append(value)
+        rows = [_result(metric, "", intervals, None)]
+        for name in severities:
+            goal = target(metric, config.severity.get(name))
+            rows.append(_result(metric, name, grouped[name], goal))
         results[metric.name] = rows
     categories, uncategorised = _root_causes(states)
     return MetricsReport(
