@@ -94,3 +94,34 @@ def test_timeline_of_a_cached_incident_is_read_on_demand(cli):
     # show reads the incident itself; the timeline is complete
     timeline = cli("show", inc, "--json").json()["timeline"]
     assert [e["type"] for e in timeline] == ["declared", "note_added"]
+
+
+def test_a_cold_read_by_worker_processes_matches_one_process(cli):
+    # a cold cache with many incidents is read by forked workers; the result, problems
+    # included, must be what one process reads
+    import dataclasses
+
+    from incidentctl.store.repo import IncidentRepo
+
+    incs = [cli.declare(f"incident {i}") for i in range(3)]
+    cli("note", incs[0], "a note")
+    cli("resolve", incs[1], "--root-cause", "x", "--resolution", "y")
+    folder = cli.repo / cli("show", incs[2], "--json").json()["path"]
+    (folder / "events" / "2026-01-01T00-00-00Z-broken.toml").write_text("type = [")
+    broken = cli.repo / "incidents" / "2026" / "01KAAAAAAAAAAAAAAAAAAAAAAA-empty"
+    (broken / "events").mkdir(parents=True)
+
+    def read(parallel_min):
+        loaded, problems = IncidentRepo(cli.repo).load_all(
+            use_cache=False, parallel_min=parallel_min
+        )
+        states = [dataclasses.replace(i.state, timeline=list(i.state.timeline)) for i in loaded]
+        return states, [str(p) for p in problems]
+
+    one, many = read(10**9), read(1)
+    repo = IncidentRepo(cli.repo)
+    folders = repo.incident_folder_paths()
+    assert set(repo._read_in_parallel(folders)) == set(folders)  # the workers did run
+    assert many == one
+    assert len(one[0]) == 3 and len(one[1]) == 2  # the broken file and the empty incident
+    assert [e.type for e in many[0][0].timeline] == ["declared", "note_added"]
