@@ -61,3 +61,52 @@ def test_importtime_confirms_help_path():
     imported = {line.split("|")[-1].strip() for line in proc.stderr.splitlines() if "|" in line}
     assert "incidentctl.cli.app" in imported
     assert not set(HEAVY) & imported
+
+
+def _help_text(typer_app, args):
+    import typer
+
+    from incidentctl.cli.app import app
+
+    command = typer.main.get_command(typer_app if typer_app is not None else app)
+    try:
+        command.main(args, prog_name="incidentctl", standalone_mode=False)
+    except SystemExit:
+        pass
+
+
+def test_root_help_from_stand_ins_is_the_full_apps_help(capsys):
+    # the root help is drawn from stand-ins that carry only names and help texts
+    from incidentctl.cli.app import app, listing_app
+
+    _help_text(app, ["--help"])
+    full = capsys.readouterr().out
+    _help_text(listing_app(), ["--help"])
+    assert capsys.readouterr().out == full
+    assert "declare" in full and "runbook" in full
+
+
+@pytest.mark.parametrize(
+    ("args", "chosen"),
+    [
+        (["note", "INC-1", "text"], ["note"]),
+        (["--repo", "/x", "update", "--help"], ["update"]),
+        (["--repo=/x", "runbook", "walk"], ["runbook"]),
+        (["list"], ["list"]),
+        (["--help"], None),
+        ([], None),
+        (["--version"], None),
+        (["updat"], None),
+    ],
+)
+def test_only_the_named_command_is_built(args, chosen):
+    from incidentctl.cli.app import _name_of, app_for
+
+    built = app_for(args)
+    names = [_name_of(c) for c in built.registered_commands] + [
+        g.name for g in built.registered_groups
+    ]
+    if chosen is None:  # the listing: every name, nothing runnable but the root
+        assert len(names) > 30 and "declare" in names and "runbook" in names
+    else:
+        assert names == chosen

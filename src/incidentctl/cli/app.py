@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+from collections.abc import Callable
 from typing import Annotated
 
 import typer
@@ -83,7 +84,7 @@ def main(argv: list[str] | None = None) -> None:
         from click.exceptions import ClickException
     from typer import Abort
 
-    command = typer.main.get_command(app)
+    command = typer.main.get_command(app_for(sys.argv[1:] if argv is None else argv))
     try:
         code = command.main(args=argv, prog_name="incidentctl", standalone_mode=False)
     except IncidentctlError as exc:
@@ -104,6 +105,101 @@ def main(argv: list[str] | None = None) -> None:
     except Exception as exc:  # the last resort: a sentence, never a traceback
         code = _unexpected(exc)
     sys.exit(code if isinstance(code, int) else 0)
+
+
+def app_for(args: list[str]) -> typer.Typer:
+    """The root app with only the command or group that `args` names.
+
+    Typer builds every command's parameters from its function signature on each start:
+    about 45 of them, to run one. The root help, an unknown name (whose error suggests
+    the known ones) and anything unusual get the whole app.
+    """
+    import copy
+
+    name = _command_name(args)
+    commands = [c for c in app.registered_commands if _name_of(c) == name]
+    groups = [g for g in app.registered_groups if g.name == name]
+    if name is None or len(commands) + len(groups) != 1:
+        return listing_app()
+    slim = copy.copy(app)
+    slim.registered_commands, slim.registered_groups = commands, groups
+    return slim
+
+
+def listing_app() -> typer.Typer:
+    """The root app for its own help, --version, and errors about a command's name: each
+    command and group stands in by name, help and panel alone, so none of their
+    parameters is built. Nothing can run through it but the root callback."""
+    import copy
+
+    from typer.models import CommandInfo, TyperInfo
+
+    def stand_in(doc: str | None) -> Callable[[], None]:
+        def command() -> None:
+            raise AssertionError("a listing stand-in cannot run")  # pragma: no cover
+
+        command.__doc__ = doc
+        return command
+
+    slim = copy.copy(app)
+    slim.registered_commands = [
+        CommandInfo(
+            name=_name_of(c),
+            help=c.help,
+            short_help=c.short_help,
+            callback=stand_in(c.callback.__doc__ if c.callback else None),
+            hidden=c.hidden,
+            deprecated=c.deprecated,
+            rich_help_panel=c.rich_help_panel,
+        )
+        for c in app.registered_commands
+    ]
+    slim.registered_groups = []
+    for g in app.registered_groups:
+        sub = g.typer_instance
+        info = sub.info if sub is not None else None
+        callback = sub.registered_callback.callback if sub and sub.registered_callback else None
+        slim.registered_groups.append(
+            TyperInfo(
+                typer.Typer(),
+                name=g.name,
+                help=g.help if isinstance(g.help, str) else _help_of(info, callback),
+                short_help=g.short_help,
+                hidden=g.hidden,
+                deprecated=g.deprecated,
+                rich_help_panel=g.rich_help_panel,
+            )
+        )
+    return slim
+
+
+def _help_of(info: object, callback: Callable[..., object] | None) -> str | None:
+    text = getattr(info, "help", None)
+    if isinstance(text, str):
+        return text
+    return callback.__doc__ if callback is not None else None
+
+
+def _name_of(command: object) -> str:
+    name = getattr(command, "name", None)
+    if isinstance(name, str):
+        return name
+    return typer.main.get_command_name(command.callback.__name__)  # type: ignore[attr-defined]
+
+
+def _command_name(args: list[str]) -> str | None:
+    """The first word of `args` that is not a root option or its value."""
+    words = iter(args)
+    for word in words:
+        if word == "--repo":
+            next(words, None)
+        elif word.startswith("--repo=") or word == "--":
+            continue
+        elif word.startswith("-"):
+            return None  # --help, --version, or a mistake: the whole app answers
+        else:
+            return word
+    return None
 
 
 def _unexpected(exc: Exception) -> int:
