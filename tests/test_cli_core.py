@@ -296,6 +296,8 @@ def test_output_channels_have_no_ansi_off_a_terminal(cli):
         ["log", inc],
         ["show", inc, "--json"],
         ["list", "--json"],
+        ["status"],
+        ["metrics"],
     ):
         result = cli(*args)
         assert "\x1b[" not in result.out and "\x1b[" not in result.err

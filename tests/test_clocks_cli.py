@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import os
+import re
 import tomllib
 
 import pytest
 
-from conftest import Cli, run_cli
+from conftest import BIN, Cli, run_cli
 
 T0 = "2026-02-12T14:"  # minutes appended: T0 + "00:00Z" is the declaration
 
@@ -228,3 +230,27 @@ def test_status_lists_a_few_resolved_incidents_that_owe_a_review_unless_all(cli)
     full = cli("status", "--all", env=later)
     assert full.out.count("Old P0 number") == 12 and "more resolved" not in full.err
     assert len(cli("status", "--json", env=later).json()["incidents"]) == 13
+
+
+def test_status_on_a_terminal_colours_what_is_overdue(white_room):
+    pexpect = pytest.importorskip("pexpect")
+    white_room.declare("Audio engine down", "--ic", "@sarah", severity="P0", env=at(0))
+    env = {k: v for k, v in os.environ.items() if k != "NO_COLOR"}
+    child = pexpect.spawn(
+        str(BIN),
+        ["--repo", str(white_room.repo), "status"],
+        env={**env, **at(20), "TERM": "xterm"},
+        encoding="utf-8",
+        timeout=30,
+        dimensions=(40, 160),
+    )
+    child.expect(pexpect.EOF)
+    child.close()
+    screen = child.before
+    assert child.exitstatus == 0, screen
+    assert "\x1b[1;37;41mP0" in screen  # the severity, as `list` shows it
+    assert "\x1b[1;31m  ! Acknowledge overdue by 15m (within 5m)" in screen
+    assert "\x1b[0m" in screen
+    plain = white_room("status", env=at(20)).out  # the same lines without colour
+    assert "\x1b[" not in plain
+    assert re.sub(r"\x1b\[[0-9;]*m", "", screen).replace("\r\n", "\n").strip() == plain.strip()

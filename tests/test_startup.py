@@ -64,15 +64,12 @@ def test_importtime_confirms_help_path():
 
 
 def _help_text(typer_app, args):
+    import contextlib
+
     import typer
 
-    from incidentctl.cli.app import app
-
-    command = typer.main.get_command(typer_app if typer_app is not None else app)
-    try:
-        command.main(args, prog_name="incidentctl", standalone_mode=False)
-    except SystemExit:
-        pass
+    with contextlib.suppress(SystemExit):
+        typer.main.get_command(typer_app).main(args, prog_name="incidentctl", standalone_mode=False)
 
 
 def test_root_help_from_stand_ins_is_the_full_apps_help(capsys):

@@ -39,10 +39,11 @@ def status(
     if as_json:
         terminal.out_json(report.to_dict())
     elif report.incidents:
-        from incidentctl.render.clocks import status_view
+        from incidentctl.render.clocks import status_lines
 
         shown, left = (report, 0) if show_all else report.shown(RESOLVED_SHOWN)
-        terminal.print_rich(status_view(shown))
+        color = terminal.stdout_is_tty() and terminal.color_allowed()
+        terminal.out("\n".join(status_lines(shown, color=color)))
         if left:
             terminal.talk(
                 f"... and {left} more resolved incidents that owe a review (status --all lists them)"

@@ -183,6 +183,12 @@ _ANSI = {"bold white on red": "1;37;41", "bold red": "1;31", "red": "31", "yello
          "cyan": "36", "blue": "34", "green": "32", "bold": "1"}  # fmt: skip
 
 
+def ansi(text: str, style: str) -> str:
+    """`text` in one of the styles above as ANSI codes; unstyled if the style is ""."""
+    code = _ANSI.get(style)
+    return f"\x1b[{code}m{text}\x1b[0m" if code else text
+
+
 def incident_lines(listing: Listing, now: datetime, *, width: int | None, color: bool) -> list[str]:
     """`list` as aligned plain-text columns, title last.
 
@@ -217,7 +223,7 @@ def incident_lines(listing: Listing, now: datetime, *, width: int | None, color:
                 style = SEVERITY_STYLE.get(cell)
             elif n and color and header[i] == "STATUS":
                 style = STATUS_STYLE.get(cell)
-            cells.append(f"\x1b[{_ANSI[style]}m{padded}\x1b[0m" if style in _ANSI else padded)
+            cells.append(ansi(padded, style or ""))
         title = row[-1]
         if width is not None:
             room = max(width - sum(widths) - 2 * len(widths), 8)
