@@ -4,7 +4,10 @@ baselines measured in the same run, and check the ratio targets.
     python bench/run.py [--sizes 10,1000,10000] [--runs 5] [--markdown FILE]
 
 Each figure is the median wall time of RUNS runs after one warm-up, with peak RSS from
-the kernel's accounting of each child (wait4). Exits 1 if a target is missed.
+the kernel's accounting of each child (wait4). Each target ratio is the median of RUNS
+interleaved pairs (command, baseline, command, baseline, ...), so that the shared
+machine's drift hits both sides alike; the cold targets, runs of many seconds, divide
+the medians. Exits 1 if a target is missed.
 Benchmark repos are generated once into bench/out/ (see generate.py).
 """
 
@@ -13,6 +16,7 @@ from __future__ import annotations
 import argparse
 import os
 import platform
+import shlex
 import shutil
 import statistics
 import subprocess
@@ -69,6 +73,42 @@ def measure(label, cmd, *, runs, cwd=None, env=None, before=None, warmup=True) -
     return fig
 
 
+@dataclass
+class Side:
+    """One side of a paired measurement: a command, where and how it runs."""
+
+    cmd: list[str]
+    env: dict | None = None
+    cwd: Path | None = None
+
+
+def paired(a: Side, b: Side, *, runs: int) -> float:
+    """The median of A/B over `runs` pairs, run A B A B ... after a warm-up of each.
+
+    A ratio of two medians taken minutes apart on a shared machine measures its
+    drift as much as the code; in a pair, both sides run under the same load."""
+    ratios = []
+    for n in range(runs + 1):
+        ta, _, _ = timed(a.cmd, a.cwd, a.env or dict(os.environ))
+        tb, _, _ = timed(b.cmd, b.cwd, b.env or dict(os.environ))
+        if n:
+            ratios.append(ta / tb)
+    return statistics.median(ratios)
+
+
+FLOOR = [PY, "-c", "import typer, pydantic, git, jinja2, rich"]
+# one event-sized file, added and committed: the bare cost of a git commit in a repo
+GIT_COMMIT = (
+    "f=bench-$$-$(date +%s%N).toml; head -c 400 /dev/urandom | base64 > $f; "
+    "git add $f && git commit -q -m m"
+)
+
+
+def floor_and_commit(repo: Path) -> Side:
+    """The stack floor, then a bare git commit in `repo`: one process after the other."""
+    return Side(["sh", "-c", f"{shlex.join(FLOOR)} && {GIT_COMMIT}"], cwd=repo)
+
+
 def has_command(name: str) -> bool:
     return subprocess.run([BIN, name, "--help"], capture_output=True).returncode == 0
 
@@ -90,7 +130,9 @@ def drop_cache(repo: Path):
     return drop
 
 
-def bench_size(n: int, runs: int, results: dict) -> None:
+def bench_size(n: int, runs: int, results: dict) -> tuple[str, str]:
+    """Time every command at size n into results[n]; returns the IDs it used (an
+    incident it records events on, and a generated one it shows)."""
     repo = ensure_repo(n)
     env = dict(os.environ, INCIDENTCTL_REPO=str(repo), NO_COLOR="1")
     env.pop("INCIDENTCTL_NOW", None)
@@ -139,21 +181,16 @@ def bench_size(n: int, runs: int, results: dict) -> None:
             "pir generate", [BIN, "pir", "generate", sample], runs=runs, env=env
         )
     # baselines in the same repo
-    counter = iter(range(10**9))
-
-    def git_commit_cmd():
-        return [
-            "sh",
-            "-c",
-            "f=bench-$$-$(date +%s%N).toml; head -c 400 /dev/urandom | base64 > $f; git add $f && git commit -q -m m",
-        ]
-
-    r["git add+commit"] = measure("git add+commit", git_commit_cmd(), runs=runs, cwd=repo)
-    next(counter)
+    r["git add+commit"] = measure("git add+commit", ["sh", "-c", GIT_COMMIT], runs=runs, cwd=repo)
     r["parse all events"] = measure(
         "parse all events", [PY, str(HERE / "parse_all.py"), str(repo)], runs=max(1, runs // 2)
     )
-    # leave the repo as generated apart from events: remove the baseline's files
+    drop_baseline_files(repo)
+    return inc, sample
+
+
+def drop_baseline_files(repo: Path) -> None:
+    """Leave the repo as generated apart from events: remove the baseline's files."""
     subprocess.run(
         ["git", "rm", "-q", "--cached", "-r", "--ignore-unmatch", "bench-*.toml"], cwd=repo
     )
@@ -186,9 +223,7 @@ def main() -> int:
     compile_bytecode()
 
     common = {
-        "stack floor": measure(
-            "stack floor", [PY, "-c", "import typer, pydantic, git, jinja2, rich"], runs=runs
-        ),
+        "stack floor": measure("stack floor", FLOOR, runs=runs),
         "bare typer --help": measure(
             "bare typer --help", [PY, str(HERE / "bare_typer.py"), "--help"], runs=runs
         ),
@@ -196,47 +231,60 @@ def main() -> int:
         "update --help": measure("update --help", [BIN, "update", "--help"], runs=runs),
     }
     results: dict[int, dict[str, Figure]] = {}
-    for n in sizes:
-        bench_size(n, runs, results)
+    ids = {n: bench_size(n, runs, results) for n in sizes}
 
-    floor = common["stack floor"].median
+    # The targets are ratios; each is the median of interleaved pairs (see paired)
     checks: list[tuple[str, float, float, bool]] = []
 
     def check(name: str, value: float, limit: float) -> None:
         checks.append((name, value, limit, value <= limit))
 
-    check(
-        "--help / bare Typer --help",
-        common["--help"].median / common["bare typer --help"].median,
-        1.2,
-    )
+    def side(n: int, *args: str) -> Side:
+        env = dict(os.environ, INCIDENTCTL_REPO=str(OUT / f"n{n}"), NO_COLOR="1")
+        env.pop("INCIDENTCTL_NOW", None)
+        return Side([BIN, *args], env=env)
+
+    bare = Side([PY, str(HERE / "bare_typer.py"), "--help"])
+    check("--help / bare Typer --help", paired(Side([BIN, "--help"]), bare, runs=runs), 1.2)
     check(
         "update --help / bare Typer --help",
-        common["update --help"].median / common["bare typer --help"].median,
+        paired(Side([BIN, "update", "--help"]), bare, runs=runs),
         1.2,
     )
     for n in sizes:
-        r = results[n]
         if n >= 1000:
-            commit = r["git add+commit"].median
-            for cmd in ("update", "note", "ack"):
-                check(f"{cmd} @N={n} / (floor + git commit)", r[cmd].median / (floor + commit), 1.3)
+            inc, _ = ids[n]
+            baseline = floor_and_commit(OUT / f"n{n}")
+            for cmd, cmd_args in (
+                ("update", ["update", inc, "-m", "bench update"]),
+                ("note", ["note", inc, "bench note"]),
+                ("ack", ["ack", inc]),
+            ):
+                ratio = paired(side(n, *cmd_args), baseline, runs=runs)
+                check(f"{cmd} @N={n} / (floor + git commit)", ratio, 1.3)
+            drop_baseline_files(OUT / f"n{n}")
     big, small = max(sizes), min(sizes)
     if big != small:
         check(
             f"note @N={big} / note @N={small}",
-            results[big]["note"].median / results[small]["note"].median,
+            paired(
+                side(big, "note", ids[big][0], "bench note"),
+                side(small, "note", ids[small][0], "bench note"),
+                runs=runs,
+            ),
             1.5,
         )
         check(
             f"show @N={big} / show @N={small}",
-            results[big]["show"].median / results[small]["show"].median,
+            paired(side(big, "show", ids[big][1]), side(small, "show", ids[small][1]), runs=runs),
             1.2,
         )
     rb = results[big]
     for cmd in ("list", "status", "metrics"):
         if cmd in rb:
-            check(f"{cmd} @N={big} warm / floor", rb[cmd].median / floor, 2.0)
+            check(
+                f"{cmd} @N={big} warm / floor", paired(side(big, cmd), Side(FLOOR), runs=runs), 2.0
+            )
             check(
                 f"{cmd} @N={big} cold / parse all events",
                 rb[cmd + " (cold)"].median / rb["parse all events"].median,
@@ -255,7 +303,8 @@ def main() -> int:
     lines = [
         f"Machine: {platform.node() and 'this'} {platform.machine()}, {os.cpu_count()} cores, "
         f"Python {platform.python_version()}, {platform.system()} {platform.release()}; "
-        f"{runs} runs after one warm-up, medians.",
+        f"{runs} runs after one warm-up, medians; target ratios are medians of {runs} "
+        "interleaved pairs (cold: ratios of medians).",
         "",
         "| command | " + " | ".join(f"N={n} median (peak MB)" for n in sizes) + " |",
         "|---|" + "---|" * len(sizes),

@@ -58,9 +58,7 @@ class Git:
     def __init__(self, root: Path) -> None:
         self.root = root
         self._repo: Any = None
-        # the environment git runs with: C locale, because commit output is parsed
-        self._env = {**os.environ, "LANGUAGE": "C", "LC_ALL": "C"}
-        self._env_overrides: dict[str, str] = {}
+        self._env_overrides: dict[str, str] = {}  # a fallback identity, if git has none
         self._identity: tuple[str, str] | None = None
         self._identity_proc: subprocess.Popen[str] | None = None
         self._staged_proc: subprocess.Popen[str] | None = None
@@ -95,7 +93,8 @@ class Git:
             return subprocess.Popen(
                 ["git", *args],
                 cwd=self.root,
-                env=self._env,
+                # the C locale, as GitPython runs git: commit output is parsed
+                env={**os.environ, "LANGUAGE": "C", "LC_ALL": "C", **self._env_overrides},
                 stdin=subprocess.DEVNULL,
                 stdout=subprocess.PIPE,
                 stderr=subprocess.PIPE,
@@ -104,8 +103,13 @@ class Git:
                 errors="replace",
             )
         except OSError as exc:
+            if exc.filename == "git":
+                raise GitError(
+                    f"cannot run git: {exc.strerror or exc}", hint="install git and put it on PATH"
+                ) from None
             raise GitError(
-                f"cannot run git: {exc.strerror or exc}", hint="install git and put it on PATH"
+                f"cannot run git in {self.root}: {exc.strerror or exc}",
+                hint="check the repo path (--repo, $INCIDENTCTL_REPO)",
             ) from None
 
     @staticmethod
@@ -166,7 +170,6 @@ class Git:
             email = f"{getpass.getuser()}@{socket.gethostname() or 'localhost'}"
             fallback |= {"GIT_AUTHOR_EMAIL": email, "GIT_COMMITTER_EMAIL": email}
         if fallback:
-            self._env.update(fallback)
             self._env_overrides.update(fallback)
             if self._repo is not None:
                 self._repo.git.update_environment(**fallback)
