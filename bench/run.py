@@ -227,6 +227,12 @@ def main() -> int:
 
     common = {
         "stack floor": measure("stack floor", FLOOR, runs=runs),
+        "floor + one pydantic model": measure(
+            "floor + one pydantic model",
+            [PY, str(HERE / "one_model.py")],
+            runs=runs,
+            env=dict(os.environ, PYDANTIC_DISABLE_PLUGINS="__all__"),  # as incidentctl runs
+        ),
         "bare typer --help": measure(
             "bare typer --help", [PY, str(HERE / "bare_typer.py"), "--help"], runs=runs
         ),
