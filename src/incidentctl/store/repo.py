@@ -182,6 +182,12 @@ def _test_pause_after_write() -> None:
         time.sleep(pause)
 
 
+def _ignore_interrupts() -> None:
+    import signal
+
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+
 def _bare_load_chunk(job: tuple[Path, list[str]]) -> list[tuple[str, Any]]:
     """A worker process's share of `IncidentRepo._read_in_parallel`."""
     repo = IncidentRepo(job[0])
@@ -426,17 +432,18 @@ class IncidentRepo:
         if sys.platform != "linux" or cores < 2 or threading.active_count() > 1:
             return {}
         import multiprocessing
-        from concurrent.futures import ProcessPoolExecutor
 
         chunks = [folders[i :: cores * 4] for i in range(cores * 4)]
         context = multiprocessing.get_context("fork")
         try:
-            with ProcessPoolExecutor(max_workers=cores, mp_context=context) as pool:
+            # leaving the block terminates the workers, also on Ctrl-C, which they ignore
+            # (the parent reports it once)
+            with context.Pool(cores, initializer=_ignore_interrupts) as pool:
                 results = pool.map(_bare_load_chunk, [(self.root, c) for c in chunks])
-                return {f: r for chunk in results for f, r in chunk}
-        except (OSError, RuntimeError) as exc:  # no processes to spare: read them here
+        except OSError as exc:  # no processes to spare: read them here
             log.debug("parallel read unavailable (%s); reading in one process", exc)
             return {}
+        return {f: r for chunk in results for f, r in chunk}
 
     # -- writing ---------------------------------------------------------------
     @property
