@@ -179,3 +179,22 @@ def test_a_command_waits_for_a_git_index_lock_held_by_another_git(cli):
     _out, err = proc.communicate(timeout=60)
     assert proc.returncode == 0, err
     assert not _uncommitted(cli.repo)
+
+
+def test_a_file_staged_while_an_event_is_being_written_stays_out_of_its_commit(cli):
+    # the check for other staged files runs early (beside the incident's reading); a
+    # file the user stages after it must still stay out of the event's commit
+    incident = cli.declare(env=at(0))
+    before = {p.name for p in _event_paths(cli.repo)}
+    proc = _start(cli, "note", incident, "while you stage", env={PAUSE: "1.5"})
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline and not [
+        p for p in _event_paths(cli.repo) if p.name not in before
+    ]:
+        time.sleep(0.01)
+    (cli.repo / "mine.txt").write_text("the user's own work\n")
+    git(cli.repo, "add", "mine.txt")
+    assert proc.wait(timeout=60) == 0, proc.stderr.read()
+    changed = git(cli.repo, "show", "--name-only", "--format=", "HEAD").split()
+    assert len(changed) == 1 and changed[0].endswith(".toml") and "/events/" in changed[0]
+    assert git(cli.repo, "diff", "--cached", "--name-only").split() == ["mine.txt"]

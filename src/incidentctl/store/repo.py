@@ -45,6 +45,7 @@ TEST_PAUSE_ENV = "INCIDENTCTL_TEST_PAUSE_AFTER_WRITE"
 # Incidents to read from their files (a cold cache) before worker processes pay off:
 # starting them costs about as much as reading a hundred incidents.
 PARALLEL_MIN = 200
+MAX_WORKERS = 8  # a container's CPU quota may be far below the host's core count
 
 
 @dataclass(frozen=True)
@@ -117,6 +118,10 @@ class LazyTimeline(Sequence):
 
     def __iter__(self):
         return iter(self._load())
+
+    def __reduce__(self):
+        # a cached state keeps no timeline (and never this repo handle): it pickles as []
+        return (list, ())
 
 
 class FolderKeyProbe:
@@ -432,16 +437,29 @@ class IncidentRepo:
         if sys.platform != "linux" or cores < 2 or threading.active_count() > 1:
             return {}
         import multiprocessing
+        from concurrent.futures import ProcessPoolExecutor
+        from concurrent.futures.process import BrokenProcessPool
 
-        chunks = [folders[i :: cores * 4] for i in range(cores * 4)]
-        context = multiprocessing.get_context("fork")
+        workers = min(cores, MAX_WORKERS)
+        chunks = [folders[i :: workers * 4] for i in range(workers * 4)]
+        sys.stdout.flush()  # nothing buffered may be written twice
+        sys.stderr.flush()
         try:
-            # leaving the block terminates the workers, also on Ctrl-C, which they ignore
-            # (the parent reports it once)
-            with context.Pool(cores, initializer=_ignore_interrupts) as pool:
-                results = pool.map(_bare_load_chunk, [(self.root, c) for c in chunks])
-        except OSError as exc:  # no processes to spare: read them here
-            log.debug("parallel read unavailable (%s); reading in one process", exc)
+            with ProcessPoolExecutor(
+                workers,
+                mp_context=multiprocessing.get_context("fork"),
+                initializer=_ignore_interrupts,
+            ) as pool:
+                try:
+                    results = list(pool.map(_bare_load_chunk, [(self.root, c) for c in chunks]))
+                except BaseException:
+                    # Ctrl-C (which the workers ignore) or a failure: stop them now, not
+                    # after the chunks they are reading
+                    for child in multiprocessing.active_children():
+                        child.terminate()
+                    raise
+        except (OSError, BrokenProcessPool) as exc:  # no processes, or one was killed
+            log.debug("parallel read failed (%s); reading in one process", exc)
             return {}
         return {f: r for chunk in results for f, r in chunk}
 
