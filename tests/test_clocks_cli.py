@@ -254,3 +254,41 @@ def test_status_on_a_terminal_colours_what_is_overdue(white_room):
     plain = white_room("status", env=at(20)).out  # the same lines without colour
     assert "\x1b[" not in plain
     assert re.sub(r"\x1b\[[0-9;]*m", "", screen).replace("\r\n", "\n").strip() == plain.strip()
+
+
+def _cells(text: str) -> int:
+    import unicodedata
+
+    return sum(2 if unicodedata.east_asian_width(c) in "WF" else 1 for c in text)
+
+
+def test_status_and_list_keep_columns_with_wide_names_and_defuse_control_characters(cli):
+    wide = cli.declare("Wide", "--ic", "@山田太郎", severity="P1", env=at(0))
+    narrow = cli.declare("Narrow", "--ic", "@bob", severity="P1", env=at(0))
+    for args in (["status"], ["list"]):
+        lines = cli(*args, env=at(5)).out.splitlines()
+        rows: dict[str, str] = {}
+        for line in lines:  # the table's row, not the obligations' heading below it
+            if line.startswith("INC-"):
+                rows.setdefault(line.split()[0], line)
+        # the column after the IC starts in the same terminal cell on both rows
+        starts = []
+        for inc, ic in ((wide, "@山田太郎"), (narrow, "@bob")):
+            row = rows[inc]
+            end = row.index(ic) + len(ic)
+            nxt = end + len(row[end:]) - len(row[end:].lstrip(" "))
+            starts.append(_cells(row[:nxt]))
+        assert starts[0] == starts[1], lines
+    # a title with an escape sequence, as a pulled or hand-edited file could hold it
+    folder = cli.repo / cli("show", narrow, "--json").json()["path"]
+    declared = next(p for p in (folder / "events").glob("*.toml") if narrow_uid(p) in p.name)
+    declared.write_text(
+        declared.read_text().replace('title = "Narrow"', 'title = "Nar\\u001b[2Jrow\\nsecond"')
+    )
+    for args in (["status"], ["list"]):
+        out = cli(*args, env=at(5)).out
+        assert "\x1b" not in out and "Nar\ufffd[2Jrow second" in out, out
+
+
+def narrow_uid(path):
+    return path.parent.parent.name[:26]

@@ -63,7 +63,7 @@ def list_(
         tty = terminal.stdout_is_tty()
         width = terminal.terminal_width() if tty else None
         lines = incident_lines(
-            listing, ws.now(), width=width, color=tty and terminal.color_allowed()
+            listing, ws.now(), columns=width, color=tty and terminal.color_allowed()
         )
         terminal.out("\n".join(lines))
     else:

@@ -6,7 +6,15 @@ from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
 from incidentctl.domain.timeparse import format_duration
-from incidentctl.render.views import SEVERITY_STYLE, STATUS_STYLE, ansi, describe
+from incidentctl.render.views import (
+    SEVERITY_STYLE,
+    STATUS_STYLE,
+    ansi,
+    describe,
+    one_line,
+    pad,
+    width,
+)
 
 if TYPE_CHECKING:
     from incidentctl.domain.obligations import Obligation
@@ -134,19 +142,19 @@ def status_lines(report: StatusReport, *, color: bool) -> list[str]:
                 (s.human_id, ""),
                 (s.severity, SEVERITY_STYLE.get(s.severity, "")),
                 (s.status, STATUS_STYLE.get(s.status, "")),
-                (s.commander or "-", ""),
+                (one_line(s.commander) or "-", ""),
                 (format_duration((s.resolved_at or report.now) - s.declared_at), ""),
                 next_cell,
                 due_cell,
             )
         )
-    widths = [max(len(row[i][0]) for row in rows) for i in range(len(header))]
+    widths = [max(width(row[i][0]) for row in rows) for i in range(len(header))]
     widths = [max(w, len(h)) for w, h in zip(widths, header, strict=True)]
     lines = ["  ".join(h.ljust(w) for h, w in zip(header, widths, strict=True)).rstrip()]
     for row in rows:
         cells = [
-            ansi(text.ljust(width), style if color else "")
-            for (text, style), width in zip(row, widths, strict=True)
+            ansi(pad(text, cells), style if color else "")
+            for (text, style), cells in zip(row, widths, strict=True)
         ]
         lines.append("  ".join(cells).rstrip())
     for item in report.incidents:
@@ -154,7 +162,7 @@ def status_lines(report: StatusReport, *, color: bool) -> list[str]:
         head = f"{ansi(s.human_id, 'bold' if color else '')}  {s.severity} {s.status}"
         if s.escalation_level > 1:
             head += f"  escalated to L{s.escalation_level}"
-        lines += ["", f"{head}  {' '.join(s.title.split())}"]
+        lines += ["", f"{head}  {one_line(s.title)}"]
         if not item.obligations:
             lines.append("  nothing due")
         for o in item.obligations:

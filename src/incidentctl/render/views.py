@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+import unicodedata
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
@@ -183,17 +185,43 @@ _ANSI = {"bold white on red": "1;37;41", "bold red": "1;31", "red": "31", "yello
          "cyan": "36", "blue": "34", "green": "32", "bold": "1"}  # fmt: skip
 
 
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
+
+
+def one_line(text: str) -> str:
+    """User text for one cell of a line: whitespace runs as one space, and any control
+    character (a pulled or hand-edited file is not checked as typed input is) as U+FFFD,
+    so no text can break a row or send the terminal an escape sequence."""
+    return _CONTROL.sub("\ufffd", " ".join(text.split()))
+
+
+def width(text: str) -> int:
+    """Terminal cells `text` takes: East Asian wide characters take two."""
+    if text.isascii():
+        return len(text)
+    return sum(
+        0 if unicodedata.combining(c) else 2 if unicodedata.east_asian_width(c) in "WF" else 1
+        for c in text
+    )
+
+
+def pad(text: str, cells: int) -> str:
+    return text + " " * (cells - width(text))
+
+
 def ansi(text: str, style: str) -> str:
     """`text` in one of the styles above as ANSI codes; unstyled if the style is ""."""
     code = _ANSI.get(style)
     return f"\x1b[{code}m{text}\x1b[0m" if code else text
 
 
-def incident_lines(listing: Listing, now: datetime, *, width: int | None, color: bool) -> list[str]:
+def incident_lines(
+    listing: Listing, now: datetime, *, columns: int | None, color: bool
+) -> list[str]:
     """`list` as aligned plain-text columns, title last.
 
     Hand-built rather than a Rich table: Rich measures every cell, which takes
-    seconds for ten thousand incidents. `width` truncates titles on a terminal;
+    seconds for ten thousand incidents. `columns` truncates titles on a terminal;
     None keeps them whole (pipes)."""
     header = ("ID", "SEV", "STATUS", "DECLARED (UTC)", "AGE", "IC", "TITLE")
     rows = [
@@ -203,21 +231,21 @@ def incident_lines(listing: Listing, now: datetime, *, width: int | None, color:
             s.status,
             s.declared_at.strftime("%Y-%m-%d %H:%M"),
             format_duration((s.resolved_at or now) - s.declared_at),
-            s.commander or "-",
-            " ".join(s.title.split()),
+            one_line(s.commander) or "-",
+            one_line(s.title),
         )
         for s in listing.incidents
     ]
-    widths = [max(len(r[i]) for r in [header, *rows]) for i in range(len(header) - 1)]
-    if width is not None and sum(widths) + 2 * len(widths) + 16 > width:
+    widths = [max(width(r[i]) for r in [header, *rows]) for i in range(len(header) - 1)]
+    if columns is not None and sum(widths) + 2 * len(widths) + 16 > columns:
         # a narrow terminal: the declaration time gives way to the title
         header, rows = _without(header, 3), [_without(r, 3) for r in rows]
-        widths = [max(len(r[i]) for r in [header, *rows]) for i in range(len(header) - 1)]
+        widths = [max(width(r[i]) for r in [header, *rows]) for i in range(len(header) - 1)]
     lines = []
     for n, row in enumerate([header, *rows]):
         cells = []
         for i, cell in enumerate(row[:-1]):
-            padded = cell.ljust(widths[i])
+            padded = pad(cell, widths[i])
             style = None
             if n and color and header[i] == "SEV":
                 style = SEVERITY_STYLE.get(cell)
@@ -225,8 +253,8 @@ def incident_lines(listing: Listing, now: datetime, *, width: int | None, color:
                 style = STATUS_STYLE.get(cell)
             cells.append(ansi(padded, style or ""))
         title = row[-1]
-        if width is not None:
-            room = max(width - sum(widths) - 2 * len(widths), 8)
+        if columns is not None:
+            room = max(columns - sum(widths) - 2 * len(widths), 8)
             title = title if len(title) <= room else title[: room - 1] + "…"
         lines.append("  ".join([*cells, title]).rstrip())
     return lines
