@@ -75,9 +75,9 @@ def main(argv: list[str] | None = None) -> None:
     # a short-lived process that may load tens of thousands of small objects: the
     # cyclic collector would rescan them again and again and free nothing
     gc.disable()
-    # pydantic looks for plugins in every installed distribution's entry points before
-    # it builds its first model (about 30 ms); incidentctl's models use none
-    os.environ.setdefault("PYDANTIC_DISABLE_PLUGINS", "__all__")
+    from incidentctl.environment import skip_pydantic_plugins
+
+    skip_pydantic_plugins()
     _log_warnings_to_stderr()
     from incidentctl.cli import terminal
     from incidentctl.errors import ExitCode, IncidentctlError

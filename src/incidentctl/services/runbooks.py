@@ -22,6 +22,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from incidentctl.environment import for_children
 from incidentctl.errors import BadFileError, NotFoundError, UsageError, choices_hint
 from incidentctl.services.lookup import find_incident
 from incidentctl.services.record import (
@@ -438,6 +439,7 @@ def run_confirmed_command(
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         cwd=cwd or os.getcwd(),
+        env=for_children(),
     )
     assert proc.stdout is not None
     kept = bytearray()

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from incidentctl.environment import for_children
 from incidentctl.errors import GitError
 
 log = logging.getLogger("incidentctl")
@@ -33,16 +34,16 @@ class LogEntry:
 
 
 def _fail(action: str, exc: Exception) -> GitError:
-    stderr = getattr(exc, "stderr", "") or ""
-    return _git_error(action, str(stderr), str(exc))
+    """From GitPython's error, whose stderr reads `stderr: '...'`."""
+    stderr = str(getattr(exc, "stderr", "") or "")
+    unwrapped = "\n".join(
+        line.strip().removeprefix("stderr:").strip().strip("'") for line in stderr.splitlines()
+    )
+    return _git_error(action, unwrapped, str(exc))
 
 
 def _git_error(action: str, stderr: str, fallback: str) -> GitError:
-    detail = " ".join(
-        line.strip().removeprefix("stderr:").strip().strip("'")
-        for line in stderr.splitlines()
-        if line.strip()
-    )
+    detail = " ".join(line.strip() for line in stderr.splitlines() if line.strip())
     return GitError(f"git {action} failed: {detail or fallback}", hint="see the git message above")
 
 
@@ -60,8 +61,8 @@ class Git:
         self._repo: Any = None
         self._env_overrides: dict[str, str] = {}  # a fallback identity, if git has none
         self._identity: tuple[str, str] | None = None
-        self._identity_proc: subprocess.Popen[str] | None = None
-        self._staged_proc: subprocess.Popen[str] | None = None
+        self._identity_proc: subprocess.Popen[bytes] | None = None
+        self._staged_proc: subprocess.Popen[bytes] | None = None
 
     @property
     def repo(self) -> Any:
@@ -88,19 +89,24 @@ class Git:
         git.run("init", "-q")
         return git
 
-    def _start(self, *args: str) -> subprocess.Popen[str]:
+    def _start(self, *args: str) -> subprocess.Popen[bytes]:
+        env = {
+            **for_children(),
+            # the C locale, as GitPython runs git: commit output is parsed
+            "LANGUAGE": "C",
+            "LC_ALL": "C",
+            # this repo only: never an enclosing one found by walking up
+            "GIT_CEILING_DIRECTORIES": str(Path(self.root).resolve().parent),
+            **self._env_overrides,
+        }
         try:
             return subprocess.Popen(
                 ["git", *args],
                 cwd=self.root,
-                # the C locale, as GitPython runs git: commit output is parsed
-                env={**os.environ, "LANGUAGE": "C", "LC_ALL": "C", **self._env_overrides},
+                env=env,
                 stdin=subprocess.DEVNULL,
                 stdout=subprocess.PIPE,
                 stderr=subprocess.PIPE,
-                text=True,
-                encoding="utf-8",
-                errors="replace",
             )
         except OSError as exc:
             if exc.filename == "git":
@@ -113,8 +119,11 @@ class Git:
             ) from None
 
     @staticmethod
-    def _output(out: str) -> str:
-        return out[:-1] if out.endswith("\n") else out  # as GitPython returns it
+    def _output(out: bytes) -> str:
+        # as GitPython returns it: one trailing newline dropped, bytes that are not
+        # UTF-8 kept as surrogates
+        text = out.decode("utf-8", "surrogateescape")
+        return text[:-1] if text.endswith("\n") else text
 
     def run(self, *args: Any, **kwargs: Any) -> str:
         """Run git and return its output (one trailing newline dropped); raise GitError
@@ -129,14 +138,18 @@ class Git:
         proc = self._start(*map(str, args))
         out, err = proc.communicate()
         if proc.returncode != 0:
-            raise _git_error(str(args[0]) if args else "", err, f"exit status {proc.returncode}")
+            raise _git_error(
+                str(args[0]) if args else "",
+                err.decode("utf-8", "replace"),
+                f"exit status {proc.returncode}",
+            )
         return self._output(out)
 
     def run_quiet(self, *args: Any) -> str:
         """Run git; on failure return "" (e.g. `ls-tree HEAD` before the first commit)."""
         return self._finish(self._start(*map(str, args))) or ""
 
-    def _finish(self, proc: subprocess.Popen[str]) -> str | None:
+    def _finish(self, proc: subprocess.Popen[bytes]) -> str | None:
         """A started git's output, or None if it failed."""
         out, _err = proc.communicate()
         return self._output(out) if proc.returncode == 0 else None
