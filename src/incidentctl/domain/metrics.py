@@ -60,10 +60,6 @@ MOMENT_FIELDS = {
 }
 
 
-def moments(state: IncidentState) -> dict[str, datetime | None]:
-    return {name: getattr(state, attr) for name, attr in MOMENT_FIELDS.items()}
-
-
 def interval(state: IncidentState, metric: MetricDef) -> timedelta | None:
     """The metric's duration for one incident, or None when it cannot be measured."""
     start = getattr(state, MOMENT_FIELDS[metric.start])

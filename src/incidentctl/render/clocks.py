@@ -9,10 +9,10 @@ from incidentctl.domain.timeparse import format_duration
 from incidentctl.render.views import (
     SEVERITY_STYLE,
     STATUS_STYLE,
+    aligned,
     ansi,
+    cell_text,
     describe,
-    one_line,
-    pad,
     width,
 )
 
@@ -142,7 +142,7 @@ def status_lines(report: StatusReport, *, color: bool) -> list[str]:
                 (s.human_id, ""),
                 (s.severity, SEVERITY_STYLE.get(s.severity, "")),
                 (s.status, STATUS_STYLE.get(s.status, "")),
-                (one_line(s.commander) or "-", ""),
+                (cell_text(s.commander) or "-", ""),
                 (format_duration((s.resolved_at or report.now) - s.declared_at), ""),
                 next_cell,
                 due_cell,
@@ -150,19 +150,14 @@ def status_lines(report: StatusReport, *, color: bool) -> list[str]:
         )
     widths = [max(width(row[i][0]) for row in rows) for i in range(len(header))]
     widths = [max(w, len(h)) for w, h in zip(widths, header, strict=True)]
-    lines = ["  ".join(h.ljust(w) for h, w in zip(header, widths, strict=True)).rstrip()]
-    for row in rows:
-        cells = [
-            ansi(pad(text, cells), style if color else "")
-            for (text, style), cells in zip(row, widths, strict=True)
-        ]
-        lines.append("  ".join(cells).rstrip())
+    lines = [aligned([(h, "") for h in header], widths, color=False).rstrip()]
+    lines += [aligned(row, widths, color=color).rstrip() for row in rows]
     for item in report.incidents:
         s = item.state
         head = f"{ansi(s.human_id, 'bold' if color else '')}  {s.severity} {s.status}"
         if s.escalation_level > 1:
             head += f"  escalated to L{s.escalation_level}"
-        lines += ["", f"{head}  {one_line(s.title)}"]
+        lines += ["", f"{head}  {cell_text(s.title)}"]
         if not item.obligations:
             lines.append("  nothing due")
         for o in item.obligations:

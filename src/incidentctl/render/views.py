@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from collections.abc import Sequence
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
@@ -188,7 +189,7 @@ _ANSI = {"bold white on red": "1;37;41", "bold red": "1;31", "red": "31", "yello
 _CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
 
 
-def one_line(text: str) -> str:
+def cell_text(text: str) -> str:
     """User text for one cell of a line: whitespace runs as one space, and any control
     character (a pulled or hand-edited file is not checked as typed input is) as U+FFFD,
     so no text can break a row or send the terminal an escape sequence."""
@@ -207,6 +208,15 @@ def width(text: str) -> int:
 
 def pad(text: str, cells: int) -> str:
     return text + " " * (cells - width(text))
+
+
+def aligned(cells: Sequence[tuple[str, str]], widths: Sequence[int], *, color: bool) -> str:
+    """One line of columns: each (text, style) padded to its width in terminal cells,
+    two spaces apart, the style as ANSI codes when `color`."""
+    return "  ".join(
+        ansi(pad(text, cells_wide), style if color else "")
+        for (text, style), cells_wide in zip(cells, widths, strict=True)
+    )
 
 
 def ansi(text: str, style: str) -> str:
@@ -231,8 +241,8 @@ def incident_lines(
             s.status,
             s.declared_at.strftime("%Y-%m-%d %H:%M"),
             format_duration((s.resolved_at or now) - s.declared_at),
-            one_line(s.commander) or "-",
-            one_line(s.title),
+            cell_text(s.commander) or "-",
+            cell_text(s.title),
         )
         for s in listing.incidents
     ]
@@ -241,22 +251,18 @@ def incident_lines(
         # a narrow terminal: the declaration time gives way to the title
         header, rows = _without(header, 3), [_without(r, 3) for r in rows]
         widths = [max(width(r[i]) for r in [header, *rows]) for i in range(len(header) - 1)]
-    lines = []
-    for n, row in enumerate([header, *rows]):
-        cells = []
-        for i, cell in enumerate(row[:-1]):
-            padded = pad(cell, widths[i])
-            style = None
-            if n and color and header[i] == "SEV":
-                style = SEVERITY_STYLE.get(cell)
-            elif n and color and header[i] == "STATUS":
-                style = STATUS_STYLE.get(cell)
-            cells.append(ansi(padded, style or ""))
+    styles = {"SEV": SEVERITY_STYLE, "STATUS": STATUS_STYLE}
+    lines = [aligned([(h, "") for h in header[:-1]], widths, color=False) + "  " + header[-1]]
+    for row in rows:
+        cells = [
+            (cell, styles.get(h, {}).get(cell, ""))
+            for h, cell in zip(header[:-1], row[:-1], strict=True)
+        ]
         title = row[-1]
         if columns is not None:
             room = max(columns - sum(widths) - 2 * len(widths), 8)
             title = title if len(title) <= room else title[: room - 1] + "…"
-        lines.append("  ".join([*cells, title]).rstrip())
+        lines.append(f"{aligned(cells, widths, color=color)}  {title}".rstrip())
     return lines
 
 

@@ -22,6 +22,8 @@ _FILES_CHANGED = re.compile(r"^\s*(\d+) files? changed", re.MULTILINE)
 # How long to wait for another git process's .git/index.lock: the git child of a killed
 # incidentctl command goes on to finish its commit while the next command starts.
 INDEX_LOCK_WAIT = 10.0
+_IDENTITY = ("config", "--get-regexp", r"^user\.(name|email)$")  # who commits
+_STAGED = ("diff-index", "--cached", "--name-only", "HEAD", "--")  # what is staged already
 
 
 @dataclass(frozen=True)
@@ -158,16 +160,16 @@ class Git:
         """Start the identity lookup and the check for files already staged, so they run
         while the caller reads the incident, not one after the other before the commit."""
         if self._identity is None and self._identity_proc is None:
-            self._identity_proc = self._start("config", "--get-regexp", r"^user\.(name|email)$")
+            self._identity_proc = self._start(*_IDENTITY)
         if self._staged_proc is None:
-            self._staged_proc = self._start("diff-index", "--cached", "--name-only", "HEAD", "--")
+            self._staged_proc = self._start(*_STAGED)
 
     def identity(self) -> tuple[str, str]:
         """(name, email) as git will record them; fills in a fallback where git has none,
         so a fresh machine with no git identity can still commit."""
         if self._identity is not None:
             return self._identity
-        proc = self._identity_proc or self._start("config", "--get-regexp", r"^user\.(name|email)$")
+        proc = self._identity_proc or self._start(*_IDENTITY)
         self._identity_proc = None
         values: dict[str, str] = {}
         for line in (self._finish(proc) or "").splitlines():
@@ -192,9 +194,7 @@ class Git:
     def _staged(self) -> set[str] | None:
         """The paths staged against HEAD (as of `prepare_commit`, if it ran), or None
         when there is no HEAD yet."""
-        proc = self._staged_proc or self._start(
-            "diff-index", "--cached", "--name-only", "HEAD", "--"
-        )
+        proc = self._staged_proc or self._start(*_STAGED)
         self._staged_proc = None
         out = self._finish(proc)
         return None if out is None else set(out.splitlines())

@@ -187,6 +187,12 @@ def _test_pause_after_write() -> None:
         time.sleep(pause)
 
 
+def _cache_value(item: LoadedIncident) -> tuple[IncidentState, tuple[FileProblem, ...]]:
+    """What the cache keeps of an incident: its state without the timeline, and the
+    files that could not be read."""
+    return dataclasses.replace(item.state, timeline=[]), tuple(item.problems)
+
+
 def _ignore_interrupts() -> None:
     import signal
 
@@ -371,42 +377,34 @@ class IncidentRepo:
         cached = cache.read() if probe is not None else {}
         keys = probe.keys() if probe is not None else {}
         fresh: dict[str, tuple[str, Any]] = {}
-        misses = [
-            folder
-            for folder in folders
-            if (hit := cached.get(folder.rsplit("/", 1)[-1])) is None
-            or hit[0] != keys.get(folder.rsplit("/", 1)[-1])
-        ]
+
+        def usable(name: str) -> bool:
+            hit, key = cached.get(name), keys.get(name)
+            return key is not None and hit is not None and hit[0] == key
+
+        misses = [folder for folder in folders if not usable(folder.rsplit("/", 1)[-1])]
         read = self._read_in_parallel(misses) if len(misses) >= parallel_min else {}
         loaded, problems = [], []
         for folder in folders:
             name = folder.rsplit("/", 1)[-1]
-            key = keys.get(name)
-            hit = cached.get(name)
-            if key is not None and hit is not None and hit[0] == key:
-                state, item_problems = hit[1]
-                state.timeline = LazyTimeline(self, folder)
-                item = LoadedIncident(state, folder, list(item_problems))
-                fresh[name] = hit
-            elif folder in read:  # read by a worker: the timeline stays on disk till asked
-                outcome = read[folder]
-                if isinstance(outcome, FileProblem):
-                    problems.append(outcome)
-                    continue
-                state, item_problems = outcome
-                if key is not None:
-                    fresh[name] = (key, (state, item_problems))
-                state.timeline = LazyTimeline(self, folder)
-                item = LoadedIncident(state, folder, list(item_problems))
-            else:
+            # (state without timeline, problems), from the cache or a worker
+            value = cached[name][1] if usable(name) else read.get(folder)
+            if isinstance(value, FileProblem):
+                problems.append(value)
+                continue
+            if value is None:  # read here: its timeline is at hand
                 try:
                     item = self.load(Path(folder))
                 except BadFileError as exc:
                     problems.append(FileProblem(exc.path, exc.problem))
                     continue
-                if key is not None:
-                    bare = dataclasses.replace(item.state, timeline=[])
-                    fresh[name] = (key, (bare, tuple(item.problems)))
+                value = _cache_value(item)
+            else:  # the timeline stays on disk till asked for
+                state, item_problems = value
+                state.timeline = LazyTimeline(self, folder)
+                item = LoadedIncident(state, folder, list(item_problems))
+            if name in keys:
+                fresh[name] = (keys[name], value)
             loaded.append(item)
             problems.extend(item.problems)
         if probe is not None and (
@@ -419,13 +417,11 @@ class IncidentRepo:
     def _bare_load(
         self, folder: str
     ) -> tuple[IncidentState, tuple[FileProblem, ...]] | FileProblem:
-        """One incident's state without its timeline (what the cache keeps), or why it
-        cannot be loaded."""
+        """What the cache keeps of one incident, or why it cannot be loaded."""
         try:
-            item = self.load(Path(folder))
+            return _cache_value(self.load(Path(folder)))
         except BadFileError as exc:
             return FileProblem(exc.path, exc.problem)
-        return dataclasses.replace(item.state, timeline=[]), tuple(item.problems)
 
     def _read_in_parallel(self, folders: list[str]) -> dict[str, Any]:
         """folder -> `_bare_load(folder)`, read by forked workers, one per core (reading
