@@ -11,12 +11,12 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from incidentctl.adapters.clipboard import osc52_sequence
 from incidentctl.domain import comms
 from incidentctl.domain import events as ev
 from incidentctl.domain.state import fold
 from incidentctl.domain.ulid import new_ulid
-from incidentctl.render.clipboard import osc52_sequence
-from incidentctl.render.templating import escape_slack
+from incidentctl.templating.sandbox import escape_slack
 
 T0 = datetime(2026, 2, 12, 14, 23, tzinfo=UTC)
 UID = new_ulid(T0)

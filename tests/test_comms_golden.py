@@ -14,9 +14,9 @@ from pathlib import Path
 import pytest
 
 from conftest import Cli, run_cli
-from incidentctl.render.templating import available_templates
 from incidentctl.services.comms import render_message
 from incidentctl.services.workspace import open_workspace
+from incidentctl.templating.sandbox import available_templates
 
 GOLDEN = Path(__file__).parent / "golden" / "comms"
 UPDATE = os.environ.get("UPDATE_GOLDEN") == "1"

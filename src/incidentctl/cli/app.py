@@ -16,11 +16,11 @@ from incidentctl.cli import (
     comms,
     corrections,
     incident,
+    reading,
     review,
     runbook,
     setup,
     sharing,
-    views,
 )
 
 app = typer.Typer(
@@ -59,7 +59,7 @@ def root(
 
 setup.register(app)
 incident.register(app)
-views.register(app)
+reading.register(app)
 clocks.register(app)
 comms.register(app)
 review.register(app)

@@ -8,7 +8,7 @@ import typer
 
 from incidentctl.cli import terminal
 from incidentctl.cli.common import AtOpt, ByOpt, IncidentArg, JsonOpt, report_recorded, workspace
-from incidentctl.cli.views import _report_problems
+from incidentctl.cli.reading import _report_problems
 
 WATCH_INTERVAL = 1.0  # seconds between redraws
 RESOLVED_SHOWN = 10  # resolved incidents owing a review that `status` lists without --all
@@ -39,7 +39,7 @@ def status(
     if as_json:
         terminal.out_json(report.to_dict())
     elif report.incidents:
-        from incidentctl.render.clocks import status_lines
+        from incidentctl.cli.views.clocks import status_lines
 
         shown, left = (report, 0) if show_all else report.shown(RESOLVED_SHOWN)
         color = terminal.stdout_is_tty() and terminal.color_allowed()
@@ -67,8 +67,8 @@ def watch(
     """A live view of the clocks and the latest events, redrawn every second. Ctrl-C quits (exit 0)."""
     import time
 
+    from incidentctl.cli.views.clocks import watch_view
     from incidentctl.errors import UsageError
-    from incidentctl.render.clocks import watch_view
     from incidentctl.services.clocks import Watcher
 
     console = terminal.console()
@@ -124,8 +124,8 @@ def escalate(
     as_json: JsonOpt = False,
 ) -> None:
     """Escalate to the next technical level (L1 on-call, L2 lead, L3 staff) and print the message."""
-    from incidentctl.render.templating import TemplateError
     from incidentctl.services.clocks import escalate, escalation_message
+    from incidentctl.templating.sandbox import TemplateError
 
     ws = workspace(ctx)
     result = escalate(ws, incident, level=level, to=to, reason=message, by=by, at=at)

@@ -79,8 +79,8 @@ def announce(
 ) -> None:
     """After an event command has committed: print its Slack message (unless --json),
     then copy, post and record it as asked."""
-    from incidentctl.render.templating import TemplateError
     from incidentctl.services.comms import render_for_state
+    from incidentctl.templating.sandbox import TemplateError
 
     emoji = False if options.no_emoji else None
     try:
@@ -111,7 +111,7 @@ def show_message(rendered: Rendered) -> None:
     if not terminal.stdout_is_tty():
         terminal.out(rendered.text)
         return
-    from incidentctl.render.messages import message_panel
+    from incidentctl.cli.views.messages import message_panel
 
     terminal.print_rich(message_panel(rendered))
     terminal.talk(
@@ -136,7 +136,7 @@ def deliver(
 
     problems: list[IncidentctlError] = []
     if copy:
-        from incidentctl.render.clipboard import ClipboardError, copy_text
+        from incidentctl.adapters.clipboard import ClipboardError, copy_text
 
         try:
             method = copy_text(rendered.text)
@@ -278,7 +278,7 @@ template_app = typer.Typer(
 @template_app.command("list")
 def template_list(ctx: typer.Context, as_json: JsonOpt = False) -> None:
     """List every template, and where it comes from (a repo template hides the built-in)."""
-    from incidentctl.render.templating import available_templates
+    from incidentctl.templating.sandbox import available_templates
 
     root = workspace(ctx).repo.root
     templates = list(available_templates(root).values())
@@ -290,7 +290,7 @@ def template_list(ctx: typer.Context, as_json: JsonOpt = False) -> None:
             ]
         )
         return
-    from incidentctl.render.messages import short_path, template_table
+    from incidentctl.cli.views.messages import short_path, template_table
 
     if terminal.stdout_is_tty():
         terminal.print_rich(template_table(templates, root))
@@ -306,7 +306,7 @@ def template_show(
     name: Annotated[str, typer.Argument(help="The template name, e.g. slack/declared.")],
 ) -> None:
     """Print a template's source, exactly (copy it to templates/ to override it)."""
-    from incidentctl.render.templating import TemplateError, find_template
+    from incidentctl.templating.sandbox import TemplateError, find_template
 
     source = find_template(name.strip().strip("/"), workspace(ctx).repo.root)
     try:
@@ -379,7 +379,7 @@ def comms_list(
     if as_json:
         terminal.out_json(records)
     elif records and terminal.stdout_is_tty():
-        from incidentctl.render.messages import communications_table
+        from incidentctl.cli.views.messages import communications_table
 
         terminal.print_rich(communications_table(records))
     elif records:  # one tab-separated line each, for scripts
@@ -410,7 +410,7 @@ def outbox(ctx: typer.Context, as_json: JsonOpt = False) -> None:
     if as_json:
         terminal.out_json([item.to_dict() for item in items])
     elif items and terminal.stdout_is_tty():
-        from incidentctl.render.messages import outbox_table
+        from incidentctl.cli.views.messages import outbox_table
 
         terminal.print_rich(outbox_table(items))
     elif items:  # one tab-separated line each, for scripts

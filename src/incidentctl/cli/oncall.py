@@ -39,7 +39,7 @@ def now(
     if as_json:
         terminal.out_json(view.to_dict())
     else:
-        from incidentctl.render.oncall import oncall_text
+        from incidentctl.cli.views.oncall import oncall_text
 
         terminal.out(oncall_text(view))
 
@@ -54,7 +54,7 @@ def next_(ctx: typer.Context, as_json: JsonOpt = False) -> None:
     if as_json:
         terminal.out_json(upcoming.to_dict())
     else:
-        from incidentctl.render.oncall import next_text
+        from incidentctl.cli.views.oncall import next_text
 
         terminal.out(next_text(upcoming))
 
@@ -75,7 +75,7 @@ def schedule_(
     if as_json:
         terminal.out_json(result.to_dict())
     else:
-        from incidentctl.render.oncall import schedule_table
+        from incidentctl.cli.views.oncall import schedule_table
 
         terminal.print_rich(schedule_table(result))
 
@@ -125,13 +125,13 @@ def handover(
     if as_json:
         terminal.out_json(brief.to_dict())
         return
-    from incidentctl.render.oncall import handover_text
+    from incidentctl.cli.views.oncall import handover_text
 
     text = handover_text(brief)
     terminal.out(text)
     if copy:
         try:
-            from incidentctl.render.clipboard import copy_text
+            from incidentctl.adapters.clipboard import copy_text
         except ImportError:
             terminal.warn("clipboard support is not available in this build; not copied")
         else:

@@ -159,7 +159,7 @@ def _copy(text: str, printed: bool) -> None:
     from incidentctl.errors import IncidentctlError
 
     try:
-        from incidentctl.render.clipboard import copy_text
+        from incidentctl.adapters.clipboard import copy_text
     except ImportError:
         if not printed:
             terminal.out(text)
@@ -247,7 +247,7 @@ def action_list(
     if as_json:
         terminal.out_json([row.to_dict() for row in listing.rows])
     elif listing.rows:
-        from incidentctl.render.review import action_table
+        from incidentctl.cli.views.review import action_table
 
         terminal.print_rich(action_table(listing))
     else:
@@ -342,7 +342,7 @@ def metrics(
     elif fmt == "markdown":
         terminal.out(markdown(ws, result.report, month))
     else:
-        from incidentctl.render.review import metrics_view
+        from incidentctl.cli.views.review import metrics_view
 
         terminal.print_rich(
             metrics_view(result.report, repeats_shown=None if show_all else REPEATS_SHOWN)

@@ -52,7 +52,7 @@ def list_(
     if as_json:
         terminal.out_json(listing.to_dict())
     elif listing.runbooks:
-        from incidentctl.render.runbooks import runbook_table
+        from incidentctl.cli.views.runbooks import runbook_table
 
         terminal.print_rich(runbook_table(listing))
     else:
@@ -77,11 +77,11 @@ def show(
     if as_json:
         terminal.out_json(view.to_dict())
     elif terminal.stdout_is_tty():
-        from incidentctl.render.runbooks import runbook_rich
+        from incidentctl.cli.views.runbooks import runbook_rich
 
         terminal.print_rich(runbook_rich(view))
     else:
-        from incidentctl.render.runbooks import runbook_plain
+        from incidentctl.cli.views.runbooks import runbook_plain
 
         terminal.out(runbook_plain(view))
 
@@ -204,7 +204,7 @@ def progress(ctx: typer.Context, incident: IncidentArg, as_json: JsonOpt = False
             f" start one with: incidentctl runbook walk {report.state.human_id} [NAME]"
         )
     else:
-        from incidentctl.render.runbooks import progress_renderable
+        from incidentctl.cli.views.runbooks import progress_renderable
 
         terminal.print_rich(progress_renderable(report))
     broken = [item for item in report.items if item.problem]

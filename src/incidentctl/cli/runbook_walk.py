@@ -102,7 +102,7 @@ def _walk(
     at: str | None,
     by: str | None,
 ) -> None:
-    from incidentctl.render.runbooks import runbook_warnings, walk_header
+    from incidentctl.cli.views.runbooks import runbook_warnings, walk_header
     from incidentctl.services.runbooks import choose_runbook, open_walk, walk_position
 
     choice = choose_runbook(ws, ref, name)
@@ -185,8 +185,8 @@ def _menu(view: StepView) -> list[tuple[str, str]]:
 def _answer_step(session: _Session, position: WalkPosition) -> None:
     from rich.text import Text
 
+    from incidentctl.cli.views.runbooks import walk_step
     from incidentctl.errors import IncidentctlError
-    from incidentctl.render.runbooks import walk_step
     from incidentctl.services.runbooks import StepAnswer, record_step
 
     view = position.view
@@ -321,7 +321,7 @@ def _copy(text: str) -> None:
     from incidentctl.errors import IncidentctlError
 
     try:
-        from incidentctl.render.clipboard import copy_text
+        from incidentctl.adapters.clipboard import copy_text
     except ImportError:
         terminal.talk("copying to the clipboard is not available in this build")
         return

@@ -20,8 +20,8 @@ from incidentctl.services.workspace import Workspace
 
 if TYPE_CHECKING:
     from incidentctl.domain.incident import IncidentState
-    from incidentctl.render.templating import TemplateSource
     from incidentctl.services.record import RecordResult
+    from incidentctl.templating.sandbox import TemplateSource
 
 WEBHOOK_ENV = "INCIDENTCTL_SLACK_WEBHOOK"
 FORMATS = ("text", "slack", "blocks", "markdown")
@@ -342,7 +342,7 @@ def _check_stage(stage: str | None) -> str | None:
 def choose_template(ws: Workspace, template: str, stage: str | None, status: str) -> TemplateSource:
     """A template by name; a family name (`statuspage`) picks the member for the stage
     (`--stage`, else the incident's status)."""
-    from incidentctl.render.templating import available_templates, find_template
+    from incidentctl.templating.sandbox import available_templates, find_template
 
     name = template.strip().strip("/")
     templates = available_templates(ws.repo.root)
@@ -365,7 +365,7 @@ def render_for_state(
     emoji: bool | None = None,
 ) -> Rendered:
     from incidentctl.domain.comms import markdown_line_breaks, slack_blocks
-    from incidentctl.render.templating import render_source
+    from incidentctl.templating.sandbox import render_source
 
     _check_format(fmt)
     stage = _check_stage(stage)

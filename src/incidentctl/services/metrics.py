@@ -195,6 +195,6 @@ def markdown_context(ws: Workspace, report: MetricsReport, month: str | None) ->
 
 
 def markdown(ws: Workspace, report: MetricsReport, month: str | None = None) -> str:
-    from incidentctl.render.templating import render_template
+    from incidentctl.templating.sandbox import render_template
 
     return render_template(MONTHLY_TEMPLATE, markdown_context(ws, report, month), ws.repo.root)

@@ -158,7 +158,7 @@ class Review:
 
 def template_name(ws: Workspace, choice: str | None) -> str:
     """`waooaw` -> `pir/waooaw`; any other template name is taken as it is."""
-    from incidentctl.render.templating import available_templates
+    from incidentctl.templating.sandbox import available_templates
 
     wanted = (choice or ws.config.pir.template).strip()
     templates = available_templates(ws.repo.root)
@@ -194,7 +194,7 @@ def review_day(ws: Workspace, text: str) -> date:
 def generate(
     ws: Workspace, ref: str, *, template: str | None = None, review_date: str | None = None
 ) -> Review:
-    from incidentctl.render.templating import find_template, render_source
+    from incidentctl.templating.sandbox import find_template, render_source
 
     chosen_day = review_day(ws, review_date) if review_date is not None else None
     found = find_incident(ws, ref)
@@ -224,7 +224,7 @@ def review_context(
     from incidentctl.domain.metrics import incident_metrics
     from incidentctl.domain.review import STATUS_LABELS, section_list, section_value
     from incidentctl.domain.timeparse import format_duration
-    from incidentctl.render.review import (
+    from incidentctl.domain.wording import (
         COMMUNICATION_EVENT_TYPES,
         REVIEW_EVENT_TYPES,
         communication_text,

@@ -171,7 +171,7 @@ class CommandLine:
 
     def fill(self, values: dict[str, str]) -> str:
         """The command with `values` given for its missing variables."""
-        from incidentctl.render.templating import render_string
+        from incidentctl.templating.sandbox import render_string
 
         return render_string(self.template, values, self.where)
 
@@ -187,7 +187,7 @@ class CommandLine:
 
 
 def _command_line(template: str, values: dict[str, str], option: str, where: str) -> CommandLine:
-    from incidentctl.render.templating import render_string, string_variables
+    from incidentctl.templating.sandbox import render_string, string_variables
 
     missing = tuple(sorted(n for n in string_variables(template, where) if n not in values))
     # a missing variable is shown as itself; values are inserted verbatim, never re-rendered
@@ -356,7 +356,7 @@ class LintResult:
 
 def lint_file(path: Path) -> LintResult:
     """Check one runbook file: TOML, schema, file name, and that every command renders."""
-    from incidentctl.render.templating import TemplateError, string_variables
+    from incidentctl.templating.sandbox import TemplateError, string_variables
 
     shown = str(path)
     result = LintResult(shown)

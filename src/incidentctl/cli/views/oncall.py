@@ -98,7 +98,7 @@ def schedule_table(schedule: Schedule) -> Any:
 
 def handover_text(brief: HandoverBrief) -> str:
     """The handover brief as plain text, ready to paste."""
-    from incidentctl.render.clocks import obligation_text
+    from incidentctl.cli.views.clocks import obligation_text
 
     zone = brief.zone
     out = [

@@ -25,7 +25,7 @@ def show(ctx: typer.Context, incident: IncidentArg, as_json: JsonOpt = False) ->
     if as_json:
         terminal.out_json(view.to_dict())
     else:
-        from incidentctl.render.views import incident_view
+        from incidentctl.cli.views.incident import incident_view
 
         terminal.print_rich(incident_view(view))
     _report_problems(view.problems)
@@ -58,7 +58,7 @@ def list_(
     if as_json:
         terminal.out_json([s.summary_dict() for s in listing.incidents])
     elif listing.incidents:
-        from incidentctl.render.views import incident_lines
+        from incidentctl.cli.views.incident import incident_lines
 
         tty = terminal.stdout_is_tty()
         width = terminal.terminal_width() if tty else None
@@ -92,7 +92,7 @@ def log(ctx: typer.Context, incident: IncidentArg, as_json: JsonOpt = False) -> 
             ]
         )
     else:
-        from incidentctl.render.views import history_table
+        from incidentctl.cli.views.incident import history_table
 
         terminal.print_rich(history_table(result))
 

@@ -7,9 +7,9 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from pathlib import Path
 
-    from incidentctl.render.templating import TemplateSource
     from incidentctl.services.comms import Rendered
     from incidentctl.services.outbox import OutboxItem
+    from incidentctl.templating.sandbox import TemplateSource
 
 
 def message_panel(rendered: Rendered) -> Any:
@@ -30,7 +30,7 @@ def message_panel(rendered: Rendered) -> Any:
 
 def short_path(source: TemplateSource, repo_root: Path) -> str:
     """Repo templates relative to the repo; built-ins relative to the installed package."""
-    from incidentctl.render.templating import builtin_root
+    from incidentctl.templating.sandbox import builtin_root
 
     base = repo_root if source.origin == "repo" else builtin_root().parent.parent
     try:

@@ -5,8 +5,7 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
-from incidentctl.domain.timeparse import format_duration
-from incidentctl.render.views import (
+from incidentctl.cli.views.incident import (
     SEVERITY_STYLE,
     STATUS_STYLE,
     aligned,
@@ -15,6 +14,7 @@ from incidentctl.render.views import (
     describe,
     width,
 )
+from incidentctl.domain.timeparse import format_duration
 
 if TYPE_CHECKING:
     from incidentctl.domain.obligations import Obligation

@@ -59,11 +59,11 @@ def describe(event: EventBase) -> str:
     if kind == "renumbered":
         return f"renumbered {data['previous']} -> {data['human_id']}"
     if kind == "runbook_step":
-        from incidentctl.render.runbooks import describe_runbook_step
+        from incidentctl.cli.views.runbooks import describe_runbook_step
 
         return describe_runbook_step(data)
     if kind in ("corrected", "retracted"):
-        from incidentctl.render.corrections import describe_amendment
+        from incidentctl.cli.views.corrections import describe_amendment
 
         return describe_amendment(data)
     if kind == "escalated":
@@ -161,7 +161,7 @@ def incident_view(view: IncidentView) -> Any:
     timeline.add_column("who", no_wrap=True)
     timeline.add_column("what", overflow="fold")
     timeline.add_column("event", no_wrap=True, style="dim")
-    from incidentctl.render.corrections import amendment_mark
+    from incidentctl.cli.views.corrections import amendment_mark
 
     for e in s.timeline:
         mark, style = amendment_mark(s, e)

@@ -1,0 +1,1 @@
+"""The outside world: clipboard, HTTP destinations, SMTP and the confirmed shell."""

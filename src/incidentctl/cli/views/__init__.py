@@ -1,0 +1,1 @@
+"""Terminal presentation of service results (Rich), above services. Builds output, never prints."""

@@ -1,1 +1,0 @@
-"""Turning results into text and Rich renderables. Builds output; never prints it."""
