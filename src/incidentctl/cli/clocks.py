@@ -7,8 +7,7 @@ from typing import Annotated
 import typer
 
 from incidentctl.cli import terminal
-from incidentctl.cli.common import AtOpt, ByOpt, IncidentArg, JsonOpt, report_recorded, workspace
-from incidentctl.cli.reading import _report_problems
+from incidentctl.cli.common import AtOpt, ByOpt, IncidentArg, JsonOpt, publish, workspace
 
 WATCH_INTERVAL = 1.0  # seconds between redraws
 RESOLVED_SHOWN = 10  # resolved incidents owing a review that `status` lists without --all
@@ -32,10 +31,10 @@ def status(
     ] = False,
 ) -> None:
     """What every open incident owes next: updates, customer comms, notifications, escalation."""
-    from incidentctl.errors import ExitCode
+    from incidentctl.cli.report import finish
     from incidentctl.services.clocks import status_report
 
-    report = status_report(workspace(ctx))
+    report = status_report(workspace(ctx), check=check)
     if as_json:
         terminal.out_json(report.to_dict())
     elif report.incidents:
@@ -50,11 +49,7 @@ def status(
             )
     else:
         terminal.talk("no open incidents")
-    _report_problems(report.problems)
-    if check and report.overdue:
-        raise typer.Exit(int(ExitCode.CHECK))
-    if report.problems:
-        raise typer.Exit(int(ExitCode.FAILED))
+    finish(report)
 
 
 def watch(
@@ -124,25 +119,18 @@ def escalate(
     as_json: JsonOpt = False,
 ) -> None:
     """Escalate to the next technical level (L1 on-call, L2 lead, L3 staff) and print the message."""
-    from incidentctl.services.clocks import escalate, escalation_message
-    from incidentctl.templating.sandbox import TemplateError
+    from incidentctl.cli import report
+    from incidentctl.services.clocks import escalate
 
     ws = workspace(ctx)
     result = escalate(ws, incident, level=level, to=to, reason=message, by=by, at=at)
-    report_recorded(result.record, False, "recorded")
-    state = result.record.state
-    try:
-        text = escalation_message(ws, state, result.event)
-    except TemplateError as exc:
-        raise TemplateError(
-            exc.message,
-            hint=f"{state.human_id}: the escalation was recorded; fix the template, "
-            f"then: incidentctl render slack/escalation {state.human_id}",
-        ) from None
-    if as_json:
-        terminal.out_json({**result.record.to_dict(), "message": text})
-    else:
-        terminal.out(text)
+    publish(ctx, result.record)
+    if result.text:
+        if as_json:
+            terminal.out_json({**result.record.to_dict(), "message": result.text})
+        else:
+            terminal.out(result.text)
+    report.finish(result)
 
 
 def notify(
@@ -166,7 +154,7 @@ def notify(
     from incidentctl.services.clocks import notify
 
     result = notify(workspace(ctx), incident, role, message, by=by, at=at)
-    report_recorded(result.record, False, "recorded")
+    publish(ctx, result.record)
     if not result.rule_matched:
         terminal.talk(f"note: no notification rule names {result.who!r}; recorded anyway")
     for label in result.cleared:

@@ -10,13 +10,17 @@ import typer
 from incidentctl.cli import terminal
 
 if TYPE_CHECKING:
+    from incidentctl.services.announce import MessageRequest
     from incidentctl.services.record import RecordResult
     from incidentctl.services.workspace import Workspace
 
 
 @dataclass
 class GlobalOptions:
+    """What the root command parsed, and the workspace opened for this invocation."""
+
     repo: str | None = None
+    opened: Workspace | None = None
 
 
 IncidentArg = Annotated[
@@ -35,35 +39,53 @@ ByOpt = Annotated[
     str | None, typer.Option("--by", metavar="@USER", help="Who did it, if not your git identity.")
 ]
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print machine-readable JSON on stdout.")]
-
-# The workspace this command opened: report_recorded auto-syncs it ([sync] mode = "auto").
-_opened: Workspace | None = None
+# the message flags of the event commands and `render`
+CopyOpt = Annotated[
+    bool, typer.Option("--copy", help="Also copy the message to the clipboard (or OSC 52).")
+]
+PostOpt = Annotated[
+    bool,
+    typer.Option(
+        "--post", help="Post it to the Slack webhook; kept in the outbox if the post fails."
+    ),
+]
+RecordOpt = Annotated[
+    bool,
+    typer.Option(
+        "--record", help="Record a communication_sent event (with --post: once delivered)."
+    ),
+]
+NoEmojiOpt = Annotated[
+    bool, typer.Option("--no-emoji", help="Plain ASCII banners, for tools that mangle emoji.")
+]
 
 
 def workspace(ctx: typer.Context) -> Workspace:
-    from incidentctl.services.workspace import open_workspace
+    """The workspace of this invocation, opened on first use and kept on the context's
+    `GlobalOptions`: passed down explicitly, never a module global."""
+    options = ctx.find_object(GlobalOptions)
+    if options is None:
+        options = ctx.ensure_object(GlobalOptions)
+    if options.opened is None:
+        from incidentctl.services.workspace import open_workspace
 
-    options = ctx.find_object(GlobalOptions) or GlobalOptions()
-    ws = open_workspace(options.repo)
-    global _opened
-    _opened = ws
-    for notice in ws.notices:
-        terminal.talk(notice)
-    return ws
+        options.opened = open_workspace(options.repo)
+        for notice in options.opened.notices:
+            terminal.talk(notice)
+    return options.opened
 
 
-def report_recorded(result: RecordResult, as_json: bool, verb: str) -> None:
-    """Talk about what an event command committed; JSON on stdout if asked."""
-    from incidentctl.cli.sharing import sync_after_recording
+def publish(
+    ctx: typer.Context,
+    record: RecordResult,
+    as_json: bool = False,
+    *,
+    template: str | None = None,
+    request: MessageRequest | None = None,
+) -> None:
+    """The end of every event command: record, then announce (services/announce.py),
+    and report what happened."""
+    from incidentctl.cli import report
+    from incidentctl.services.announce import publish as run
 
-    sync_after_recording(_opened, result)  # first, so the report shows renumbered IDs
-    for item in result.recovered:
-        terminal.talk(
-            f"recovered {item.path} ({item.commit}), left uncommitted by an interrupted command"
-        )
-    for note in result.notes:
-        terminal.warn(note)
-    if as_json:
-        terminal.out_json(result.to_dict())
-    for rec in result.recorded:
-        terminal.talk(f"{result.state.human_id}: {verb} {rec.event.type} · commit {rec.commit}")
+    report.published(run(workspace(ctx), record, template=template, request=request), as_json)

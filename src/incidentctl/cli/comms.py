@@ -3,39 +3,27 @@ message options that the event commands (declare, update, mitigate, resolve) sha
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from incidentctl.cli import terminal
-from incidentctl.cli.common import AtOpt, ByOpt, JsonOpt, report_recorded, workspace
+from incidentctl.cli.common import (
+    AtOpt,
+    ByOpt,
+    CopyOpt,
+    JsonOpt,
+    NoEmojiOpt,
+    PostOpt,
+    RecordOpt,
+    publish,
+    workspace,
+)
 
 if TYPE_CHECKING:
-    from incidentctl.errors import IncidentctlError
-    from incidentctl.services.comms import Rendered
-    from incidentctl.services.record import RecordResult
-    from incidentctl.services.workspace import Workspace
+    pass
 
-CopyOpt = Annotated[
-    bool, typer.Option("--copy", help="Also copy the message to the clipboard (or OSC 52).")
-]
-PostOpt = Annotated[
-    bool,
-    typer.Option(
-        "--post", help="Post it to the Slack webhook; kept in the outbox if the post fails."
-    ),
-]
-RecordOpt = Annotated[
-    bool,
-    typer.Option(
-        "--record", help="Record a communication_sent event (with --post: once delivered)."
-    ),
-]
-NoEmojiOpt = Annotated[
-    bool, typer.Option("--no-emoji", help="Plain ASCII banners, for tools that mangle emoji.")
-]
 StageOpt = Annotated[
     str | None,
     typer.Option(
@@ -50,143 +38,6 @@ SetOpt = Annotated[
         help="Fill or override a template field (repeatable; repeating a key makes a list).",
     ),
 ]
-
-
-@dataclass
-class MessageOptions:
-    """The message flags of an event command, checked before anything is committed."""
-
-    copy: bool = False
-    post: bool = False
-    record: bool = False
-    no_emoji: bool = False
-
-    def check(self, ws: Workspace) -> None:
-        if self.post:
-            from incidentctl.services.comms import webhook_url
-
-            webhook_url(ws)
-
-
-def announce(
-    ws: Workspace,
-    result: RecordResult,
-    template: str,
-    options: MessageOptions,
-    *,
-    as_json: bool,
-    by: str | None = None,
-) -> None:
-    """After an event command has committed: print its Slack message (unless --json),
-    then copy, post and record it as asked."""
-    from incidentctl.services.comms import render_for_state
-    from incidentctl.templating.sandbox import TemplateError
-
-    emoji = False if options.no_emoji else None
-    try:
-        rendered = render_for_state(ws, result.state, template, fmt="slack", emoji=emoji)
-    except TemplateError as exc:
-        state = result.state
-        raise TemplateError(
-            exc.message,
-            hint=f"{state.human_id}: the event was recorded; fix the template, "
-            f"then: incidentctl render {template} {state.human_id}",
-        ) from None
-    if not as_json:
-        show_message(rendered)
-    problems = deliver(
-        ws,
-        rendered,
-        {"emoji": emoji},
-        copy=options.copy,
-        post=options.post,
-        record=options.record,
-        by=by,
-    )
-    _fail_if(problems)
-
-
-def show_message(rendered: Rendered) -> None:
-    """Off a terminal: exactly the message text. On one: a panel, and a hint on stderr."""
-    if not terminal.stdout_is_tty():
-        terminal.out(rendered.text)
-        return
-    from incidentctl.cli.views.messages import message_panel
-
-    terminal.print_rich(message_panel(rendered))
-    terminal.talk(
-        "hint: --copy copies it, --post posts it to Slack; piped, only the text is printed"
-    )
-
-
-def deliver(
-    ws: Workspace,
-    rendered: Rendered,
-    render_args: dict,
-    *,
-    copy: bool,
-    post: bool,
-    record: bool,
-    by: str | None = None,
-    at: str | None = None,
-) -> list[IncidentctlError]:
-    """Copy, post and record one message; the problems are returned, to report after
-    the rest has been done (the text is already printed, so nothing is lost)."""
-    from incidentctl.errors import IncidentctlError
-
-    problems: list[IncidentctlError] = []
-    if copy:
-        from incidentctl.adapters.clipboard import ClipboardError, copy_text
-
-        try:
-            method = copy_text(rendered.text)
-        except ClipboardError as exc:
-            problems.append(exc)
-        else:
-            how = "OSC 52 (your terminal does the copy)" if method == "osc52" else method
-            terminal.talk(f"copied {rendered.template} to the clipboard via {how}")
-    if post:
-        from incidentctl.services.comms import for_slack
-        from incidentctl.services.outbox import post_now
-
-        slack = for_slack(ws, rendered, rendered.uid, **render_args)
-        delivery = post_now(ws, slack, record=record, by=by)
-        if delivery.outcome == "sent":
-            terminal.talk(f"posted {rendered.template} to Slack")
-            if delivery.recorded is not None:
-                report_recorded(delivery.recorded, False, "recorded")
-            if delivery.record_error:
-                terminal.warn(f"posted, but recording it failed: {delivery.record_error}")
-        elif delivery.outcome == "in doubt":
-            problems.append(
-                IncidentctlError(
-                    f"another flush was interrupted while posting {rendered.template}; "
-                    f"it is in doubt in the outbox as {delivery.id}",
-                    hint="check the channel, then: incidentctl outbox flush --retry-in-doubt",
-                )
-            )
-        else:
-            problems.append(
-                IncidentctlError(
-                    f"posting {rendered.template} to Slack failed ({delivery.error}); "
-                    f"it is queued in the outbox as {delivery.id}",
-                    hint="send it later with: incidentctl outbox flush",
-                )
-            )
-    elif record:
-        from incidentctl.services.comms import record_communication
-
-        report_recorded(
-            record_communication(ws, rendered.uid, rendered, at=at, by=by), False, "recorded"
-        )
-    return problems
-
-
-def _fail_if(problems: list[IncidentctlError]) -> None:
-    for problem in problems:
-        terminal.error(problem.message, problem.hint)
-    if problems:
-        raise typer.Exit(1)
 
 
 # -- render ----------------------------------------------------------------------------
@@ -232,20 +83,18 @@ def render(
     as_json: JsonOpt = False,
 ) -> None:
     """Render a message template for an incident: print it, write it, copy, post or record it."""
-    from incidentctl.services.comms import parse_settings, render_message, webhook_url
+    from incidentctl.cli import report
+    from incidentctl.services.announce import MessageRequest, publish
+    from incidentctl.services.comms import parse_settings, render_message
 
     ws = workspace(ctx)
     overrides = parse_settings(settings or [])
-    if post:
-        webhook_url(ws)
-    if record and not post and at is not None:
-        from incidentctl.services.record import when
-
-        when(ws, at)  # a bad --at is refused before anything is written
+    request = MessageRequest(copy, post, record, no_emoji, by=by, at=at)
+    request.check(ws)  # a bad --at or a missing webhook is refused before anything is written
     render_args = {
         "stage": stage,
         "overrides": overrides,
-        "emoji": False if no_emoji else None,
+        "emoji": request.emoji,
     }
     rendered = render_message(ws, template, incident, fmt=fmt, **render_args)
     if output is not None:
@@ -263,8 +112,8 @@ def render(
     elif as_json:
         terminal.out_json(rendered.to_dict())
     else:
-        show_message(rendered)
-    _fail_if(deliver(ws, rendered, render_args, copy=copy, post=post, record=record, by=by, at=at))
+        report.show_message(rendered)
+    report.published(publish(ws, None, rendered=rendered, render_args=render_args, request=request))
 
 
 # -- template list / show -------------------------------------------------------------
@@ -360,7 +209,7 @@ def comms_sent(
         emoji=False if no_emoji else None,
     )
     result = record_communication(ws, incident, rendered, channel=channel, at=at, by=by)
-    report_recorded(result, as_json, "recorded")
+    publish(ctx, result, as_json)
 
 
 @comms_app.command("list")
@@ -442,19 +291,20 @@ def outbox_flush(
     as_json: JsonOpt = False,
 ) -> None:
     """Post the queued messages, oldest first; each is posted at most once."""
-    from incidentctl.services.outbox import flush
+    from incidentctl.cli import report
+    from incidentctl.services.announce import flush_outbox
 
-    report = flush(workspace(ctx), retry_in_doubt=retry_in_doubt)
+    flushed = flush_outbox(workspace(ctx), retry_in_doubt=retry_in_doubt)
     if as_json:
-        terminal.out_json(report.to_dict())
-    for problem in report.problems:
+        terminal.out_json(flushed.report.to_dict())
+    for problem in flushed.report.problems:
         terminal.warn(f"unreadable outbox file {problem}")
-    for d in report.deliveries:
+    for d in flushed.report.deliveries:
         what = f"{d.id} ({d.incident} {d.template})"
         if d.outcome == "sent":
             terminal.talk(f"sent {what}")
             if d.recorded is not None:
-                report_recorded(d.recorded, False, "recorded")
+                report.recorded(d.recorded, False)
             if d.record_error:
                 terminal.warn(f"sent {d.id}, but recording it failed: {d.record_error}")
         elif d.outcome == "failed":
@@ -465,15 +315,15 @@ def outbox_flush(
             terminal.warn(
                 f"{what} is in doubt: an earlier post of it was interrupted; not re-posted"
             )
-    if not report.deliveries:
+    report.synced(flushed.synced)
+    if not flushed.report.deliveries:
         terminal.talk("the outbox is empty; nothing to send")
-    elif report.in_doubt:
+    elif flushed.report.in_doubt:
         terminal.talk(
             "hint: check the channel, then: incidentctl outbox flush --retry-in-doubt, "
             "or incidentctl outbox drop ID"
         )
-    if report.failed or report.in_doubt:
-        raise typer.Exit(1)
+    report.finish(flushed)
 
 
 @outbox_app.command("drop")

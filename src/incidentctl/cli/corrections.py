@@ -6,7 +6,7 @@ from typing import Annotated
 
 import typer
 
-from incidentctl.cli.common import AtOpt, ByOpt, JsonOpt, report_recorded, workspace
+from incidentctl.cli.common import AtOpt, ByOpt, JsonOpt, publish, workspace
 
 EventArg = Annotated[
     str,
@@ -50,7 +50,7 @@ def correct(
     result = record_correction(
         workspace(ctx), event, at=at, text=text, field=field, reason=reason, by=by
     )
-    report_recorded(result, as_json, "recorded")
+    publish(ctx, result, as_json)
 
 
 def retract(
@@ -67,7 +67,7 @@ def retract(
     from incidentctl.services.corrections import retract as record_retraction
 
     result = record_retraction(workspace(ctx), event, reason, at=at, by=by)
-    report_recorded(result, as_json, "recorded")
+    publish(ctx, result, as_json)
 
 
 def register(app: typer.Typer) -> None:

@@ -6,8 +6,18 @@ from typing import Annotated
 
 import typer
 
-from incidentctl.cli.common import AtOpt, ByOpt, IncidentArg, JsonOpt, report_recorded, workspace
-from incidentctl.cli.comms import CopyOpt, MessageOptions, NoEmojiOpt, PostOpt, RecordOpt, announce
+from incidentctl.cli.common import (
+    AtOpt,
+    ByOpt,
+    CopyOpt,
+    IncidentArg,
+    JsonOpt,
+    NoEmojiOpt,
+    PostOpt,
+    RecordOpt,
+    publish,
+    workspace,
+)
 
 SeverityOpt = Annotated[
     str | None,
@@ -57,11 +67,12 @@ def declare(
     no_emoji: NoEmojiOpt = False,
 ) -> None:
     """Declare an incident: allocate INC-YYYY-MM-DD-NNN, commit it, print the Slack declaration."""
+    from incidentctl.services.announce import MessageRequest
     from incidentctl.services.incidents import Declaration, declare
 
     ws = workspace(ctx)
-    options = MessageOptions(copy, post, record, no_emoji)
-    options.check(ws)
+    request = MessageRequest(copy, post, record, no_emoji, by=by)
+    request.check(ws)
     result = declare(
         ws,
         Declaration(
@@ -77,8 +88,7 @@ def declare(
             runbook=runbook or "",
         ),
     )
-    report_recorded(result, as_json, "recorded")
-    announce(ws, result, "slack/declared", options, as_json=as_json, by=by)
+    publish(ctx, result, as_json, template="slack/declared", request=request)
 
 
 def ack(
@@ -94,9 +104,7 @@ def ack(
     """Acknowledge: a first responder is engaged (stops the MTTA clock)."""
     from incidentctl.services.incidents import acknowledge
 
-    report_recorded(
-        acknowledge(workspace(ctx), incident, by=by, at=at, message=message), as_json, "recorded"
-    )
+    publish(ctx, acknowledge(workspace(ctx), incident, by=by, at=at, message=message), as_json)
 
 
 def update(
@@ -127,15 +135,15 @@ def update(
     no_emoji: NoEmojiOpt = False,
 ) -> None:
     """Record a status, severity or impact change, or an update note; print the Slack update."""
+    from incidentctl.services.announce import MessageRequest
     from incidentctl.services.incidents import Update, update
 
     ws = workspace(ctx)
-    options = MessageOptions(copy, post, record, no_emoji)
-    options.check(ws)
+    request = MessageRequest(copy, post, record, no_emoji, by=by)
+    request.check(ws)
     changes = Update(status=status, severity=severity, impact=impact, message=message)
     result = update(ws, incident, changes, by=by, at=at)
-    report_recorded(result, as_json, "recorded")
-    announce(ws, result, "slack/update", options, as_json=as_json, by=by)
+    publish(ctx, result, as_json, template="slack/update", request=request)
 
 
 def assign(
@@ -153,7 +161,7 @@ def assign(
     """Assign a role (commander, tech-lead, comms-lead, scribe, support-lead) to someone."""
     from incidentctl.services.incidents import assign
 
-    report_recorded(assign(workspace(ctx), incident, role, user, by=by, at=at), as_json, "recorded")
+    publish(ctx, assign(workspace(ctx), incident, role, user, by=by, at=at), as_json)
 
 
 def note(
@@ -173,7 +181,7 @@ def note(
     """Add a note to the timeline."""
     from incidentctl.services.incidents import note
 
-    report_recorded(note(workspace(ctx), incident, text, kind, by=by, at=at), as_json, "recorded")
+    publish(ctx, note(workspace(ctx), incident, text, kind, by=by, at=at), as_json)
 
 
 def mitigate(
@@ -194,14 +202,14 @@ def mitigate(
     no_emoji: NoEmojiOpt = False,
 ) -> None:
     """Service restored: stop the MTTM clock, move to monitoring, print the Slack update."""
+    from incidentctl.services.announce import MessageRequest
     from incidentctl.services.incidents import mitigate
 
     ws = workspace(ctx)
-    options = MessageOptions(copy, post, record, no_emoji)
-    options.check(ws)
+    request = MessageRequest(copy, post, record, no_emoji, by=by)
+    request.check(ws)
     result = mitigate(ws, incident, message, keep_status, by=by, at=at)
-    report_recorded(result, as_json, "recorded")
-    announce(ws, result, "slack/update", options, as_json=as_json, by=by)
+    publish(ctx, result, as_json, template="slack/update", request=request)
 
 
 def resolve(
@@ -229,14 +237,14 @@ def resolve(
     no_emoji: NoEmojiOpt = False,
 ) -> None:
     """Resolve the incident, with its root cause and resolution; print the Slack resolution."""
+    from incidentctl.services.announce import MessageRequest
     from incidentctl.services.incidents import resolve
 
     ws = workspace(ctx)
-    options = MessageOptions(copy, post, record, no_emoji)
-    options.check(ws)
+    request = MessageRequest(copy, post, record, no_emoji, by=by)
+    request.check(ws)
     result = resolve(ws, incident, root_cause, resolution, category, impact, by=by, at=at)
-    report_recorded(result, as_json, "recorded")
-    announce(ws, result, "slack/resolved", options, as_json=as_json, by=by)
+    publish(ctx, result, as_json, template="slack/resolved", request=request)
 
 
 def reopen(
@@ -252,7 +260,7 @@ def reopen(
     """Reopen a resolved incident."""
     from incidentctl.services.incidents import reopen
 
-    report_recorded(reopen(workspace(ctx), incident, message, by=by, at=at), as_json, "recorded")
+    publish(ctx, reopen(workspace(ctx), incident, message, by=by, at=at), as_json)
 
 
 def register(app: typer.Typer) -> None:

@@ -8,16 +8,12 @@ import typer
 
 from incidentctl.cli import terminal
 from incidentctl.cli.common import AtOpt, ByOpt, JsonOpt, workspace
+from incidentctl.cli.report import finish
 
 oncall_app = typer.Typer(
     help="The weekly on-call rotation: who is on call, overrides, and the handover brief.",
     no_args_is_help=True,
 )
-
-
-def _warn_problems(problems) -> None:
-    for problem in problems:
-        terminal.warn(f"skipped unreadable {problem}")
 
 
 @oncall_app.command()
@@ -35,13 +31,13 @@ def now(
     from incidentctl.services.oncall import oncall_at
 
     view = oncall_at(workspace(ctx), at)
-    _warn_problems(view.problems)
     if as_json:
         terminal.out_json(view.to_dict())
     else:
         from incidentctl.cli.views.oncall import oncall_text
 
         terminal.out(oncall_text(view))
+    finish(view)
 
 
 @oncall_app.command("next")
@@ -50,13 +46,13 @@ def next_(ctx: typer.Context, as_json: JsonOpt = False) -> None:
     from incidentctl.services.oncall import next_rotation
 
     upcoming = next_rotation(workspace(ctx))
-    _warn_problems(upcoming.problems)
     if as_json:
         terminal.out_json(upcoming.to_dict())
     else:
         from incidentctl.cli.views.oncall import next_text
 
         terminal.out(next_text(upcoming))
+    finish(upcoming)
 
 
 @oncall_app.command("schedule")
@@ -71,13 +67,13 @@ def schedule_(
     from incidentctl.services.oncall import schedule
 
     result = schedule(workspace(ctx), weeks)
-    _warn_problems(result.problems)
     if as_json:
         terminal.out_json(result.to_dict())
     else:
         from incidentctl.cli.views.oncall import schedule_table
 
         terminal.print_rich(schedule_table(result))
+    finish(result)
 
 
 @oncall_app.command()
@@ -121,22 +117,18 @@ def handover(
     from incidentctl.services.oncall import handover_brief
 
     brief = handover_brief(workspace(ctx))
-    _warn_problems(brief.problems)
     if as_json:
         terminal.out_json(brief.to_dict())
-        return
-    from incidentctl.cli.views.oncall import handover_text
+    else:
+        from incidentctl.adapters.clipboard import copy_text
+        from incidentctl.cli.views.oncall import handover_text
 
-    text = handover_text(brief)
-    terminal.out(text)
-    if copy:
-        try:
-            from incidentctl.adapters.clipboard import copy_text
-        except ImportError:
-            terminal.warn("clipboard support is not available in this build; not copied")
-        else:
+        text = handover_text(brief)
+        terminal.out(text)
+        if copy:
             copy_text(text)
             terminal.talk("copied the handover brief to the clipboard")
+    finish(brief)
 
 
 def register(app: typer.Typer) -> None:

@@ -8,11 +8,7 @@ import typer
 
 from incidentctl.cli import terminal
 from incidentctl.cli.common import IncidentArg, JsonOpt, workspace
-
-
-def _report_problems(problems) -> None:
-    for problem in problems:
-        terminal.error(str(problem), "run: incidentctl doctor")
+from incidentctl.cli.report import finish
 
 
 def show(ctx: typer.Context, incident: IncidentArg, as_json: JsonOpt = False) -> None:
@@ -28,9 +24,7 @@ def show(ctx: typer.Context, incident: IncidentArg, as_json: JsonOpt = False) ->
         from incidentctl.cli.views.incident import incident_view
 
         terminal.print_rich(incident_view(view))
-    _report_problems(view.problems)
-    if view.problems:
-        raise typer.Exit(1)
+    finish(view)
 
 
 def list_(
@@ -68,9 +62,7 @@ def list_(
         terminal.out("\n".join(lines))
     else:
         terminal.talk("no open incidents" if open_only else "no incidents")
-    _report_problems(listing.problems)
-    if listing.problems:
-        raise typer.Exit(1)
+    finish(listing)
 
 
 def log(ctx: typer.Context, incident: IncidentArg, as_json: JsonOpt = False) -> None:
@@ -95,6 +87,7 @@ def log(ctx: typer.Context, incident: IncidentArg, as_json: JsonOpt = False) -> 
         from incidentctl.cli.views.incident import history_table
 
         terminal.print_rich(history_table(result))
+    finish(result)
 
 
 def register(app: typer.Typer) -> None:

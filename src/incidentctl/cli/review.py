@@ -7,7 +7,8 @@ from typing import Annotated
 import typer
 
 from incidentctl.cli import terminal
-from incidentctl.cli.common import AtOpt, ByOpt, IncidentArg, JsonOpt, report_recorded, workspace
+from incidentctl.cli.common import AtOpt, ByOpt, IncidentArg, JsonOpt, publish, workspace
+from incidentctl.cli.report import finish
 
 REPEATS_SHOWN = 10  # repeat incidents that `metrics` lists without --all
 
@@ -25,14 +26,6 @@ ActionIdArg = Annotated[
     typer.Argument(metavar="ID", help="Action ID: INC-YYYY-MM-DD-NNN#A<n> (or ULID-prefix#A<n>)."),
 ]
 NoteOpt = Annotated[str, typer.Option("-m", "--message", metavar="NOTE", help="A note to record.")]
-
-
-def _report_problems(problems) -> None:
-    """Like `list`: name each unreadable file, and fail once the output is out."""
-    for problem in problems:
-        terminal.error(str(problem), "run: incidentctl doctor")
-    if problems:
-        raise typer.Exit(1)
 
 
 # -- pir ----------------------------------------------------------------------------
@@ -61,7 +54,7 @@ def pir_add(
     from incidentctl.services.pir import add_entry
 
     result = add_entry(workspace(ctx), incident, section, text, by=by, at=at)
-    report_recorded(result, as_json, "recorded")
+    publish(ctx, result, as_json)
 
 
 @pir_app.command("schedule")
@@ -83,7 +76,7 @@ def pir_schedule(
     from incidentctl.services.pir import schedule
 
     result = schedule(workspace(ctx), incident, review_at, by=by)
-    report_recorded(result, as_json, "recorded")
+    publish(ctx, result, as_json)
 
 
 @pir_app.command("complete")
@@ -99,7 +92,7 @@ def pir_complete(
     from incidentctl.services.pir import complete
 
     result = complete(workspace(ctx), incident, message, by=by, at=at)
-    report_recorded(result, as_json, "recorded")
+    publish(ctx, result, as_json)
 
 
 @pir_app.command("generate")
@@ -179,16 +172,15 @@ def _copy(text: str, printed: bool) -> None:
 # -- action -----------------------------------------------------------------------
 
 
-def _report_action(result, as_json: bool) -> None:
+def _report_action(ctx: typer.Context, result, as_json: bool) -> None:
+    from incidentctl.cli import report
+    from incidentctl.services.announce import publish as run
+
+    report.published(run(workspace(ctx), result.record))
     if as_json:
-        for item in result.record.recovered:
-            terminal.talk(f"recovered {item.path} ({item.commit})")
-        for note in result.record.notes:
-            terminal.warn(note)
         terminal.out_json(result.to_dict())
-        return
-    report_recorded(result.record, False, "recorded")
-    terminal.out(result.label)
+    else:
+        terminal.out(result.label)
 
 
 @action_app.command("add")
@@ -225,7 +217,7 @@ def action_add(
         by=by,
         at=at,
     )
-    _report_action(result, as_json)
+    _report_action(ctx, result, as_json)
 
 
 @action_app.command("list")
@@ -252,7 +244,7 @@ def action_list(
         terminal.print_rich(action_table(listing))
     else:
         terminal.talk("no action items" + (" match" if open_only or overdue or owner else ""))
-    _report_problems(listing.problems)
+    finish(listing)
 
 
 @action_app.command("update")
@@ -274,7 +266,7 @@ def action_update(
     from incidentctl.services.actions import update
 
     result = update(workspace(ctx), action_id, status=status, note=message, by=by, at=at)
-    _report_action(result, as_json)
+    _report_action(ctx, result, as_json)
 
 
 @action_app.command("done")
@@ -290,7 +282,7 @@ def action_done(
     from incidentctl.services.actions import update
 
     result = update(workspace(ctx), action_id, status="done", note=message, by=by, at=at)
-    _report_action(result, as_json)
+    _report_action(ctx, result, as_json)
 
 
 # -- metrics --------------------------------------------------------------------------
@@ -347,7 +339,7 @@ def metrics(
         terminal.print_rich(
             metrics_view(result.report, repeats_shown=None if show_all else REPEATS_SHOWN)
         )
-    _report_problems(result.problems)
+    finish(result)
 
 
 def register(app: typer.Typer) -> None:

@@ -9,7 +9,8 @@ from typing import Annotated
 import typer
 
 from incidentctl.cli import terminal
-from incidentctl.cli.common import AtOpt, ByOpt, IncidentArg, JsonOpt, report_recorded, workspace
+from incidentctl.cli.common import AtOpt, ByOpt, IncidentArg, JsonOpt, publish, workspace
+from incidentctl.cli.report import finish
 
 runbook_app = typer.Typer(
     name="runbook",
@@ -27,11 +28,6 @@ VarOpt = Annotated[
         help="A command variable's value, over [runbooks.vars] (repeatable).",
     ),
 ]
-
-
-def _report_problems(problems) -> None:
-    for problem in problems:
-        terminal.error(problem.message, problem.hint)
 
 
 @runbook_app.command("list")
@@ -57,9 +53,7 @@ def list_(
         terminal.print_rich(runbook_table(listing))
     else:
         terminal.talk(f"no runbook fits {listing.incident}" if listing.incident else "no runbooks")
-    _report_problems(listing.problems)
-    if listing.problems:
-        raise typer.Exit(1)
+    finish(listing)
 
 
 @runbook_app.command()
@@ -185,7 +179,7 @@ def step(
         )
     answer = StepAnswer(given[0], option or "", message)
     result = record_step(workspace(ctx), incident, name, step_id, answer, at=at, by=by)
-    report_recorded(result, as_json, "recorded")
+    publish(ctx, result, as_json)
 
 
 @runbook_app.command()
@@ -207,11 +201,7 @@ def progress(ctx: typer.Context, incident: IncidentArg, as_json: JsonOpt = False
         from incidentctl.cli.views.runbooks import progress_renderable
 
         terminal.print_rich(progress_renderable(report))
-    broken = [item for item in report.items if item.problem]
-    for item in broken:
-        terminal.error(f"runbook {item.name} cannot be loaded: {item.problem}")
-    if broken:
-        raise typer.Exit(1)
+    finish(report)
 
 
 def register(app: typer.Typer) -> None:

@@ -9,6 +9,7 @@ import typer
 
 from incidentctl.cli import terminal
 from incidentctl.cli.common import JsonOpt, workspace
+from incidentctl.cli.report import finish
 
 
 def init(
@@ -70,8 +71,7 @@ def doctor(
         terminal.talk(
             f"{status}: {report.incidents} incidents, {report.events} events checked in {report.root}"
         )
-    if not report.ok:
-        raise typer.Exit(1)
+    finish(report)
 
 
 def register(app: typer.Typer) -> None:

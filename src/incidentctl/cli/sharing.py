@@ -9,30 +9,10 @@ import typer
 
 from incidentctl.cli import terminal
 from incidentctl.cli.common import GlobalOptions, JsonOpt, workspace
+from incidentctl.cli.report import finish, plural, sync_summary
 
 if TYPE_CHECKING:
-    from incidentctl.services.record import RecordResult
     from incidentctl.services.sharing import JoinResult
-    from incidentctl.services.sync import SyncResult
-    from incidentctl.services.workspace import Workspace
-
-
-def _plural(n: int, word: str) -> str:
-    return f"{n} {word}" + ("" if n == 1 else "s")
-
-
-def _sync_summary(result: SyncResult) -> str:
-    where = f"{result.remote}/{result.branch}"
-    parts = []
-    if result.pulled:
-        parts.append(f"took {_plural(result.pulled, 'commit')}")
-    if result.pushed:
-        parts.append(f"pushed {_plural(result.pushed, 'commit')}")
-    if result.renumbered:
-        parts.append(f"renumbered {_plural(len(result.renumbered), 'incident')}")
-    if not parts:
-        return f"synced with {where}: already up to date"
-    return f"synced with {where}: " + ", ".join(parts)
 
 
 def sync(ctx: typer.Context, as_json: JsonOpt = False) -> None:
@@ -44,7 +24,7 @@ def sync(ctx: typer.Context, as_json: JsonOpt = False) -> None:
         terminal.warn(warning)
     if as_json:
         terminal.out_json(result.to_dict())
-    terminal.talk(_sync_summary(result))
+    terminal.talk(sync_summary(result))
 
 
 def _report_join(result: JoinResult, as_json: bool) -> None:
@@ -109,42 +89,14 @@ def verify(
     else:
         for problem in report.problems:
             terminal.out(str(problem))
-    checked = (
-        f"{_plural(report.commits, 'commit')}, {_plural(report.event_files, 'event file')}"
-        + (", signatures" if signatures else "")
+    checked = f"{plural(report.commits, 'commit')}, {plural(report.event_files, 'event file')}" + (
+        ", signatures" if signatures else ""
     )
     if report.ok:
         terminal.talk(f"history ok: {checked} checked")
     else:
-        terminal.talk(f"history NOT ok: {_plural(len(report.problems), 'problem')} in {checked}")
-        raise typer.Exit(1)
-
-
-def sync_after_recording(ws: Workspace | None, result: RecordResult) -> None:
-    """Called once an event command has committed: with [sync] mode = "auto", sync.
-    A failure is a warning: the event is committed and goes out with the next sync."""
-    if ws is None:
-        return
-    from incidentctl.services.sync import sync_after_recording as auto_sync
-
-    outcome = auto_sync(ws, result)
-    if outcome is None:
-        return
-    if outcome.result is None:
-        if outcome.offline:  # the message already says the events stay committed
-            terminal.warn(f"not synced: {outcome.failure}")
-        else:
-            terminal.warn(
-                f"not synced: {outcome.failure}; the event is committed here and goes out "
-                "with the next sync"
-            )
-        return
-    for r in outcome.result.renumbered:
-        terminal.talk(
-            f"{r.old} was already taken on {outcome.result.remote}: "
-            f"your incident {r.old} is now {r.new}"
-        )
-    terminal.talk(_sync_summary(outcome.result))
+        terminal.talk(f"history NOT ok: {plural(len(report.problems), 'problem')} in {checked}")
+    finish(report)
 
 
 def register(app: typer.Typer) -> None:

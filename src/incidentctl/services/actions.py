@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any
 
 from incidentctl.errors import NotFoundError, UsageError, choices_hint
 from incidentctl.services.incidents import _fields, _record
+from incidentctl.services.outcome import Outcome
 from incidentctl.services.record import RecordResult, clean_text, one_line
 from incidentctl.services.workspace import Workspace
 
@@ -213,7 +214,7 @@ class ActionRow:
 
 
 @dataclass
-class ActionListing:
+class ActionListing(Outcome):
     rows: list[ActionRow]
     today: date
     problems: list[FileProblem] = field(default_factory=list)

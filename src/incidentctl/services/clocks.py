@@ -7,9 +7,10 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from incidentctl.errors import UsageError
+from incidentctl.errors import ExitCode, IncidentctlError, UsageError
 from incidentctl.services.incidents import _fields, _record, _require_open, _user
 from incidentctl.services.lookup import find_incident
+from incidentctl.services.outcome import Outcome, Problem
 from incidentctl.services.record import RecordResult, clean_text, one_line
 from incidentctl.services.workspace import Workspace
 
@@ -49,11 +50,17 @@ class IncidentClocks:
 
 
 @dataclass
-class StatusReport:
+class StatusReport(Outcome):
     now: datetime
     incidents: list[IncidentClocks]
     problems: list[FileProblem] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
+    check: bool = False  # status --check: anything overdue is exit 3, for cron and alerting
+
+    @property
+    def exit_status(self) -> ExitCode:
+        overdue = ExitCode.CHECK if self.check and self.overdue else ExitCode.OK
+        return max(overdue, super().exit_status)
 
     @property
     def overdue(self) -> bool:
@@ -125,10 +132,13 @@ def _report(loaded: _Loaded, config: Config, now: datetime) -> StatusReport:
     return StatusReport(now, items, loaded.problems, loaded.notes)
 
 
-def status_report(ws: Workspace, ref: str | None = None) -> StatusReport:
+def status_report(ws: Workspace, ref: str | None = None, *, check: bool = False) -> StatusReport:
     """Open incidents (and resolved ones that still owe something, such as a PIR), most
-    urgent first; or the one incident `ref` names."""
-    return _report(_load(ws, ref), ws.config, ws.now())
+    urgent first; or the one incident `ref` names. With `check`, an overdue obligation
+    fails the report (exit 3)."""
+    report = _report(_load(ws, ref), ws.config, ws.now())
+    report.check = check
+    return report
 
 
 def _urgency(item: IncidentClocks) -> tuple:
@@ -166,9 +176,14 @@ class Watcher:
 
 
 @dataclass
-class EscalationResult:
+class EscalationResult(Outcome):
+    """The escalation recorded, and its `slack/escalation` message ("" if the template
+    failed: that is a problem, and the escalation stays recorded)."""
+
     record: RecordResult
-    event: Any  # the escalated event; render it with escalation_message()
+    event: Any
+    text: str = ""
+    problems: list[Problem] = field(default_factory=list)
 
 
 def escalate(
@@ -222,7 +237,20 @@ def escalate(
         return [(event, f"escalated to {whom}", reason)]
 
     record = _record(ws, ref, at, by, build)
-    return EscalationResult(record, record.recorded[-1].event)
+    result = EscalationResult(record, record.recorded[-1].event)
+    state = record.state
+    try:
+        result.text = escalation_message(ws, state, result.event)
+    except IncidentctlError as exc:
+        result.problems.append(
+            Problem(
+                exc.message,
+                f"{state.human_id}: the escalation was recorded; fix the template, "
+                f"then: incidentctl render slack/escalation {state.human_id}",
+                exc.exit_code,
+            )
+        )
+    return result
 
 
 def _levels_hint(levels: dict[int, str]) -> str:

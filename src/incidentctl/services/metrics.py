@@ -8,6 +8,7 @@ from datetime import date, datetime, time, timedelta
 from typing import TYPE_CHECKING, Any
 
 from incidentctl.errors import UsageError
+from incidentctl.services.outcome import Outcome
 from incidentctl.services.workspace import Workspace
 
 if TYPE_CHECKING:
@@ -21,7 +22,7 @@ MONTHLY_TEMPLATE = "metrics/monthly"
 
 
 @dataclass
-class MetricsResult:
+class MetricsResult(Outcome):
     report: MetricsReport
     problems: list[FileProblem] = field(default_factory=list)
 

@@ -9,6 +9,7 @@ from datetime import date, datetime
 from typing import TYPE_CHECKING, Any
 
 from incidentctl.errors import BadFileError, ConfigError, UsageError, choices_hint
+from incidentctl.services.outcome import Outcome
 from incidentctl.services.record import actor, clean_text, new_event_id, one_line, when
 from incidentctl.services.workspace import Workspace
 
@@ -70,7 +71,7 @@ def load_overrides(ws: Workspace) -> tuple[list[OncallOverride], list[FileProble
 
 
 @dataclass
-class OncallView:
+class OncallView(Outcome):
     """Who is on call at one moment, and the rotation around it."""
 
     zone: ZoneInfo
@@ -134,7 +135,7 @@ class ScheduledWeek:
 
 
 @dataclass
-class Schedule:
+class Schedule(Outcome):
     zone: ZoneInfo
     weeks: list[ScheduledWeek]
     problems: list[FileProblem] = field(default_factory=list)
@@ -166,7 +167,7 @@ def schedule(ws: Workspace, weeks: int, *, skip: int = 0) -> Schedule:
 
 
 @dataclass
-class NextRotation:
+class NextRotation(Outcome):
     zone: ZoneInfo
     week: RotationWeek
     briefing_at: datetime  # the handover briefing before it starts
@@ -299,7 +300,7 @@ class ActionItem:
 
 
 @dataclass
-class HandoverBrief:
+class HandoverBrief(Outcome):
     now: datetime
     zone: ZoneInfo
     week: RotationWeek  # the week that is ending

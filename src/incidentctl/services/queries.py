@@ -7,6 +7,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING
 
 from incidentctl.services.lookup import find_incident
+from incidentctl.services.outcome import Outcome
 from incidentctl.services.workspace import Workspace
 
 if TYPE_CHECKING:
@@ -18,7 +19,7 @@ if TYPE_CHECKING:
 
 
 @dataclass
-class IncidentView:
+class IncidentView(Outcome):
     state: IncidentState
     policy: SeverityPolicy
     clocks: list[Clock]
@@ -53,7 +54,7 @@ def show(ws: Workspace, ref: str) -> IncidentView:
 
 
 @dataclass
-class Listing:
+class Listing(Outcome):
     incidents: list[IncidentState]
     problems: list[FileProblem]
 
@@ -78,12 +79,13 @@ def list_incidents(
 
 
 @dataclass
-class History:
+class History(Outcome):
     state: IncidentState
     entries: list[LogEntry]
+    problems: list[FileProblem] = field(default_factory=list)
 
 
 def history(ws: Workspace, ref: str) -> History:
     found = find_incident(ws, ref)
     entries = ws.repo.git.log(ws.repo.rel(found.incident.folder))
-    return History(found.incident.state, entries)
+    return History(found.incident.state, entries, found.incident.problems)

@@ -25,6 +25,7 @@ from typing import TYPE_CHECKING, Any
 from incidentctl.environment import for_children
 from incidentctl.errors import BadFileError, NotFoundError, UsageError, choices_hint
 from incidentctl.services.lookup import find_incident
+from incidentctl.services.outcome import Outcome, Problem
 from incidentctl.services.record import (
     Recorded,
     RecordResult,
@@ -251,7 +252,7 @@ def _step_views(loaded: LoadedRunbook, values: dict[str, str]) -> list[StepView]
 
 
 @dataclass
-class RunbookListing:
+class RunbookListing(Outcome):
     runbooks: list[LoadedRunbook]
     problems: list[BadFileError]
     incident: str = ""  # with --for: the incident the suggestions are for
@@ -334,7 +335,7 @@ def runbook_view(ws: Workspace, name: str, overrides: dict[str, str]) -> Runbook
 
 
 @dataclass
-class LintResult:
+class LintResult(Outcome):
     path: str
     problems: list[str] = field(default_factory=list)  # each "file: field.path: message"
     warnings: list[str] = field(default_factory=list)
@@ -724,11 +725,19 @@ class ProgressItem:
 
 
 @dataclass
-class ProgressReport:
+class ProgressReport(Outcome):
     state: IncidentState
     now: datetime
     items: list[ProgressItem]
     notes: list[str] = field(default_factory=list)
+
+    @property
+    def problems(self) -> list[Problem]:
+        return [
+            Problem(f"runbook {item.name} cannot be loaded: {item.problem}")
+            for item in self.items
+            if item.problem
+        ]
 
     def to_dict(self) -> dict[str, Any]:
         from incidentctl.domain.timeparse import iso

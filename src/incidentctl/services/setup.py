@@ -9,11 +9,13 @@ from pathlib import Path
 from incidentctl.errors import (
     BadFileError,
     ConfigError,
+    ExitCode,
     IncidentctlError,
     RepoError,
     UsageError,
     choices_hint,
 )
+from incidentctl.services.outcome import Outcome
 from incidentctl.store.atomic import stale_temp_files
 from incidentctl.store.config import EXAMPLES, default_config_text, example_config_text
 from incidentctl.store.locate import CONFIG_NAME, enclosing_work_tree
@@ -79,7 +81,7 @@ class Finding:
 
 
 @dataclass
-class DoctorReport:
+class DoctorReport(Outcome):
     root: Path
     findings: list[Finding] = field(default_factory=list)
     fixed: list[str] = field(default_factory=list)
@@ -89,6 +91,13 @@ class DoctorReport:
     @property
     def ok(self) -> bool:
         return not any(f.level == "error" for f in self.findings)
+
+    def problem_list(self) -> list:
+        return []  # the findings are the product (printed on stdout)
+
+    @property
+    def exit_status(self) -> ExitCode:
+        return ExitCode.OK if self.ok else ExitCode.FAILED
 
     def to_dict(self) -> dict:
         return {

@@ -288,10 +288,10 @@ class AutoSync:
     offline: bool = False  # the failure is the remote being out of reach
 
 
-def sync_after_recording(ws: Workspace, record: RecordResult) -> AutoSync | None:
-    """With [sync] mode = "auto", sync after an event command committed. Never raises:
-    the events are committed, so failing to reach the remote is only a warning."""
-    if not record.recorded or ws.config.sync.mode != "auto":
+def sync_after_recording(ws: Workspace, records: list[RecordResult]) -> AutoSync | None:
+    """With [sync] mode = "auto", sync once after a command committed `records`. Never
+    raises: the events are committed, so failing to reach the remote is only a warning."""
+    if not any(r.recorded for r in records) or ws.config.sync.mode != "auto":
         return None
     from incidentctl.store.remote import Unreachable
 
@@ -301,7 +301,8 @@ def sync_after_recording(ws: Workspace, record: RecordResult) -> AutoSync | None
         return AutoSync(None, exc.message, offline=isinstance(exc, Unreachable))
     except Exception as exc:  # a bug here must not turn a committed event into a failure
         return AutoSync(None, f"{type(exc).__name__}: {exc}")
-    _refresh(ws, record, synced)
+    for record in records:
+        _refresh(ws, record, synced)
     return AutoSync(synced)
 
 

@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from incidentctl.errors import GitError, UsageError
+from incidentctl.services.outcome import Outcome
 
 if TYPE_CHECKING:
     from incidentctl.store.git import Git
@@ -52,7 +53,7 @@ class HistoryProblem:
 
 
 @dataclass
-class VerifyReport:
+class VerifyReport(Outcome):
     root: Path
     revisions: list[str]
     signatures: bool
@@ -63,6 +64,9 @@ class VerifyReport:
     @property
     def ok(self) -> bool:
         return not self.problems
+
+    def problem_list(self) -> list:
+        return []  # the problems are the product: `verify` prints them on stdout
 
     def to_dict(self) -> dict:
         return {

@@ -1,0 +1,206 @@
+"""Record, then announce: the one use case behind every event command and `render`.
+
+After the events are committed: render the message the procedure calls for (from the
+incident's state *after* the events), copy it, post it, record the communication, and
+run the automatic sync once, after the last commit. The result says what happened;
+the command prints it and nothing changes it afterwards.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from incidentctl.errors import ExitCode, IncidentctlError
+from incidentctl.services.outcome import Outcome, Problem
+
+if TYPE_CHECKING:
+    from incidentctl.services.comms import Rendered
+    from incidentctl.services.outbox import Delivery, FlushReport
+    from incidentctl.services.record import RecordResult
+    from incidentctl.services.sync import AutoSync
+    from incidentctl.services.workspace import Workspace
+
+
+@dataclass
+class MessageRequest:
+    """What to do with a message besides printing it: the message flags of a command."""
+
+    copy: bool = False
+    post: bool = False
+    record: bool = False
+    no_emoji: bool = False
+    by: str | None = None
+    at: str | None = None  # when the communication happened, for --record without --post
+
+    @property
+    def emoji(self) -> bool | None:
+        return False if self.no_emoji else None
+
+    def check(self, ws: Workspace) -> None:
+        """Refuse, before anything is committed, what could not be carried out."""
+        if self.post:
+            from incidentctl.services.comms import webhook_url
+
+            webhook_url(ws)
+        if self.record and not self.post and self.at is not None:
+            from incidentctl.services.record import when
+
+            when(ws, self.at)
+
+
+@dataclass
+class Published(Outcome):
+    """What an event command (or `render`) did after its events were committed."""
+
+    record: RecordResult | None = None  # the command's own events, as true after the sync
+    rendered: Rendered | None = None
+    copied_via: str = ""  # "xclip", "osc52", ...: set once the text is on the clipboard
+    delivery: Delivery | None = None  # the --post outcome
+    communication: RecordResult | None = None  # the communication_sent event
+    synced: AutoSync | None = None
+    problems: list[Problem] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+
+    @property
+    def recorded(self) -> list[RecordResult]:
+        """Every commit this command made, in order."""
+        return [r for r in (self.record, self.communication) if r is not None and r.recorded]
+
+
+def publish(
+    ws: Workspace,
+    record: RecordResult | None,
+    *,
+    template: str | None = None,
+    request: MessageRequest | None = None,
+    rendered: Rendered | None = None,
+    render_args: dict[str, Any] | None = None,
+) -> Published:
+    """After `record` was committed: announce it through `template` (rendered from the
+    state after the events) or the already `rendered` message, as `request` asks; then
+    sync once ([sync] mode = "auto"). Never raises for what happens after the commit:
+    the events stand, and every later failure is a problem in the result."""
+    request = request or MessageRequest()
+    out = Published(record, rendered)
+    announcing = template is not None or rendered is not None
+    records_communication = announcing and request.record
+    if record is not None and not records_communication:
+        # the last commit is the event: sync now, so the message carries the ID that stands
+        _sync(ws, out)
+    if template is not None and record is not None:
+        out.rendered = _render(ws, record, template, request, out)
+        render_args = {"emoji": request.emoji}
+    if out.rendered is not None:
+        _deliver(ws, out, out.rendered, render_args or {}, request)
+    if records_communication:
+        _sync(ws, out)
+    return out
+
+
+def _render(
+    ws: Workspace, record: RecordResult, template: str, request: MessageRequest, out: Published
+) -> Rendered | None:
+    from incidentctl.services.comms import render_for_state
+
+    try:
+        return render_for_state(ws, record.state, template, fmt="slack", emoji=request.emoji)
+    except IncidentctlError as exc:
+        state = record.state
+        out.problems.append(
+            Problem(
+                exc.message,
+                f"{state.human_id}: the event was recorded; fix the template, "
+                f"then: incidentctl render {template} {state.human_id}",
+                exc.exit_code,
+            )
+        )
+        return None
+
+
+def _deliver(
+    ws: Workspace,
+    out: Published,
+    rendered: Rendered,
+    render_args: dict[str, Any],
+    request: MessageRequest,
+) -> None:
+    """Copy, post and record one message, each as asked."""
+    if request.copy:
+        from incidentctl.adapters.clipboard import ClipboardError, copy_text
+
+        try:
+            out.copied_via = copy_text(rendered.text)
+        except ClipboardError as exc:
+            out.problems.append(Problem.of(exc))
+    if request.post:
+        from incidentctl.services.comms import for_slack
+        from incidentctl.services.outbox import post_now
+
+        try:
+            slack = for_slack(ws, rendered, rendered.uid, **render_args)
+            out.delivery = delivery = post_now(ws, slack, record=request.record, by=request.by)
+        except IncidentctlError as exc:
+            out.problems.append(Problem.of(exc))
+            return
+        if delivery.outcome == "sent":
+            out.communication = delivery.recorded
+            if delivery.record_error:
+                out.warnings.append(f"posted, but recording it failed: {delivery.record_error}")
+        elif delivery.outcome == "in doubt":
+            out.problems.append(
+                Problem(
+                    f"another flush was interrupted while posting {rendered.template}; "
+                    f"it is in doubt in the outbox as {delivery.id}",
+                    "check the channel, then: incidentctl outbox flush --retry-in-doubt",
+                )
+            )
+        else:
+            out.problems.append(
+                Problem(
+                    f"posting {rendered.template} to Slack failed ({delivery.error}); "
+                    f"it is queued in the outbox as {delivery.id}",
+                    "send it later with: incidentctl outbox flush",
+                )
+            )
+    elif request.record:
+        from incidentctl.services.comms import record_communication
+
+        try:
+            out.communication = record_communication(
+                ws, rendered.uid, rendered, at=request.at, by=request.by
+            )
+        except IncidentctlError as exc:
+            out.problems.append(Problem.of(exc))
+
+
+def _sync(ws: Workspace, out: Published) -> None:
+    from incidentctl.services.sync import sync_after_recording
+
+    if out.recorded:
+        out.synced = sync_after_recording(ws, out.recorded)
+
+
+@dataclass
+class Flushed(Outcome):
+    """`outbox flush`: what each queued message did, and the one sync after the
+    communications it recorded. A failed or in-doubt message fails the command."""
+
+    report: FlushReport
+    synced: AutoSync | None = None
+    problems: list[Problem] = field(default_factory=list)
+
+    @property
+    def exit_status(self) -> ExitCode:
+        if self.report.failed or self.report.in_doubt:
+            return max(ExitCode.FAILED, super().exit_status)
+        return super().exit_status
+
+
+def flush_outbox(ws: Workspace, *, retry_in_doubt: bool = False) -> Flushed:
+    from incidentctl.services.outbox import flush
+    from incidentctl.services.sync import sync_after_recording
+
+    report = flush(ws, retry_in_doubt=retry_in_doubt)
+    recorded = [d.recorded for d in report.deliveries if d.recorded is not None]
+    return Flushed(report, sync_after_recording(ws, recorded) if recorded else None)
