@@ -322,3 +322,18 @@ def test_an_override_left_uncommitted_by_a_killed_command_is_committed_next_time
     assert "Recovered: true" in team.git("log", "-1", "--skip=1", "--format=%B")
     yann = team("oncall", "now", "--at", "2026-02-13T12:00Z", "--json").json()
     assert yann["primary"] == "@yann"
+
+
+def test_an_unreadable_override_fails_oncall_as_it_fails_show(team):
+    folder = team.repo / "oncall" / "overrides"
+    folder.mkdir(parents=True)
+    (folder / "20260212T140000.000Z-01KH92DJR0RGZJNNATFZ84GA7N.toml").write_text("not = [toml")
+    team.git("add", "oncall")
+    team.git("commit", "-qm", "a broken override")
+    env = {"INCIDENTCTL_NOW": "2026-02-12T15:00:00Z"}
+    for args in (("now",), ("next",), ("schedule",), ("handover",)):
+        result = team("oncall", *args, ok=False, env=env)
+        assert result.code == 1, (args, result.err)
+        assert "error: oncall/overrides/20260212T140000.000Z-" in result.err
+        assert "hint: run: incidentctl doctor" in result.err
+        assert result.out  # what could be read is still shown

@@ -282,3 +282,14 @@ def test_sync_config_takes_the_shorthand_and_refuses_nonsense(cli):
     refused = cli("declare", "x", "-s", "P1", ok=False)
     assert refused.code == 1 and "sync.mode" in refused.err and "hint: " in refused.err
     assert cli.commits() == 1
+
+
+def test_an_announced_update_syncs_once_after_its_last_commit(tmp_path):
+    origin, (a, _b) = team(tmp_path)
+    edit_config(a.repo, 'mode = "manual"', 'mode = "auto"')
+    incident = a.declare(env=at(1))
+    updated = a("update", incident, "--status", "identified", "-m", "Leak", "--record", env=at(2))
+    # the status change and the communication it announced go out in one sync
+    assert updated.err.count("synced with origin/main") == 1, updated.err
+    assert "pushed 2 commits" in updated.err
+    assert git(origin, "rev-parse", "main") == a.git("rev-parse", "HEAD")

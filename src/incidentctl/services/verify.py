@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from incidentctl.errors import GitError, UsageError
+from incidentctl.errors import ExitCode, GitError, UsageError
 from incidentctl.services.outcome import Outcome
 
 if TYPE_CHECKING:
@@ -67,6 +67,10 @@ class VerifyReport(Outcome):
 
     def problem_list(self) -> list:
         return []  # the problems are the product: `verify` prints them on stdout
+
+    @property
+    def exit_status(self) -> ExitCode:
+        return ExitCode.OK if self.ok else ExitCode.FAILED
 
     def to_dict(self) -> dict:
         return {
