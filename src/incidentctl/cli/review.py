@@ -146,6 +146,7 @@ def pir_generate(
             )
     if copy:
         _copy(review.text, printed)
+    finish(review)
 
 
 def _copy(text: str, printed: bool) -> None:

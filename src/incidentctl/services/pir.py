@@ -17,13 +17,14 @@ from typing import TYPE_CHECKING, Any
 from incidentctl.errors import IncidentctlError, NotFoundError, UsageError, choices_hint
 from incidentctl.services.incidents import _fields, _record
 from incidentctl.services.lookup import find_incident
+from incidentctl.services.outcome import Outcome
 from incidentctl.services.record import RecordResult, clean_text, one_line, time_option
 from incidentctl.services.workspace import Workspace
 
 if TYPE_CHECKING:
     from incidentctl.domain.incident import IncidentState
     from incidentctl.domain.policy import Config, SeverityPolicy
-    from incidentctl.store.repo import LoadedIncident
+    from incidentctl.store.repo import FileProblem, LoadedIncident
 
 PIR_FILE = "pir.md"
 
@@ -147,13 +148,14 @@ def complete(
 
 
 @dataclass
-class Review:
+class Review(Outcome):
     text: str
     state: IncidentState
     folder: Path
     template: str  # the template's name, e.g. pir/waooaw
     template_origin: str  # "repo" or "built-in"
     warnings: list[str] = field(default_factory=list)
+    problems: list[FileProblem] = field(default_factory=list)  # event files left out
 
 
 def template_name(ws: Workspace, choice: str | None) -> str:
@@ -206,14 +208,12 @@ def generate(
             f"{state.human_id} is still {state.status}: this review is a draft, with "
             "placeholders for what resolution will tell"
         )
-    for problem in loaded.problems:
-        warnings.append(f"skipped unreadable {problem}")
     name = template_name(ws, template)
     source = find_template(name, ws.repo.root)
     commits = ws.repo.git.log(ws.repo.rel(loaded.folder / "events"))
     context = review_context(ws.config, state, commits, chosen_day)
     text = render_source(source, context)
-    return Review(text, state, loaded.folder, name, source.origin, warnings)
+    return Review(text, state, loaded.folder, name, source.origin, warnings, loaded.problems)
 
 
 def review_context(
