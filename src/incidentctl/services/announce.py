@@ -88,8 +88,8 @@ def publish(
     if record is not None and not records_communication:
         # the last commit is the event: sync now, so the message carries the ID that stands
         _sync(ws, out)
-    if template is not None and record is not None:
-        out.rendered = _render(ws, record, template, request, out)
+    if template is not None and out.record is not None:
+        out.rendered = _render(ws, out.record, template, request, out)
         render_args = {"emoji": request.emoji}
     if out.rendered is not None:
         _deliver(ws, out, out.rendered, render_args or {}, request)
@@ -177,8 +177,15 @@ def _deliver(
 def _sync(ws: Workspace, out: Published) -> None:
     from incidentctl.services.sync import sync_after_recording
 
-    if out.recorded:
-        out.synced = sync_after_recording(ws, out.recorded)
+    if not out.recorded:
+        return
+    out.synced = synced = sync_after_recording(ws, out.recorded)
+    if synced is not None:  # the records as true after the sync, in the same order
+        fresh = iter(synced.records)
+        if out.record is not None and out.record.recorded:
+            out.record = next(fresh)
+        if out.communication is not None and out.communication.recorded:
+            out.communication = next(fresh)
 
 
 @dataclass

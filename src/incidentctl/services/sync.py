@@ -286,6 +286,9 @@ class AutoSync:
     result: SyncResult | None
     failure: str = ""  # why the events did not reach the remote (they stay committed)
     offline: bool = False  # the failure is the remote being out of reach
+    # the records synced, as true after the sync: new commit IDs after a rebase, and the
+    # incident's new human ID after a renumbering (the records given are left as they were)
+    records: list[RecordResult] = field(default_factory=list)
 
 
 def sync_after_recording(ws: Workspace, records: list[RecordResult]) -> AutoSync | None:
@@ -298,23 +301,23 @@ def sync_after_recording(ws: Workspace, records: list[RecordResult]) -> AutoSync
     try:
         synced = sync(ws, prompt=False)
     except IncidentctlError as exc:
-        return AutoSync(None, exc.message, offline=isinstance(exc, Unreachable))
+        return AutoSync(None, exc.message, offline=isinstance(exc, Unreachable), records=records)
     except Exception as exc:  # a bug here must not turn a committed event into a failure
-        return AutoSync(None, f"{type(exc).__name__}: {exc}")
-    for record in records:
-        _refresh(ws, record, synced)
-    return AutoSync(synced)
+        return AutoSync(None, f"{type(exc).__name__}: {exc}", records=records)
+    return AutoSync(synced, records=[_refreshed(ws, record, synced) for record in records])
 
 
-def _refresh(ws: Workspace, record: RecordResult, synced: SyncResult) -> None:
+def _refreshed(ws: Workspace, record: RecordResult, synced: SyncResult) -> RecordResult:
     """After a rebase the recorded events have new commit IDs, and a renumbering gives
-    the incident a new human ID: report what is now true."""
+    the incident a new human ID: what is now true of `record`."""
+    recorded, state = list(record.recorded), record.state
     if synced.pulled or synced.renumbered:
-        for i, rec in enumerate(record.recorded):
+        for i, rec in enumerate(recorded):
             commit = ws.repo.git.run("log", "-1", "--format=%h", "--", rec.path).strip()
             if commit:
-                record.recorded[i] = dataclasses.replace(rec, commit=commit)
-    if any(r.uid == record.state.uid for r in synced.renumbered):
-        folders = ws.repo.folders_with_prefix(record.state.uid)
+                recorded[i] = dataclasses.replace(rec, commit=commit)
+    if any(r.uid == state.uid for r in synced.renumbered):
+        folders = ws.repo.folders_with_prefix(state.uid)
         if len(folders) == 1:
-            record.state = ws.repo.load(folders[0]).state
+            state = ws.repo.load(folders[0]).state
+    return dataclasses.replace(record, recorded=recorded, state=state)
