@@ -8,6 +8,7 @@ through `git fast-import` so that N = 10,000 takes about a minute, not hours.
 from __future__ import annotations
 
 import argparse
+import hashlib
 import random
 import subprocess
 import sys
@@ -17,7 +18,7 @@ from pathlib import Path
 from incidentctl.domain import events as ev
 from incidentctl.domain import ids
 from incidentctl.domain.ulid import new_ulid
-from incidentctl.services.record import commit_message
+from incidentctl.store.commits import event_message
 from incidentctl.store.config import default_config_text
 from incidentctl.store.repo import IncidentRepo, event_file_name, serialise_event
 
@@ -109,7 +110,8 @@ def write_stream(out, events, repo: IncidentRepo, folder: Path, mark: int, human
     for event in events:
         data = serialise_event(event)
         path = repo.rel(folder / "events" / event_file_name(event))
-        message = commit_message(human_id, event.incident, event, f"{event.type}").encode()
+        digest = hashlib.sha256(data).hexdigest()
+        message = event_message(human_id, event, digest, f"{event.type}").encode()
         stamp = int(event.recorded_at.timestamp())
         who = f"{event.author.lstrip('@')} <{event.author.lstrip('@')}@example.com> {stamp} +0000"
         mark += 1

@@ -14,6 +14,7 @@ from incidentctl.domain import events as ev
 from incidentctl.domain.ulid import new_ulid
 from incidentctl.errors import GitError
 from incidentctl.store.repo import IncidentRepo
+from incidentctl.store.writer import writing
 
 CRASH_SCRIPT = textwrap.dedent(
     """
@@ -23,6 +24,7 @@ CRASH_SCRIPT = textwrap.dedent(
 
     from incidentctl.domain import events as ev
     from incidentctl.domain.ulid import new_ulid
+    import incidentctl.store.writer as writer
     from incidentctl.store.git import Git
     from incidentctl.store.repo import IncidentRepo
 
@@ -39,11 +41,10 @@ CRASH_SCRIPT = textwrap.dedent(
     if mode == "before-commit":
         Git.commit_paths = lambda self, paths, message: os._exit(9)  # killed mid-command
     else:  # killed after the evidence is written, before the event file
-        import incidentctl.store.repo as store
-        store.serialise_event = lambda e: os._exit(9)
-    with repo.lock():
-        repo.write_event(folder, event, "crash test\\n\\nEvent-Type: runbook_step",
-                         extra_files={evidence: b"output\\n"})
+        write = writer.write_atomic
+        writer.write_atomic = lambda p, d, **k: os._exit(9) if "/events/" in str(p) else write(p, d, **k)
+    with writer.writing(repo) as w:
+        w.event(folder, "INC-crash", event, "crash test", extra_files={evidence: b"output\\n"})
     """
 )
 
@@ -99,7 +100,7 @@ def test_a_refused_commit_leaves_neither_file(cli: Cli) -> None:
         outcome="done",
     )
     evidence = folder / "evidence" / f"{event.id}.txt"
-    with repo.lock(), pytest.raises(GitError, match="refused by policy"):
-        repo.write_event(folder, event, "refused", extra_files={evidence: b"x\n"})
+    with writing(repo) as w, pytest.raises(GitError, match="refused by policy"):
+        w.event(folder, "INC-refused", event, "refused", extra_files={evidence: b"x\n"})
     assert not evidence.exists()
     assert git(cli.repo, "status", "--porcelain", "--untracked-files=all") == ""

@@ -15,9 +15,9 @@ from incidentctl.services.record import (
     RecordResult,
     actor,
     clean_text,
-    commit_event,
     new_event_id,
     one_line,
+    record_event,
     when,
 )
 from incidentctl.services.workspace import Workspace
@@ -66,6 +66,7 @@ def declare(ws: Workspace, d: Declaration) -> RecordResult:
     from incidentctl.domain import ids
     from incidentctl.domain.state import fold
     from incidentctl.domain.ulid import new_ulid
+    from incidentctl.store.writer import writing
 
     title = clean_text(d.title, "the title", required=True).strip()
     severity = ws.severity(d.severity)
@@ -86,9 +87,7 @@ def declare(ws: Workspace, d: Declaration) -> RecordResult:
 
         runbook, runbook_note = attachable_runbook(ws, d.runbook, severity)
     settings = ws.config.incident
-    with ws.repo.lock():
-        ws.repo.git.prepare_commit()
-        recovered = ws.repo.recover()
+    with writing(ws.repo) as w:
         author = actor(ws, d.by)
         uid = new_ulid(at)
         day = at.date()  # at is UTC
@@ -117,10 +116,10 @@ def declare(ws: Workspace, d: Declaration) -> RecordResult:
             runbook=runbook,
         )
         folder = ws.repo.new_folder(uid, title)
-        recorded = commit_event(
-            ws, folder, human_id, event, f"declared {severity}: {title}", body=impact
+        recorded = record_event(
+            w, folder, human_id, event, f"declared {severity}: {title}", body=impact
         )
-    result = RecordResult(fold([event]), [recorded], recovered)
+    result = RecordResult(fold([event]), [recorded], w.recovered)
     if runbook_note:
         result.notes.append(runbook_note)
     return result
@@ -140,11 +139,10 @@ def _record(
 ) -> RecordResult:
     """Find the incident, then under the lock build and commit each event in turn."""
     from incidentctl.domain.state import fold
+    from incidentctl.store.writer import writing
 
     at = when(ws, at_text)
-    with ws.repo.lock():
-        ws.repo.git.prepare_commit()
-        recovered = ws.repo.recover()
+    with writing(ws.repo) as w:
         found = find_incident(ws, ref)
         loaded = found.incident
         base = {
@@ -154,7 +152,7 @@ def _record(
             "author": actor(ws, by),
         }
         planned = build(loaded, base)
-        result = RecordResult(loaded.state, recovered=recovered)
+        result = RecordResult(loaded.state, recovered=w.recovered)
         if found.note:
             result.notes.append(found.note)
         for problem in loaded.problems:
@@ -162,7 +160,7 @@ def _record(
         events = list(loaded.state.timeline)
         for event, subject, body in planned:
             result.recorded.append(
-                commit_event(ws, loaded.folder, loaded.state.human_id, event, subject, body)
+                record_event(w, loaded.folder, loaded.state.human_id, event, subject, body)
             )
             events.append(event)
         result.state = fold(events)

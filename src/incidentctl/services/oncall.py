@@ -21,6 +21,7 @@ if TYPE_CHECKING:
     from incidentctl.domain.oncall import OnCall, OncallOverride, Rotation, RotationWeek
     from incidentctl.services.clocks import IncidentClocks
     from incidentctl.store.repo import FileProblem
+    from incidentctl.store.writer import Writer, Written
 
 OVERRIDES_DIR = "oncall/overrides"
 MAX_WEEKS = 520
@@ -220,6 +221,7 @@ def add_override(
 ) -> OverrideResult:
     from incidentctl.domain.oncall import ROLES, OncallOverride
     from incidentctl.domain.timeparse import iso
+    from incidentctl.store.writer import writing
 
     user = clean_text(user, "the user", required=True).strip()
     reason = clean_text(reason, "-m")
@@ -234,8 +236,8 @@ def add_override(
             hint="an override covers the time from --from up to --to",
         )
     agreed = when(ws, at)
-    with ws.repo.lock():
-        recovered = _commit_leftovers(ws)
+    with writing(ws.repo) as w:
+        recovered = [r.path for r in w.recovered] + _commit_leftovers(ws, w)
         override = OncallOverride(
             id=new_event_id(agreed),
             at=agreed,
@@ -247,43 +249,40 @@ def add_override(
             end=end,
             reason=reason,
         )
-        rel, commit = _write_override(ws, override)
-    return OverrideResult(override, rel, commit, recovered)
+        written = _write_override(w, override)
+    return OverrideResult(override, written.path, written.commit, recovered)
 
 
-def _override_message(override: OncallOverride, recovered: bool = False) -> str:
+def _override_message(override: OncallOverride) -> str:
     from incidentctl.domain.timeparse import iso
+    from incidentctl.store import commits
 
     who = one_line(override.user)
     subject = f"oncall: {who} {override.role} from {iso(override.start)} to {iso(override.end)}"
-    trailers = f"Event: {override.id}\nEvent-Type: {override.type}"
-    if recovered:
-        trailers += "\nRecovered: true"
-    body = f"\n\n{override.reason.strip()}" if override.reason.strip() else ""
-    return f"{subject}{body}\n\n{trailers}"
+    trailers = [(commits.EVENT, override.id), (commits.EVENT_TYPE, override.type)]
+    return commits.message(subject, override.reason, trailers)
 
 
-def _write_override(ws: Workspace, override: OncallOverride) -> tuple[str, str]:
+def _write_override(w: Writer, override: OncallOverride) -> Written:
     import tomli_w
 
     from incidentctl.store.repo import event_file_name
 
     rel = f"{OVERRIDES_DIR}/{event_file_name(override)}"  # <UTC ts>-<ULID>.toml, like events
     data = tomli_w.dumps(override.to_record()).encode("utf-8")
-    return rel, ws.repo.write_record(rel, data, _override_message(override))
+    return w.record(rel, data, _override_message(override), key=override.id)
 
 
-def _commit_leftovers(ws: Workspace) -> list[str]:
-    """Commit override files a killed command wrote but did not commit (lock held)."""
+def _commit_leftovers(ws: Workspace, w: Writer) -> list[str]:
+    """Commit override files left uncommitted that no write journal names (a killed
+    command of a version before the journal wrote them): the journal's own are done."""
     done = []
     for path in ws.repo.uncommitted_records(OVERRIDES_DIR):
         try:
             override = _read_override(ws, path)
         except BadFileError:
             continue  # not ours to fix: the user sees it as a problem when reading
-        rel = ws.repo.rel(path)
-        ws.repo.git.commit_paths([rel], _override_message(override, recovered=True))
-        done.append(rel)
+        done.append(w.adopt(ws.repo.rel(path), _override_message(override)).path)
     return done
 
 

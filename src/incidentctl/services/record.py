@@ -1,4 +1,5 @@
-"""Recording events: one file, one commit, under the repo lock."""
+"""Recording events: the times, authors and text of an event command, and what it did.
+Writing and committing are the store's (`store.writer`): one file, one commit, locked."""
 
 from __future__ import annotations
 
@@ -10,13 +11,14 @@ from typing import TYPE_CHECKING
 from incidentctl.domain.timeparse import TIME_HINT, TimeParseError, parse_time
 from incidentctl.errors import UsageError
 from incidentctl.services.workspace import Workspace
+from incidentctl.store import commits
 
 if TYPE_CHECKING:
     from pathlib import Path
 
     from incidentctl.domain.events import EventBase
     from incidentctl.domain.incident import IncidentState
-    from incidentctl.store.repo import Recovered
+    from incidentctl.store.writer import Recovered, Writer
 
 FUTURE_TOLERANCE = timedelta(minutes=5)
 EARLIEST = datetime(1970, 1, 1, tzinfo=UTC)  # ULIDs count milliseconds from here
@@ -104,36 +106,7 @@ def actor(ws: Workspace, by: str | None) -> str:
 
 
 def one_line(text: str, limit: int = 60) -> str:
-    flat = re.sub(r"\s+", " ", text).strip()
-    return flat if len(flat) <= limit else flat[: limit - 1].rstrip() + "…"
-
-
-def commit_message(human_id: str, uid: str, event: EventBase, subject: str, body: str = "") -> str:
-    parts = [f"{human_id}: {one_line(subject, 100)}"]
-    if body.strip():
-        parts.append(body.strip())
-    parts.append(
-        "\n".join(
-            [
-                f"Incident: {human_id}",
-                f"Incident-Uid: {uid}",
-                f"Event: {event.id}",
-                f"Event-Type: {event.type}",
-                f"Event-Sha256: {event_digest(event)}",
-            ]
-        )
-    )
-    return "\n\n".join(parts)
-
-
-def event_digest(event: EventBase) -> str:
-    """SHA-256 of the event file's bytes: `verify` compares it with the committed file,
-    so an amended or rewritten commit shows."""
-    import hashlib
-
-    from incidentctl.store.repo import serialise_event
-
-    return hashlib.sha256(serialise_event(event)).hexdigest()
+    return commits.one_line(text, limit)
 
 
 def new_event_id(at: datetime) -> str:
@@ -142,10 +115,9 @@ def new_event_id(at: datetime) -> str:
     return new_ulid(at)
 
 
-def commit_event(
-    ws: Workspace, folder: Path, human_id: str, event: EventBase, subject: str, body: str = ""
+def record_event(
+    w: Writer, folder: Path, human_id: str, event: EventBase, subject: str, body: str = ""
 ) -> Recorded:
-    """Write and commit one event. The caller holds the lock."""
-    message = commit_message(human_id, event.incident, event, subject, body)
-    path, commit = ws.repo.write_event(folder, event, message)
-    return Recorded(event, path, commit)
+    """Write and commit one event, in the write step `w`."""
+    written = w.event(folder, human_id, event, subject, body)
+    return Recorded(event, written.path, written.commit)

@@ -28,7 +28,6 @@ from incidentctl.services.record import (
     RecordResult,
     actor,
     clean_text,
-    commit_message,
     new_event_id,
     one_line,
     when,
@@ -487,13 +486,13 @@ def record_step(
     """Commit one step's answer as one event, with its evidence file in the same commit."""
     from incidentctl.domain import events as ev
     from incidentctl.domain.state import fold
+    from incidentctl.store.writer import writing
 
     note = clean_text(answer.note, "the note")
     loaded = load_runbook(ws, runbook_name)
     step = _check_answer(loaded, step_id, answer)
     when_at = when(ws, at)
-    with ws.repo.lock():
-        recovered = ws.repo.recover()
+    with writing(ws.repo) as w:
         found = find_incident(ws, ref)
         incident = found.incident
         state = incident.state
@@ -533,10 +532,14 @@ def record_step(
         subject = f"runbook {loaded.name}: {step.id} {outcome}"
         body_lines = [note] if note.strip() else []
         body_lines += [f"$ {one_line(r.command, 200)}  (exit {r.exit_code})" for r in answer.runs]
-        message = commit_message(state.human_id, state.uid, event, subject, "\n".join(body_lines))
-        path, commit = ws.repo.write_event(incident.folder, event, message, extra_files=extra)
-        result = RecordResult(fold([*state.timeline, event]), [Recorded(event, path, commit)])
-        result.recovered = recovered
+        written = w.event(
+            incident.folder, state.human_id, event, subject, "\n".join(body_lines), extra
+        )
+        result = RecordResult(
+            fold([*state.timeline, event]),
+            [Recorded(event, written.path, written.commit)],
+            w.recovered,
+        )
         if found.note:
             result.notes.append(found.note)
     return result

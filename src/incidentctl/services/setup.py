@@ -1,67 +1,23 @@
-"""Creating an incident repo, and checking one (doctor)."""
+"""Creating an incident repo (`init_repo`, from the store), and checking one (doctor)."""
 
 from __future__ import annotations
 
 import contextlib
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from incidentctl.errors import (
-    BadFileError,
-    ConfigError,
-    ExitCode,
-    IncidentctlError,
-    RepoError,
-    UsageError,
-    choices_hint,
-)
+from incidentctl.errors import BadFileError, ConfigError, ExitCode, IncidentctlError
 from incidentctl.services.outcome import Outcome
 from incidentctl.store.atomic import stale_temp_files
-from incidentctl.store.config import EXAMPLES, default_config_text, example_config_text
-from incidentctl.store.locate import CONFIG_NAME, enclosing_work_tree
+from incidentctl.store.initialise import InitResult, init_repo
+from incidentctl.store.locate import CONFIG_NAME
 from incidentctl.store.repo import INCIDENTS, IncidentRepo
 
-INIT_MESSAGE = "incidentctl: initialise incident repo\n\nCreated by `incidentctl init`."
+if TYPE_CHECKING:
+    from incidentctl.store.writer import Writer
 
-
-@dataclass
-class InitResult:
-    root: Path
-    git_created: bool
-    config_written: bool
-    commit: str | None
-    example: str | None
-
-
-def init_repo(path: Path, example: str | None = None) -> InitResult:
-    from incidentctl.store.git import Git
-
-    root = path.expanduser().resolve()
-    if example is not None and example not in EXAMPLES:
-        raise UsageError(f"unknown example {example!r}", hint=choices_hint("examples", EXAMPLES))
-    if root.exists() and not root.is_dir():
-        raise RepoError(f"{root} exists and is not a folder")
-    existing = next(p for p in (root, *root.parents) if p.exists())
-    top = enclosing_work_tree(existing)
-    if top is not None and top != root:
-        raise RepoError(
-            f"{root} is inside the git repo {top}",
-            hint=f"an incident repo is a whole git repo: run incidentctl init {top}",
-        )
-    git_created = top is None
-    git = Git.init(root) if git_created else Git(root)
-    repo = IncidentRepo(root)
-    if repo.config_path.exists():
-        return InitResult(root, git_created, False, None, example)
-    text = example_config_text(example) if example else default_config_text()
-    with repo.lock():
-        repo.write_config(text)
-        try:
-            commit = git.commit_paths([CONFIG_NAME], INIT_MESSAGE)
-        except IncidentctlError:
-            repo.config_path.unlink(missing_ok=True)
-            raise
-    return InitResult(root, git_created, True, commit, example)
+__all__ = ["DoctorReport", "Finding", "InitResult", "doctor", "init_repo"]
 
 
 @dataclass(frozen=True)
@@ -112,19 +68,20 @@ class DoctorReport(Outcome):
 
 def doctor(repo: IncidentRepo, *, fix: bool) -> DoctorReport:
     from incidentctl.services.workspace import load_config
+    from incidentctl.store.writer import writing
 
     report = DoctorReport(repo.root)
     try:
         load_config(repo.config_path)
     except ConfigError as exc:
         report.findings.append(Finding("error", CONFIG_NAME, exc.message.split(": ", 1)[-1]))
-    with repo.lock():
-        if fix:
-            for item in repo.recover():
-                report.fixed.append(
-                    f"committed {item.path} ({item.commit}), left by an interrupted command"
-                )
-        _check_git_state(repo, report, fix)
+    # without --fix nothing is committed: the lock only keeps writers out while we look
+    with writing(repo, recover=fix, prepare=False) as w:
+        for item in w.recovered:
+            report.fixed.append(
+                f"committed {item.path} ({item.commit}), left by an interrupted command"
+            )
+        _check_git_state(repo, report, w if fix else None)
         _check_files(repo, report, fix)
         if fix and repo.git.head() is not None:
             # changed-path Bloom filters let `log`, `pir generate` and `verify` skip the
@@ -134,7 +91,9 @@ def doctor(repo: IncidentRepo, *, fix: bool) -> DoctorReport:
     return report
 
 
-def _check_git_state(repo: IncidentRepo, report: DoctorReport, fix: bool) -> None:
+def _check_git_state(repo: IncidentRepo, report: DoctorReport, fix: Writer | None) -> None:
+    """Uncommitted, changed and deleted files under incidents/; with a `fix` writer,
+    uncommitted event files are committed."""
     for code, rel in repo.git.status(INCIDENTS):
         path = repo.root / rel
         if code == "??" or code[0] == "A":
@@ -152,8 +111,11 @@ def _check_git_state(repo: IncidentRepo, report: DoctorReport, fix: bool) -> Non
                     Finding("error", rel, f"uncommitted and unreadable: {exc.problem}")
                 )
                 continue
-            if fix:
-                commit = _commit_recovered(repo, path, event)
+            if fix is not None:
+                human_id = event.incident  # the ULID, if the incident itself cannot be loaded
+                with contextlib.suppress(IncidentctlError):
+                    human_id = repo.load(path.parent.parent).state.human_id
+                commit = fix.adopt_event(path, event, human_id).commit
                 report.fixed.append(f"committed {rel} ({commit})")
             else:
                 report.findings.append(
@@ -167,16 +129,6 @@ def _check_git_state(repo: IncidentRepo, report: DoctorReport, fix: bool) -> Non
             report.findings.append(
                 Finding("error", rel, f"committed file changed (restore it: git checkout -- {rel})")
             )
-
-
-def _commit_recovered(repo: IncidentRepo, path: Path, event) -> str:
-    from incidentctl.services.record import commit_message
-
-    human_id = event.incident  # the ULID, if the incident itself cannot be loaded
-    with contextlib.suppress(IncidentctlError):
-        human_id = repo.load(path.parent.parent).state.human_id
-    message = commit_message(human_id, event.incident, event, f"recovered {event.type} event")
-    return repo.git.commit_paths([repo.rel(path)], message + "\nRecovered: true")
 
 
 def _check_files(repo: IncidentRepo, report: DoctorReport, fix: bool) -> None:

@@ -23,7 +23,7 @@ if TYPE_CHECKING:
     from incidentctl.domain.incident import IncidentState
     from incidentctl.services.record import RecordResult
     from incidentctl.store.remote import Remote
-    from incidentctl.store.repo import Recovered
+    from incidentctl.store.writer import Recovered, Writer
 
 Progress = Callable[[str], None]
 
@@ -87,17 +87,19 @@ def open_remote(ws: Workspace, *, prompt: bool) -> Remote:
 
 def sync(ws: Workspace, progress: Progress = _quiet, *, prompt: bool = True) -> SyncResult:
     from incidentctl.store.remote import Unreachable
+    from incidentctl.store.writer import writing
 
     remote = open_remote(ws, prompt=prompt)
     branch = remote.branch()
     result = SyncResult(remote.name, remote.shown_url(), branch)
     retries = ws.config.sync.push_retries
-    with ws.repo.lock():
-        result.recovered = ws.repo.recover()
+    # not prepared: a pull may move HEAD before anything is committed
+    with writing(ws.repo, prepare=False) as w:
+        result.recovered = w.recovered
         for item in result.recovered:
             progress(f"committed {item.path}, left by an interrupted command")
         try:
-            _rounds(ws, remote, branch, result, progress, retries)
+            _rounds(ws, w, remote, branch, result, progress, retries)
         except Unreachable as exc:
             waiting = _unpushed_count(remote, branch)
             raise Unreachable(
@@ -114,6 +116,7 @@ def _unpushed_count(remote: Remote, branch: str) -> int:
 
 def _rounds(
     ws: Workspace,
+    w: Writer,
     remote: Remote,
     branch: str,
     result: SyncResult,
@@ -124,7 +127,7 @@ def _rounds(
     from incidentctl.store.remote import PushRaced, RemoteError
 
     while True:
-        ahead, tracking = _pull(ws, remote, branch, result, progress)
+        ahead, tracking = _pull(ws, w, remote, branch, result, progress)
         if ahead == 0:
             return
         head = remote.resolve("HEAD") or "HEAD"
@@ -158,7 +161,7 @@ def _has_upstream(ws: Workspace, branch: str) -> bool:
 
 
 def _pull(
-    ws: Workspace, remote: Remote, branch: str, result: SyncResult, progress: Progress
+    ws: Workspace, w: Writer, remote: Remote, branch: str, result: SyncResult, progress: Progress
 ) -> tuple[int, str | None]:
     """Fetch, rebase onto the remote branch and renumber. Returns (commits to push, the
     remote-tracking ref, or None when the remote has no such branch yet)."""
@@ -182,7 +185,7 @@ def _pull(
             )
             remote.rebase_onto(tracking)
             result.pulled += new
-    _renumber_collisions(ws, remote, tracking if exists else None, result, progress)
+    _renumber_collisions(ws, w, remote, tracking if exists else None, result, progress)
     ahead = remote.count(f"{tracking}..HEAD" if exists else "HEAD")
     return ahead, tracking if exists else None
 
@@ -204,7 +207,12 @@ def _unpushed_incidents(ws: Workspace, tracking: str | None) -> set[str]:
 
 
 def _renumber_collisions(
-    ws: Workspace, remote: Remote, tracking: str | None, result: SyncResult, progress: Progress
+    ws: Workspace,
+    w: Writer,
+    remote: Remote,
+    tracking: str | None,
+    result: SyncResult,
+    progress: Progress,
 ) -> None:
     """Give each local unpushed incident whose human ID is already used (as a current or
     an old ID) by another incident the next free number of its day."""
@@ -235,7 +243,7 @@ def _renumber_collisions(
                 for h in (s.human_id, *s.aliases):
                     claimed.setdefault(h, s.uid)
                 continue
-            new_id = _record_renumbering(ws, s, folder, taken, remote.name)
+            new_id = _record_renumbering(ws, w, s, folder, taken, remote.name)
             taken.add(new_id)
             for h in (new_id, *s.aliases, s.human_id):
                 claimed.setdefault(h, s.uid)
@@ -247,12 +255,17 @@ def _renumber_collisions(
 
 
 def _record_renumbering(
-    ws: Workspace, state: IncidentState, folder: Path, taken: set[str], remote_name: str
+    ws: Workspace,
+    w: Writer,
+    state: IncidentState,
+    folder: Path,
+    taken: set[str],
+    remote_name: str,
 ) -> str:
     from incidentctl.domain import events as ev
     from incidentctl.domain import ids
     from incidentctl.domain.ulid import ulid_time
-    from incidentctl.services.record import actor, commit_event, new_event_id
+    from incidentctl.services.record import actor, new_event_id
 
     settings = ws.config.incident
     day = ulid_time(state.uid).date()
@@ -267,8 +280,7 @@ def _record_renumbering(
         human_id=new_id,
         previous=state.human_id,
     )
-    commit_event(
-        ws,
+    w.event(
         folder,
         new_id,
         event,

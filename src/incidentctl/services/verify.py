@@ -200,6 +200,7 @@ class _Verifier:
         import tomllib
 
         from incidentctl.domain.events import EventError, parse_event
+        from incidentctl.store import commits
         from incidentctl.store.history import read_blob
 
         m = EVENT_PATH.match(c.path)
@@ -227,10 +228,10 @@ class _Verifier:
         if not check_trailers:
             return
         expected = {
-            "Event": event.id,
-            "Event-Type": event.type,
-            "Incident-Uid": event.incident,
-            "Event-Sha256": hashlib.sha256(data).hexdigest(),
+            commits.EVENT: event.id,
+            commits.EVENT_TYPE: event.type,
+            commits.INCIDENT_UID: event.incident,
+            commits.EVENT_SHA256: hashlib.sha256(data).hexdigest(),
         }
         for key, want in expected.items():
             values = rec.trailer(key)
@@ -239,13 +240,13 @@ class _Verifier:
             elif len(values) > 1:
                 self.problem(rec.commit, c.path, f"commit has {len(values)} {key}: trailers")
             elif values[0] != want:
-                what = "the file's content" if key == "Event-Sha256" else repr(want)
+                what = "the file's content" if key == commits.EVENT_SHA256 else repr(want)
                 self.problem(
                     rec.commit,
                     c.path,
                     f"trailer {key}: {values[0]!r} does not match {what}",
                 )
-        if not rec.trailer("Incident"):
+        if not rec.trailer(commits.INCIDENT):
             self.problem(rec.commit, c.path, "commit has no Incident: trailer")
 
     def check_signature(self, rec: CommitRecord) -> None:

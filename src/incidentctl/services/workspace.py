@@ -79,7 +79,7 @@ def open_workspace(repo_option: str | None) -> Workspace:
     located = locate(repo_option)
     created = False
     if located.is_default and not (located.root / "incidentctl.toml").is_file():
-        from incidentctl.services.setup import init_repo
+        from incidentctl.store.initialise import init_repo
 
         init_repo(located.root)
         created = True

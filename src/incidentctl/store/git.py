@@ -265,8 +265,10 @@ class Git:
         return entries
 
     def log(self, *pathspec: str) -> list[LogEntry]:
+        from incidentctl.store.commits import LOG_FORMAT, parse_trailers
+
         sep, end = "\x1f", "\x1e"
-        fmt = sep.join(["%H", "%an", "%aI", "%s", "%(trailers:only,unfold)"]) + end
+        fmt = sep.join(["%H", "%an", "%aI", "%s", LOG_FORMAT]) + end
         out = self.run("log", f"--format={fmt}", "--", *pathspec)
         entries = []
         for record in out.split(end):
@@ -274,10 +276,6 @@ class Git:
             if not record:
                 continue
             commit, author, at, subject, trailer_text = record.split(sep)
-            trailers = {}
-            for line in trailer_text.splitlines():
-                key, _, value = line.partition(":")
-                if value:
-                    trailers[key.strip()] = value.strip()
+            trailers = dict(parse_trailers(trailer_text))
             entries.append(LogEntry(commit, author, at, subject, trailers))
         return entries

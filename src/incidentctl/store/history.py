@@ -7,6 +7,8 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
+from incidentctl.store.commits import LOG_FORMAT, parse_trailers
+
 if TYPE_CHECKING:
     from incidentctl.store.git import Git
 
@@ -26,7 +28,7 @@ class CommitRecord:
     commit: str
     parents: list[str]
     signature: str  # git's %G? letter, or "" when not asked
-    trailers: dict[str, list[str]]
+    trailers: dict[str, list[str]]  # lower-case key -> its values, in order
     changes: list[Change] = field(default_factory=list)
 
     @property
@@ -37,12 +39,10 @@ class CommitRecord:
         return self.trailers.get(key.lower(), [])
 
 
-def _parse_trailers(text: str) -> dict[str, list[str]]:
+def _trailers_by_key(text: str) -> dict[str, list[str]]:
     trailers: dict[str, list[str]] = {}
-    for line in text.splitlines():
-        key, sep, value = line.partition(":")
-        if sep and key.strip():
-            trailers.setdefault(key.strip().lower(), []).append(value.strip())
+    for key, value in parse_trailers(text):
+        trailers.setdefault(key.lower(), []).append(value)
     return trailers
 
 
@@ -84,7 +84,7 @@ def walk(git: Git, revisions: list[str], signatures: bool) -> Iterator[CommitRec
     (dense combined diff), so an honest merge of two clones' events shows nothing.
     """
     sig = "%G?" if signatures else ""
-    fmt = f"{_RECORD}%H{_FIELD}%P{_FIELD}{sig}{_FIELD}%(trailers:only,unfold){_FIELD}"
+    fmt = f"{_RECORD}%H{_FIELD}%P{_FIELD}{sig}{_FIELD}{LOG_FORMAT}{_FIELD}"
     out = git.run(
         "log",
         "--reverse",
@@ -107,7 +107,7 @@ def walk(git: Git, revisions: list[str], signatures: bool) -> Iterator[CommitRec
             commit=commit,
             parents=parents.split(),
             signature=signature,
-            trailers=_parse_trailers(trailers),
+            trailers=_trailers_by_key(trailers),
             changes=_parse_changes(raw),
         )
 

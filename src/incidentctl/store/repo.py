@@ -8,14 +8,12 @@ so finding the incidents of a day never needs to open a file.
 
 from __future__ import annotations
 
-import contextlib
 import dataclasses
 import logging
 import os
 import re
 import subprocess
 import sys
-import time
 import tomllib
 import unicodedata
 from collections.abc import Iterator, Sequence
@@ -25,8 +23,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from incidentctl.domain.ulid import is_ulid, ulid_time
-from incidentctl.errors import BadFileError, RepoError
-from incidentctl.store.atomic import stale_temp_files, write_atomic
+from incidentctl.errors import BadFileError
 from incidentctl.store.locate import CONFIG_NAME, git_dir_of
 from incidentctl.store.lock import RepoLock
 
@@ -39,9 +36,6 @@ if TYPE_CHECKING:
 
 INCIDENTS = "incidents"
 EVENTS = "events"
-# Test-only: seconds to sleep between writing an event file and committing it, so the
-# crash tests can kill a command inside that window (docs/sharing.md). Unset in real use.
-TEST_PAUSE_ENV = "INCIDENTCTL_TEST_PAUSE_AFTER_WRITE"
 # Incidents to read from their files (a cold cache) before worker processes pay off:
 # starting them costs about as much as reading a hundred incidents.
 PARALLEL_MIN = 200
@@ -72,12 +66,6 @@ class LoadedIncident:
         if isinstance(self._folder, str):
             self._folder = Path(self._folder)
         return self._folder
-
-
-@dataclass(frozen=True)
-class Recovered:
-    path: str
-    commit: str
 
 
 def slugify(text: str, limit: int = 40) -> str:
@@ -176,15 +164,6 @@ class FolderKeyProbe:
                 continue
             keys[path.rsplit("/", 1)[-1]] = f"{tree}:{mtime}"
         return keys
-
-
-def _test_pause_after_write() -> None:
-    try:
-        pause = float(os.environ.get(TEST_PAUSE_ENV) or 0)
-    except ValueError:
-        return
-    if pause > 0:
-        time.sleep(pause)
 
 
 def _cache_value(item: LoadedIncident) -> tuple[IncidentState, tuple[FileProblem, ...]]:
@@ -459,100 +438,9 @@ class IncidentRepo:
             return {}
         return {f: r for chunk in results for f, r in chunk}
 
-    # -- writing ---------------------------------------------------------------
-    @property
-    def pending_dir(self) -> Path:
-        return self.git_dir / "incidentctl" / "pending"
-
-    def write_event(
-        self,
-        folder: Path,
-        event: EventBase,
-        message: str,
-        extra_files: dict[Path, bytes] | None = None,
-    ) -> tuple[str, str]:
-        """Write one event file and commit it alone. Call with the lock held.
-
-        `extra_files` (e.g. a runbook step's evidence) are written once, before the
-        event, and committed with it in the same commit; they never exist without it.
-
-        A journal entry in the git dir names the files until their commit lands, so a
-        crash anywhere in between is finished by the next command (`recover`).
-        Returns (repo-relative path, commit id).
-        """
-        path = folder / EVENTS / event_file_name(event)
-        rel = self.rel(path)
-        extras = dict(extra_files or {})
-        extra_rels = [self.rel(p) for p in extras]
-        journal = self.pending_dir / event.id
-        # first line: the event path, then any extra paths, tab-separated
-        write_atomic(journal, ("\t".join([rel, *extra_rels]) + f"\n{message}").encode())
-        written: list[Path] = []
-        created = [p for p in (folder / EVENTS, folder) if not p.exists()]
-        try:
-            for extra_path, data in extras.items():
-                write_atomic(extra_path, data, exclusive=True)
-                written.append(extra_path)
-            write_atomic(path, serialise_event(event), exclusive=True)
-            written.append(path)
-            _test_pause_after_write()
-            commit = self.git.commit_paths([rel, *extra_rels], message)
-        except Exception as exc:
-            for item in written:
-                item.unlink(missing_ok=True)  # never committed, so never an event
-            for made in created:  # an empty incident folder would read as a broken incident
-                with contextlib.suppress(OSError):
-                    made.rmdir()
-            journal.unlink(missing_ok=True)
-            if isinstance(exc, OSError):
-                raise RepoError(
-                    f"cannot write {rel}: {exc.strerror or exc}",
-                    hint="check the disk and permissions",
-                ) from None
-            raise
-        # Only now: a Ctrl-C above leaves the journal, so the next command commits the event
-        journal.unlink(missing_ok=True)
-        return rel, commit
-
-    def recover(self) -> list[Recovered]:
-        """Commit event files that a killed command wrote but did not commit. Lock held."""
-        if not self.pending_dir.is_dir():
-            return []
-        recovered = []
-        for entry in sorted(self.pending_dir.iterdir()):
-            try:
-                first, _, message = entry.read_text(encoding="utf-8").partition("\n")
-            except (OSError, UnicodeDecodeError):
-                entry.unlink(missing_ok=True)
-                continue
-            rel, *extra_rels = first.split("\t")
-            path = self.root / rel
-            for folder in {path.parent, *((self.root / r).parent for r in extra_rels)}:
-                for tmp in stale_temp_files(folder):
-                    tmp.unlink(missing_ok=True)
-            if path.is_file() and self.git.status(rel):
-                try:
-                    self.read_event(path)
-                except BadFileError:
-                    entry.unlink(missing_ok=True)
-                    continue  # left for `doctor` to report
-                extras = [r for r in extra_rels if (self.root / r).is_file()]
-                commit = self.git.commit_paths([rel, *extras], message + "\nRecovered: true")
-                recovered.append(Recovered(rel, commit))
-            elif not path.is_file():
-                # the event never reached the disk, so its extra files belong to nothing
-                for extra in extra_rels:
-                    if self.git.status(extra):
-                        (self.root / extra).unlink(missing_ok=True)
-            entry.unlink(missing_ok=True)
-        return recovered
-
     def iter_event_paths(self) -> Iterator[Path]:
         for folder in self.incident_folders():
             yield from self.event_files(folder)
-
-    def write_config(self, text: str) -> None:
-        write_atomic(self.config_path, text.encode("utf-8"))
 
     # -- records outside incidents/ (on-call overrides) -----------------------------
     def record_files(self, rel_dir: str) -> list[Path]:
@@ -561,17 +449,6 @@ class IncidentRepo:
         if not folder.is_dir():
             return []
         return sorted(p for p in folder.iterdir() if p.suffix == ".toml" and p.name[0] != ".")
-
-    def write_record(self, rel_path: str, data: bytes, message: str) -> str:
-        """Write one new record file atomically and commit it alone. Call with the lock
-        held. A failed commit removes the file again. Returns the commit id."""
-        path = self.root / rel_path
-        write_atomic(path, data, exclusive=True)
-        try:
-            return self.git.commit_paths([rel_path], message)
-        except Exception:
-            path.unlink(missing_ok=True)
-            raise
 
     def uncommitted_records(self, rel_dir: str) -> list[Path]:
         """Record files in `rel_dir` that a killed command wrote but did not commit."""
