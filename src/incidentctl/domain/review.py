@@ -32,9 +32,6 @@ PirSection = Literal[
     "attendee",
 ]
 PIR_SECTIONS: tuple[str, ...] = get_args(PirSection)
-# a later entry in one of these replaces the earlier one (a correction); the other
-# sections are lists that grow in order
-SINGLE_VALUE_SECTIONS: tuple[str, ...] = ("summary", "customers-affected", "revenue-impact")
 
 ActionStatus = Literal["not-started", "in-progress", "done", "wont-do"]
 ACTION_STATUSES: tuple[str, ...] = get_args(ActionStatus)
@@ -194,7 +191,6 @@ def review_due(state: IncidentState, policy: SeverityPolicy, now: datetime) -> b
 
 # -- due dates ---------------------------------------------------------------------
 
-_DATE_RE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 DUE_HINT = "use a date (2026-02-20), today, tomorrow, or a span from today (+7d, 2w, in 3 days)"
 
 
@@ -204,15 +200,21 @@ class DueDateError(ValueError):
 
 def parse_due(text: str, now: datetime, zone: tzinfo) -> date:
     """A due date as a responder types it; relative spans count from today in `zone`."""
-    from incidentctl.domain.timeparse import TimeParseError, parse_duration, parse_time
+    from incidentctl.domain.timeparse import (
+        TimeParseError,
+        parse_date,
+        parse_duration,
+        parse_time,
+    )
 
     s = text.strip().lower()
     today = now.astimezone(zone).date()
-    if _DATE_RE.match(s):
-        try:
-            return date.fromisoformat(s)
-        except ValueError:
-            raise DueDateError(f"not a date: {text!r}") from None
+    try:
+        written = parse_date(s)
+    except TimeParseError:
+        raise DueDateError(f"not a date: {text!r}") from None
+    if written is not None:
+        return written
     if s == "today":
         return today
     if s == "tomorrow":
