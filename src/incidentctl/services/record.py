@@ -104,8 +104,9 @@ def actor(ws: Workspace, by: str | None) -> str:
 
 
 def one_line(text: str, limit: int = 60) -> str:
-    flat = re.sub(r"\s+", " ", text).strip()
-    return flat if len(flat) <= limit else flat[: limit - 1].rstrip() + "…"
+    from incidentctl.domain.wording import excerpt
+
+    return excerpt(text, limit)
 
 
 def commit_message(human_id: str, uid: str, event: EventBase, subject: str, body: str = "") -> str:
