@@ -12,19 +12,17 @@ import contextlib
 import dataclasses
 import logging
 import os
-import re
-import subprocess
 import sys
 import time
 import tomllib
-import unicodedata
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, date
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from incidentctl.domain.ulid import is_ulid, ulid_time
+from incidentctl.domain.wording import slugify
 from incidentctl.errors import BadFileError, RepoError
 from incidentctl.store.atomic import stale_temp_files, write_atomic
 from incidentctl.store.locate import CONFIG_NAME, git_dir_of
@@ -33,6 +31,8 @@ from incidentctl.store.lock import RepoLock
 log = logging.getLogger("incidentctl")
 
 if TYPE_CHECKING:
+    import subprocess
+
     from incidentctl.domain.events import EventBase
     from incidentctl.domain.incident import IncidentState
     from incidentctl.store.git import Git
@@ -78,12 +78,6 @@ class LoadedIncident:
 class Recovered:
     path: str
     commit: str
-
-
-def slugify(text: str, limit: int = 40) -> str:
-    ascii_text = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode()
-    slug = re.sub(r"[^a-z0-9]+", "-", ascii_text.lower()).strip("-")
-    return slug[:limit].rstrip("-")
 
 
 def event_file_name(event: EventBase) -> str:
@@ -138,25 +132,13 @@ class FolderKeyProbe:
         years = sorted(
             f"{INCIDENTS}/{p.name}/" for p in repo.incidents_dir.iterdir() if p.name.isdigit()
         )
-        self._ls_tree = self._start("ls-tree", "HEAD", "--", *years) if years else None
+        git = repo.git
+        self._ls_tree = git.start("ls-tree", "HEAD", "--", *years) if years else None
         # HEAD against the work tree through the index: git's threaded stat of every file
-        self._changed = self._start("diff-index", "--name-only", "HEAD", "--", INCIDENTS)
+        self._changed = git.start("diff-index", "--name-only", "HEAD", "--", INCIDENTS)
 
-    def _start(self, *args: str) -> subprocess.Popen:
-        return subprocess.Popen(
-            ["git", *args],
-            cwd=self.repo.root,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.DEVNULL,
-            text=True,
-        )
-
-    @staticmethod
-    def _finish(proc: subprocess.Popen | None) -> str:
-        if proc is None:
-            return ""
-        out, _ = proc.communicate()
-        return out if proc.returncode == 0 else ""
+    def _finish(self, proc: subprocess.Popen[bytes] | None) -> str:
+        return (self.repo.git.finish(proc) or "") if proc is not None else ""
 
     def keys(self) -> dict[str, str]:
         trees: dict[str, str] = {}
@@ -546,10 +528,6 @@ class IncidentRepo:
                         (self.root / extra).unlink(missing_ok=True)
             entry.unlink(missing_ok=True)
         return recovered
-
-    def iter_event_paths(self) -> Iterator[Path]:
-        for folder in self.incident_folders():
-            yield from self.event_files(folder)
 
     def write_config(self, text: str) -> None:
         write_atomic(self.config_path, text.encode("utf-8"))
