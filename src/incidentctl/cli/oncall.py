@@ -130,13 +130,10 @@ def handover(
     text = handover_text(brief)
     terminal.out(text)
     if copy:
-        try:
-            from incidentctl.adapters.clipboard import copy_text
-        except ImportError:
-            terminal.warn("clipboard support is not available in this build; not copied")
-        else:
-            copy_text(text)
-            terminal.talk("copied the handover brief to the clipboard")
+        from incidentctl.adapters.clipboard import copy_text
+
+        copy_text(text)
+        terminal.talk("copied the handover brief to the clipboard")
 
 
 def register(app: typer.Typer) -> None:

@@ -149,7 +149,6 @@ class Review:
     state: IncidentState
     folder: Path
     template: str  # the template's name, e.g. pir/waooaw
-    template_origin: str  # "repo" or "built-in"
     warnings: list[str] = field(default_factory=list)
 
 
@@ -205,7 +204,7 @@ def generate(
     commits = ws.repo.git.log(ws.repo.rel(loaded.folder / "events"))
     context = review_context(ws.config, state, commits, chosen_day)
     text = render_source(source, context)
-    return Review(text, state, loaded.folder, name, source.origin, warnings)
+    return Review(text, state, loaded.folder, name, warnings)
 
 
 def review_context(
