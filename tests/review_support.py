@@ -10,7 +10,8 @@ from typing import Any
 
 from incidentctl.domain import events as ev
 from incidentctl.domain.ulid import new_ulid
-from incidentctl.store.repo import event_file_name, serialise_event, slugify
+from incidentctl.domain.wording import slugify
+from incidentctl.store.repo import event_file_name, serialise_event
 
 
 def utc(text: str) -> datetime:

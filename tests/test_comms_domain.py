@@ -12,7 +12,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from incidentctl.adapters.clipboard import osc52_sequence
-from incidentctl.domain import comms
+from incidentctl.domain import comms, wording
 from incidentctl.domain import events as ev
 from incidentctl.domain.state import fold
 from incidentctl.domain.ulid import new_ulid
@@ -56,7 +56,7 @@ def _state(*extra):
     ],
 )
 def test_long_duration_uses_the_seeds_words(delta, words):
-    assert comms.long_duration(delta) == words
+    assert wording.long_duration(delta) == words
 
 
 def test_next_update_lands_on_a_quarter_hour_within_the_cadence():
@@ -74,22 +74,22 @@ def test_next_update_lands_on_a_quarter_hour_within_the_cadence():
 
 def test_times_are_worded_in_the_configured_zone():
     berlin = ZoneInfo("Europe/Berlin")
-    assert comms.clock_time(T0, UTC) == "14:23 UTC"
-    assert comms.stamp(T0, berlin) == "2026-02-12 15:23 CET"
+    assert wording.clock_time(T0, UTC) == "14:23 UTC"
+    assert wording.stamp(T0, berlin) == "2026-02-12 15:23 CET"
 
 
 def test_war_room_placeholders():
     state = _state()
-    assert comms.war_room("#incident-inc-{seq}", state, "INC-{yyyy}-{mm}-{dd}-{seq}", 3) == (
+    assert wording.war_room("#incident-inc-{seq}", state, "INC-{yyyy}-{mm}-{dd}-{seq}", 3) == (
         "#incident-inc-007"
     )
-    assert comms.war_room("#incident-{id}", state, "INC-{yyyy}-{mm}-{dd}-{seq}", 3) == (
+    assert wording.war_room("#incident-{id}", state, "INC-{yyyy}-{mm}-{dd}-{seq}", 3) == (
         "#incident-inc-2026-02-12-007"
     )
-    assert comms.war_room("#incident-{date}-{slug}", state, "INC-{yyyy}-{mm}-{dd}-{seq}", 3) == (
+    assert wording.war_room("#incident-{date}-{slug}", state, "INC-{yyyy}-{mm}-{dd}-{seq}", 3) == (
         "#incident-2026-02-12-plant-scheduler"
     )
-    assert comms.war_room("#war-{unknown}", state, "INC-{yyyy}-{mm}-{dd}-{seq}", 3) == (
+    assert wording.war_room("#war-{unknown}", state, "INC-{yyyy}-{mm}-{dd}-{seq}", 3) == (
         "#war-{unknown}"
     )
 

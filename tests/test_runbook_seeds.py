@@ -25,14 +25,24 @@ WAOOAW_SEED = "002_27216d697439ed07.txt"
 if importlib.util.find_spec("incidentctl") is None:  # core package not installed yet
     sys.path.insert(0, str(ROOT / "src"))
 
-from incidentctl.domain.runbook import (  # noqa: E402
-    Runbook,
-    RunbookError,
-    command_variables,
-    missing_variables,
-    parse_runbook,
-    render_command,
-)
+from incidentctl.domain.runbook import Runbook, RunbookError, parse_runbook  # noqa: E402
+from incidentctl.services.runbooks import _command_line  # noqa: E402
+from incidentctl.templating.sandbox import string_variables  # noqa: E402
+
+
+# the commands' variables as the product reads and fills them: in the Jinja2 sandbox
+def command_variables(runbook: Runbook) -> set[str]:
+    return {name for c in runbook.all_commands() for name in string_variables(c, runbook.name)}
+
+
+def missing_variables(runbook: Runbook, values: dict[str, str]) -> set[str]:
+    return command_variables(runbook) - set(runbook.vars) - set(values)
+
+
+def render_command(command: str, values: dict[str, str]) -> str:
+    """As `runbook show` renders it: a variable with no value stays `{{ name }}`."""
+    return _command_line(command, values, "", "test").text
+
 
 WAOOAW_VALUES = {
     "namespace": "waooaw-prod",
@@ -507,7 +517,7 @@ def test_bad_timebox() -> None:
     assert message.startswith("team.toml: phases[1].timebox: '5 minutes' is not a duration")
     for good in ("45s", "15m", "1h30m", "24h", "2d", "1w"):
         parse_runbook(broken(lambda d, g=good: d["phases"][1].update(timebox=g)), "team.toml")
-    for bad in ("", "m", "30m1h", "1.5h", "5m\n"):
+    for bad in ("", "m", "30m1h", "1.5h", "5m\n", "99999999999w"):
         message = errors_for(broken(lambda d, b=bad: d["phases"][1].update(timebox=b)))
         assert "phases[1].timebox" in message
 
@@ -583,6 +593,14 @@ def test_render_command() -> None:
     assert render_command("kubectl -n {{namespace}} {{ other }}", {"namespace": "prod"}) == (
         "kubectl -n prod {{ other }}"
     )
+
+
+def test_variables_named_like_jinja_globals_are_variables() -> None:
+    # Jinja2's own `namespace` and `range` must never be printed into a command line
+    command = "kubectl -n {{ namespace }} {{ range }}"
+    assert render_command(command, {}) == command
+    assert render_command(command, {"namespace": "prod", "range": "1"}) == "kubectl -n prod 1"
+    assert string_variables(command, "test") == {"namespace", "range"}
 
 
 def test_seed_commands_fall_back_without_seeds(

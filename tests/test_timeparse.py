@@ -1,4 +1,4 @@
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -7,6 +7,8 @@ from incidentctl.domain.timeparse import (
     TimeParseError,
     format_duration,
     iso,
+    parse_compact_duration,
+    parse_date,
     parse_duration,
     parse_time,
 )
@@ -74,3 +76,23 @@ def test_storage_form_is_utc_with_explicit_offset():
         iso(datetime(2026, 2, 12, 14, 0, 0, 123456, tzinfo=UTC)) == "2026-02-12T14:00:00.123+00:00"
     )
     assert iso(None) is None
+
+
+def test_dates():
+    assert parse_date("2026-02-12") == date(2026, 2, 12)
+    assert parse_date(" 2026-02-12 ") == date(2026, 2, 12)
+    # not written as a date: for the caller to read as a time or a span
+    for other in ("today", "2026-02-12T14:23Z", "-3d", "14:23", "2026-2-12"):
+        assert parse_date(other) is None
+    with pytest.raises(TimeParseError, match=r"not a date: '2026-02-30'"):
+        parse_date("2026-02-30")
+
+
+def test_the_compact_form_is_the_only_one_a_time_box_takes():
+    assert parse_compact_duration("1h30m") == timedelta(hours=1, minutes=30)
+    assert parse_compact_duration("1w") == timedelta(weeks=1)
+    for bad in ("", "m", "30m1h", "1.5h", "5m\n", "5 minutes", "1H", " 5m"):
+        with pytest.raises(TimeParseError):
+            parse_compact_duration(bad)
+    with pytest.raises(TimeParseError, match="out of range"):
+        parse_compact_duration("99999999999w")

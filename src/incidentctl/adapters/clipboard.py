@@ -96,8 +96,10 @@ def _run(executable: str, args: list[str], data: bytes, env: Mapping[str, str]) 
             return str(exc)
         if proc.returncode == 0:
             return None
+        from incidentctl.domain.wording import flat
+
         errors.seek(0)
-        message = " ".join(errors.read(2000).decode("utf-8", "replace").split())
+        message = flat(errors.read(2000).decode("utf-8", "replace"))
         return message or f"exited with status {proc.returncode}"
 
 

@@ -79,14 +79,11 @@ def main(argv: list[str] | None = None) -> None:
 
     skip_pydantic_plugins()
     _log_warnings_to_stderr()
+    from typer import Abort
+    from typer._click.exceptions import ClickException  # Typer 0.29 vendors click
+
     from incidentctl.cli import terminal
     from incidentctl.errors import ExitCode, IncidentctlError
-
-    try:
-        from typer._click.exceptions import ClickException
-    except ImportError:  # Typer releases that still depend on click
-        from click.exceptions import ClickException
-    from typer import Abort
 
     command = typer.main.get_command(app_for(sys.argv[1:] if argv is None else argv))
     try:

@@ -120,12 +120,13 @@ def handover(
     if as_json:
         terminal.out_json(brief.to_dict())
     else:
-        from incidentctl.adapters.clipboard import copy_text
         from incidentctl.cli.views.oncall import handover_text
 
         text = handover_text(brief)
         terminal.out(text)
         if copy:
+            from incidentctl.adapters.clipboard import copy_text
+
             copy_text(text)
             terminal.talk("copied the handover brief to the clipboard")
     finish(brief)

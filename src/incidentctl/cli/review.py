@@ -150,17 +150,9 @@ def pir_generate(
 
 
 def _copy(text: str, printed: bool) -> None:
+    from incidentctl.adapters.clipboard import copy_text
     from incidentctl.errors import IncidentctlError
 
-    try:
-        from incidentctl.adapters.clipboard import copy_text
-    except ImportError:
-        if not printed:
-            terminal.out(text)
-        raise IncidentctlError(
-            "cannot copy: this incidentctl has no clipboard support",
-            hint="the review was printed instead; pipe it to your clipboard tool",
-        ) from None
     try:
         how = copy_text(text)
     except IncidentctlError:

@@ -318,13 +318,9 @@ def _run(session: _Session, line: CommandLine) -> CommandOutput | None:
 
 
 def _copy(text: str) -> None:
+    from incidentctl.adapters.clipboard import copy_text
     from incidentctl.errors import IncidentctlError
 
-    try:
-        from incidentctl.adapters.clipboard import copy_text
-    except ImportError:
-        terminal.talk("copying to the clipboard is not available in this build")
-        return
     try:
         terminal.talk(copy_text(text))
     except IncidentctlError as exc:
@@ -336,15 +332,9 @@ def _message(session: _Session, view: StepView) -> None:
     from rich.text import Text
 
     from incidentctl.errors import IncidentctlError
+    from incidentctl.services.comms import render_message
 
     template = view.step.template
-    try:
-        from incidentctl.services.comms import render_message
-    except ImportError:
-        terminal.talk(
-            f"rendering messages is not available in this build; the step calls for {template}"
-        )
-        return
     try:
         message = render_message(session.ws, template, session.walk.uid, fmt="text")
     except IncidentctlError as exc:

@@ -17,7 +17,9 @@ def stdout_is_tty() -> bool:
 
 
 def _one_line(text: str) -> str:
-    return " ".join(str(text).split())
+    from incidentctl.domain.wording import flat  # not at import: --help stays light
+
+    return flat(str(text))
 
 
 def talk(message: str) -> None:

@@ -1,19 +1,18 @@
-"""The pure parts of incident communications: wording of times and durations, the
-next-update time, channel names, the findings an update reports, Slack Block Kit
-payloads. No I/O: `now` and the zone are always passed in.
+"""The pure parts of incident communications: the next-update time, the findings an
+update reports, Slack Block Kit payloads. No I/O: `now` is always passed in. The words
+for times, durations and names are domain/wording.py's.
 """
 
 from __future__ import annotations
 
 import hashlib
 import re
-import unicodedata
-from datetime import datetime, timedelta, tzinfo
+from datetime import datetime, timedelta
 from typing import Any
 
 from incidentctl.domain import events as ev
-from incidentctl.domain import ids
 from incidentctl.domain.incident import IncidentState
+from incidentctl.domain.wording import flat
 
 # The banner emoji of the source procedures (garbled in the seeds, restored here).
 ICONS: dict[str, str] = {
@@ -27,47 +26,6 @@ CUSTOMER_FAMILIES = ("statuspage", "email")
 # Slack caps: a header's plain_text at 150 characters, a section's text at 3000.
 HEADER_LIMIT = 150
 SECTION_LIMIT = 3000
-
-
-def long_duration(delta: timedelta) -> str:
-    """'2 hours 37 minutes', '1 hour', '22 minutes', '3 days 4 hours': the seeds' wording."""
-    minutes = int(delta.total_seconds()) // 60
-    if minutes <= 0:
-        return "less than a minute"
-    days, rem = divmod(minutes, 1440)
-    hours, mins = divmod(rem, 60)
-    if days and days % 7 == 0 and not rem:
-        return _plural(days // 7, "week")
-    parts = []
-    if days:
-        parts.append(_plural(days, "day"))
-    if hours:
-        parts.append(_plural(hours, "hour"))
-    if mins and not days:
-        parts.append(_plural(mins, "minute"))
-    return " ".join(parts)
-
-
-def _plural(n: int, unit: str) -> str:
-    return f"{n} {unit}" if n == 1 else f"{n} {unit}s"
-
-
-def zone_label(dt: datetime, zone: tzinfo) -> str:
-    return dt.astimezone(zone).tzname() or "UTC"
-
-
-def clock_time(dt: datetime, zone: tzinfo) -> str:
-    """'14:23 UTC'."""
-    return f"{dt.astimezone(zone):%H:%M} {zone_label(dt, zone)}"
-
-
-def stamp(dt: datetime, zone: tzinfo) -> str:
-    """'2026-02-12 14:23 UTC'."""
-    return f"{dt.astimezone(zone):%Y-%m-%d %H:%M} {zone_label(dt, zone)}"
-
-
-def day(dt: datetime, zone: tzinfo) -> str:
-    return f"{dt.astimezone(zone):%Y-%m-%d}"
 
 
 def next_update_at(now: datetime, cadence: timedelta | None, align: timedelta) -> datetime | None:
@@ -88,37 +46,9 @@ def next_update_at(now: datetime, cadence: timedelta | None, align: timedelta) -
     return rounded
 
 
-def channel_slug(text: str, limit: int = 40) -> str:
-    ascii_text = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode()
-    slug = re.sub(r"[^a-z0-9]+", "-", ascii_text.lower()).strip("-")
-    return slug[:limit].rstrip("-")
-
-
-def war_room(pattern: str, state: IncidentState, id_format: str, seq_width: int) -> str:
-    """The war-room channel from `[incident] war_room`. Placeholders: {id} (the incident
-    ID, lower case), {seq} (its number), {date} (its UTC day) and {slug} (the first
-    service, or else the title). Anything else is left as written."""
-    parsed = ids.parse_id(id_format, state.human_id)
-    seq = f"{parsed[1]:0{seq_width}d}" if parsed else ""
-    values = {
-        "{id}": state.human_id.lower(),
-        "{seq}": seq,
-        "{date}": f"{state.declared_at:%Y-%m-%d}",
-        "{slug}": channel_slug(state.services[0] if state.services else state.title),
-    }
-    out = pattern
-    for key, value in values.items():
-        out = out.replace(key, value)
-    return out
-
-
 def audience_of(template: str) -> str:
     family = template.split("/", 1)[0]
     return "customers" if family in CUSTOMER_FAMILIES else "internal"
-
-
-def one_line(text: str) -> str:
-    return " ".join(text.split())
 
 
 def findings(state: IncidentState, limit: int) -> list[str]:
@@ -135,7 +65,7 @@ def findings(state: IncidentState, limit: int) -> list[str]:
             continue
         text = _finding_text(e)
         if text:
-            items.append(one_line(text))
+            items.append(flat(text))
     return items[-limit:] if limit > 0 else []
 
 
@@ -195,11 +125,6 @@ def sentence_tail(text: str) -> str:
 
 def digest(text: str) -> str:
     return "sha256:" + hashlib.sha256(text.encode("utf-8")).hexdigest()
-
-
-def excerpt(text: str, limit: int = 200) -> str:
-    flat = one_line(text)
-    return flat if len(flat) <= limit else flat[: limit - 1].rstrip() + "…"
 
 
 def _unescape_slack(text: str) -> str:

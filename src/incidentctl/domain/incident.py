@@ -70,7 +70,6 @@ class IncidentState:
     responders: list[str] = field(default_factory=list)
     detected_at: datetime | None = None
     acknowledged_at: datetime | None = None
-    acknowledged_by: str = ""
     identified_at: datetime | None = None
     mitigated_at: datetime | None = None
     resolved_at: datetime | None = None
@@ -106,10 +105,6 @@ class IncidentState:
     @property
     def commander(self) -> str:
         return self.roles.get("commander", "")
-
-    @property
-    def last_event_at(self) -> datetime:
-        return self.timeline[-1].at if self.timeline else self.declared_at
 
     def summary_dict(self) -> dict[str, Any]:
         """The `list --json` shape."""

@@ -25,7 +25,8 @@ from typing import Any
 
 from incidentctl.domain.incident import IncidentState
 from incidentctl.domain.policy import Config, SeverityPolicy
-from incidentctl.domain.review import ACTION_STATUSES, review_due, review_on_time
+from incidentctl.domain.review import ACTION_STATUSES
+from incidentctl.domain.review_state import review_due, review_on_time
 from incidentctl.domain.timeparse import iso
 
 
@@ -45,8 +46,6 @@ METRICS: tuple[MetricDef, ...] = (
     MetricDef("MTTM", "identified", "mitigated", "mean time to mitigate", "mitigate_within"),
     MetricDef("MTTR", "declared", "resolved", "mean time to resolve", "resolve_within"),
 )
-METRIC_NAMES: tuple[str, ...] = tuple(m.name for m in METRICS)
-UNCATEGORISED = ""
 
 
 # a metric's start and end moments, as IncidentState fields
@@ -163,12 +162,6 @@ class MetricResult:
             "within_target": self.within_target,
             "pass": self.passed,
         }
-
-
-def metric_result(
-    metric: MetricDef, severity: str, states: list[IncidentState], goal: timedelta | None
-) -> MetricResult:
-    return _result(metric, severity, [interval(s, metric) for s in states], goal)
 
 
 def _result(

@@ -43,6 +43,7 @@ from incidentctl.domain.business_hours import business_deadline
 from incidentctl.domain.incident import IncidentState
 from incidentctl.domain.policy import Config, SeverityPolicy
 from incidentctl.domain.timeparse import compact_duration, iso
+from incidentctl.domain.wording import flat
 
 STATUS_PAGE_PREFIX = "statuspage/"
 EMAIL_PREFIX = "email/"
@@ -87,7 +88,7 @@ class Obligation:
 
 def stakeholder_key(name: str) -> str:
     """'Engineering-Manager', 'engineering_manager ' -> 'engineering manager'."""
-    return " ".join(name.lower().replace("-", " ").replace("_", " ").split())
+    return flat(name.lower().replace("-", " ").replace("_", " "))
 
 
 # These read folded fields, never the timeline: `status` at ten thousand incidents

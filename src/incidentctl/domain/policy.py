@@ -17,7 +17,6 @@ from incidentctl.domain import ids
 from incidentctl.domain.timeparse import TimeParseError, parse_duration
 
 STATUSES: tuple[str, ...] = ("investigating", "identified", "monitoring", "resolved")
-OPEN_STATUSES: tuple[str, ...] = ("investigating", "identified", "monitoring")
 _NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]*$")
 
 

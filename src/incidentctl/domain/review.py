@@ -12,13 +12,9 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta, tzinfo
-from typing import TYPE_CHECKING, Any, Literal, get_args
+from typing import Any, Literal, get_args
 
 from incidentctl.domain.timeparse import iso
-
-if TYPE_CHECKING:
-    from incidentctl.domain.incident import IncidentState
-    from incidentctl.domain.policy import SeverityPolicy
 
 PirSection = Literal[
     "why",
@@ -32,9 +28,6 @@ PirSection = Literal[
     "attendee",
 ]
 PIR_SECTIONS: tuple[str, ...] = get_args(PirSection)
-# a later entry in one of these replaces the earlier one (a correction); the other
-# sections are lists that grow in order
-SINGLE_VALUE_SECTIONS: tuple[str, ...] = ("summary", "customers-affected", "revenue-impact")
 
 ActionStatus = Literal["not-started", "in-progress", "done", "wont-do"]
 ACTION_STATUSES: tuple[str, ...] = get_args(ActionStatus)
@@ -152,49 +145,8 @@ def update_action(
     # file is unreadable, never; the loader reports the file)
 
 
-# -- sections ------------------------------------------------------------------
-
-
-def section_value(state: IncidentState, section: str) -> str:
-    """The current text of a single-value section (the latest entry), or ''."""
-    entries = state.pir.get(section, [])
-    return entries[-1] if entries else ""
-
-
-def section_list(state: IncidentState, section: str) -> list[str]:
-    return list(state.pir.get(section, []))
-
-
-# -- deadlines -------------------------------------------------------------------
-
-
-def review_deadline(state: IncidentState, policy: SeverityPolicy) -> datetime | None:
-    """When the review is due: resolution + the severity's `pir_within`. None when the
-    policy sets no deadline or the incident is not resolved."""
-    if policy.pir_within is None or state.resolved_at is None:
-        return None
-    return state.resolved_at + policy.pir_within
-
-
-def review_on_time(state: IncidentState, policy: SeverityPolicy) -> bool | None:
-    """Whether the review was held by its deadline; None if there is no deadline or no review."""
-    deadline = review_deadline(state, policy)
-    if deadline is None or state.pir_completed_at is None:
-        return None
-    return state.pir_completed_at <= deadline
-
-
-def review_due(state: IncidentState, policy: SeverityPolicy, now: datetime) -> bool:
-    """A required review counts against the on-time rate once held or once its deadline passed."""
-    deadline = review_deadline(state, policy)
-    if deadline is None:
-        return False
-    return state.pir_completed_at is not None or now > deadline
-
-
 # -- due dates ---------------------------------------------------------------------
 
-_DATE_RE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 DUE_HINT = "use a date (2026-02-20), today, tomorrow, or a span from today (+7d, 2w, in 3 days)"
 
 
@@ -204,15 +156,21 @@ class DueDateError(ValueError):
 
 def parse_due(text: str, now: datetime, zone: tzinfo) -> date:
     """A due date as a responder types it; relative spans count from today in `zone`."""
-    from incidentctl.domain.timeparse import TimeParseError, parse_duration, parse_time
+    from incidentctl.domain.timeparse import (
+        TimeParseError,
+        parse_date,
+        parse_duration,
+        parse_time,
+    )
 
     s = text.strip().lower()
     today = now.astimezone(zone).date()
-    if _DATE_RE.match(s):
-        try:
-            return date.fromisoformat(s)
-        except ValueError:
-            raise DueDateError(f"not a date: {text!r}") from None
+    try:
+        written = parse_date(s)
+    except TimeParseError:
+        raise DueDateError(f"not a date: {text!r}") from None
+    if written is not None:
+        return written
     if s == "today":
         return today
     if s == "tomorrow":

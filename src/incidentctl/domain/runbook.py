@@ -5,7 +5,8 @@ validates it and answers questions about it; it does no I/O.
 
 Commands may use `{{ name }}` variables for environment-specific things (namespace,
 deployment, database, ...). Their defaults live in the runbook's `[vars]` table; a team's
-configuration or the command line may override them. Commands are shown to the responder
+configuration or the command line may override them; templating/sandbox.py renders
+them, in the Jinja2 sandbox. Commands are shown to the responder
 and run only when the responder confirms the exact command line, so shell syntax such as
 `$(date +%s)` is kept verbatim.
 """
@@ -21,15 +22,11 @@ from typing import Annotated, Any, Literal
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError, model_validator
 from pydantic_core import PydanticCustomError
 
-SLUG_RE = re.compile(r"^[a-z0-9][a-z0-9-]*$")
-TIMEBOX_RE = re.compile(r"^(?:\d+w)?(?:\d+d)?(?:\d+h)?(?:\d+m)?(?:\d+s)?$")
-TEMPLATE_RE = re.compile(r"^[a-z0-9][a-z0-9_-]*(?:/[a-z0-9][a-z0-9_-]*)*$")
-VARIABLE_RE = re.compile(r"{{\s*([A-Za-z_][A-Za-z0-9_]*)\s*}}")
-_VAR_NAME_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
-_TIMEBOX_PART_RE = re.compile(r"(\d+)([wdhms])")
-_UNIT_SECONDS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
+from incidentctl.domain.timeparse import TimeParseError, parse_compact_duration
 
-STEP_KINDS: tuple[str, ...] = ("check", "action", "decision", "communicate")
+SLUG_RE = re.compile(r"^[a-z0-9][a-z0-9-]*$")
+TEMPLATE_RE = re.compile(r"^[a-z0-9][a-z0-9_-]*(?:/[a-z0-9][a-z0-9_-]*)*$")
+_VAR_NAME_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 
 
 def _slug(value: str) -> str:
@@ -39,8 +36,12 @@ def _slug(value: str) -> str:
 
 
 def _timebox(value: str) -> str:
-    if not value or not TIMEBOX_RE.fullmatch(value):
-        raise ValueError(f"{value!r} is not a duration (use e.g. 5m, 15m, 1h30m, 24h, 2d)")
+    try:
+        parse_compact_duration(value)
+    except TimeParseError:
+        raise ValueError(
+            f"{value!r} is not a duration (use e.g. 5m, 15m, 1h30m, 24h, 2d)"
+        ) from None
     return value
 
 
@@ -148,8 +149,7 @@ class Phase(_Model):
     def timebox_delta(self) -> timedelta | None:
         if self.timebox is None:
             return None
-        seconds = sum(int(n) * _UNIT_SECONDS[u] for n, u in _TIMEBOX_PART_RE.findall(self.timebox))
-        return timedelta(seconds=seconds)
+        return parse_compact_duration(self.timebox)
 
 
 class Runbook(_Model):
@@ -222,25 +222,6 @@ def parse_runbook(data: dict[str, Any], source_name: str) -> Runbook:
         return Runbook.model_validate(data)
     except ValidationError as exc:
         raise RunbookError(source_name, _problems(exc)) from None
-
-
-def variables_in(text: str) -> set[str]:
-    return set(VARIABLE_RE.findall(text))
-
-
-def command_variables(runbook: Runbook) -> set[str]:
-    """The `{{ name }}` variables used by the runbook's commands (steps' and options')."""
-    return {name for command in runbook.all_commands() for name in variables_in(command)}
-
-
-def missing_variables(runbook: Runbook, vars: dict[str, str]) -> set[str]:
-    """Variables the commands use that neither the runbook's `[vars]` nor `vars` define."""
-    return command_variables(runbook) - set(runbook.vars) - set(vars)
-
-
-def render_command(command: str, values: dict[str, str]) -> str:
-    """Substitute `{{ name }}` variables; unknown ones are left as they are."""
-    return VARIABLE_RE.sub(lambda m: values.get(m.group(1), m.group(0)), command)
 
 
 # -- suggestions ------------------------------------------------------------------------

@@ -45,10 +45,6 @@ def first_unanswered(runbook: Runbook, answered: Container[str]) -> tuple[Phase,
     return next(((p, s) for p, s in runbook.iter_steps() if s.id not in answered), None)
 
 
-def unanswered(runbook: Runbook, answered: Container[str]) -> list[tuple[Phase, Step]]:
-    return [(p, s) for p, s in runbook.iter_steps() if s.id not in answered]
-
-
 @dataclass(frozen=True)
 class PhaseClock:
     """A phase's time box against the time since the declaration."""

@@ -80,7 +80,6 @@ def _apply(state: IncidentState, e: ev.EventBase) -> None:
         case ev.Acknowledged():
             if state.acknowledged_at is None:
                 state.acknowledged_at = e.at
-                state.acknowledged_by = e.author
             _add_responder(state, e.author)
         case ev.StatusChanged():
             _set_status(state, e.status, e.at)

@@ -1,9 +1,10 @@
-"""Parsing the times and durations a responder types. Pure: `now` is always passed in."""
+"""Parsing the dates, times and durations a responder types, each in one place. Pure:
+`now` is always passed in."""
 
 from __future__ import annotations
 
 import re
-from datetime import UTC, datetime, time, timedelta, tzinfo
+from datetime import UTC, date, datetime, time, timedelta, tzinfo
 
 _UNIT_SECONDS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
 _DURATION_RE = re.compile(r"^(?:(\d+)w)?(?:(\d+)d)?(?:(\d+)h)?(?:(\d+)m)?(?:(\d+)s)?$")
@@ -15,6 +16,7 @@ _WORDS = {
 }  # fmt: skip
 _RELATIVE_WORDS_RE = re.compile(r"^(\d+)\s*([a-z]+)$")
 _HHMM_RE = re.compile(r"^(\d{1,2}):(\d{2})(?::(\d{2}))?$")
+_DATE_RE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 
 TIME_HINT = "use ISO 8601 (2026-02-12T14:23Z), HH:MM (today), or relative (-15m, 15m ago, now)"
 
@@ -23,16 +25,32 @@ class TimeParseError(ValueError):
     pass
 
 
+def parse_compact_duration(text: str) -> timedelta:
+    """The config form exactly as written, nothing else: '15m', '1h30m', '2d', '1w'.
+    The inverse of `compact_duration`; a runbook's time box is one."""
+    m = _DURATION_RE.fullmatch(text)
+    if not (m and any(m.groups())):
+        raise TimeParseError(f"not a duration: {text!r}")
+    return _compact(m, text)
+
+
+def _compact(m: re.Match[str], text: str) -> timedelta:
+    w, d, h, mi, se = (int(g) if g else 0 for g in m.groups())
+    try:
+        return timedelta(weeks=w, days=d, hours=h, minutes=mi, seconds=se)
+    except OverflowError:
+        raise TimeParseError(f"duration out of range: {text!r}") from None
+
+
 def parse_duration(text: str) -> timedelta:
-    """'15m', '1h30m', '2d', '45s', '1w' -> timedelta."""
+    """'15m', '1h30m', '2d', '45s', '1w', '1 h 30 m', '2 hours' -> timedelta."""
     s = text.strip().lower().replace(" ", "")
     if not s:
         raise TimeParseError("empty duration")
     m = _DURATION_RE.match(s)
+    if m and any(m.groups()):
+        return _compact(m, text)
     try:
-        if m and any(m.groups()):
-            w, d, h, mi, se = (int(g) if g else 0 for g in m.groups())
-            return timedelta(weeks=w, days=d, hours=h, minutes=mi, seconds=se)
         m = _RELATIVE_WORDS_RE.match(text.strip().lower())
         if m and m.group(2) in _WORDS:
             return timedelta(seconds=int(m.group(1)) * _UNIT_SECONDS[_WORDS[m.group(2)]])
@@ -69,6 +87,19 @@ def compact_duration(delta: timedelta) -> str:
         if n:
             out += f"{n}{unit}"
     return out or "0s"
+
+
+def parse_date(text: str) -> date | None:
+    """A calendar date as written, '2026-02-12' -> date. None for any other text, which
+    the caller may then read as a time (`parse_time`) or a span; TimeParseError for a
+    text written as a date that is none (2026-02-30)."""
+    s = text.strip()
+    if not _DATE_RE.match(s):
+        return None
+    try:
+        return date.fromisoformat(s)
+    except ValueError:
+        raise TimeParseError(f"not a date: {text!r}") from None
 
 
 def parse_time(text: str, now: datetime, tz: tzinfo = UTC) -> datetime:

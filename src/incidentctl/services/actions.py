@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import TYPE_CHECKING, Any
 
+from incidentctl.domain.wording import stamp
 from incidentctl.errors import NotFoundError, UsageError, choices_hint
 from incidentctl.services.incidents import _fields, _record
 from incidentctl.services.outcome import Outcome
@@ -161,7 +162,7 @@ def update(
         label = item.label(loaded.state.human_id)
         if base["at"] < item.added_at:
             raise UsageError(
-                f"--at is before {label} was added ({item.added_at:%Y-%m-%d %H:%M} UTC)",
+                f"--at is before {label} was added ({stamp(item.added_at)})",
                 hint="an update happens after its action item is added; check --at",
             )
         if new_status == item.status and not note.strip():

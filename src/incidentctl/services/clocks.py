@@ -283,11 +283,12 @@ def notify(
 ) -> NotifyResult:
     from incidentctl.domain import events as ev
     from incidentctl.domain.obligations import stakeholder_key
+    from incidentctl.domain.wording import flat
 
     who = clean_text(who, "ROLE", required=True).strip()
     message = clean_text(message, "-m")
     canonical = _policy_stakeholder(ws.config, stakeholder_key(who))
-    recorded_who = canonical or " ".join(who.split())
+    recorded_who = canonical or flat(who)
     before: list[str] = []
 
     def build(loaded: LoadedIncident, base: dict[str, Any]):

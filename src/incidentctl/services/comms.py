@@ -70,7 +70,7 @@ class Rendered:
 
     @property
     def excerpt(self) -> str:
-        from incidentctl.domain.comms import excerpt
+        from incidentctl.domain.wording import excerpt
 
         return excerpt(self.text)
 
@@ -104,7 +104,7 @@ def message_context(
     timeline and the team config. Values are plain strings, lists and dicts; times
     are already worded ("14:23 UTC"). `overrides` (from --set) replace facts before
     the fields worded from them are derived. docs/communications.md lists the keys."""
-    from incidentctl.domain import comms as wording
+    from incidentctl.domain import comms, wording
     from incidentctl.domain.policy import SeverityPolicy
 
     config = ws.config
@@ -117,7 +117,7 @@ def message_context(
     end = state.resolved_at if resolved and state.resolved_at else current
     cadence = policy.update_every
     next_at = (
-        None if resolved else wording.next_update_at(current, cadence, settings.next_update_align)
+        None if resolved else comms.next_update_at(current, cadence, settings.next_update_align)
     )
     commander = state.commander
     team = _unique([commander, *state.responders, *state.roles.values()])
@@ -134,7 +134,7 @@ def message_context(
     status_page_every = policy.status_page_every or policy.update_every
 
     def banner(name: str, text: str, both: bool = True) -> str:
-        mark = wording.ICONS.get(name, "") if use_emoji else ""
+        mark = comms.ICONS.get(name, "") if use_emoji else ""
         if not mark:
             return text
         return f"{mark} {text} {mark}" if both else f"{mark} {text}"
@@ -195,7 +195,7 @@ def message_context(
         ),
         "next_update": wording.clock_time(next_at, zone) if next_at else "",
         "next_update_in": wording.long_duration(next_at - current) if next_at else "",
-        "findings": wording.findings(state, settings.findings_limit),
+        "findings": comms.findings(state, settings.findings_limit),
         "root_cause": state.root_cause,
         "resolution": state.resolution,
         "category": state.category,
@@ -219,7 +219,7 @@ def message_context(
         "to": "",
         "reason": "",
         "emoji": use_emoji,
-        "icon": {name: (mark if use_emoji else "") for name, mark in wording.ICONS.items()},
+        "icon": {name: (mark if use_emoji else "") for name, mark in comms.ICONS.items()},
         "banner": banner,
     }
     overrides = overrides or {}
@@ -231,17 +231,17 @@ def message_context(
     # facts first; then the fields worded from them, so a --set fact flows into its
     # wording, while a --set of a worded field wins and keeps its type (lists stay lists)
     apply(WORDED + TAILS, exclude=True)
-    ctx["cause"] = ctx["root_cause"] or wording.identified_cause(state)
-    ctx["impact_lines"] = wording.bullet_lines(ctx["impact"])
+    ctx["cause"] = ctx["root_cause"] or comms.identified_cause(state)
+    ctx["impact_lines"] = comms.bullet_lines(ctx["impact"])
     ctx["impact_line"] = "; ".join(ctx["impact_lines"])
-    ctx["issue"] = wording.sentence_tail(ctx["summary"])
+    ctx["issue"] = comms.sentence_tail(ctx["summary"])
     ctx["what_happened"] = _sentence(ctx["summary"]) + (
         f" Root cause: {_sentence(ctx['root_cause'])}" if ctx["root_cause"] else ""
     )
     ctx["next_steps"] = _next_steps(ctx, policy)
     apply(WORDED)
-    ctx["cause_tail"] = wording.sentence_tail(ctx["cause"])
-    ctx["resolution_tail"] = wording.sentence_tail(ctx["resolution"])
+    ctx["cause_tail"] = comms.sentence_tail(ctx["cause"])
+    ctx["resolution_tail"] = comms.sentence_tail(ctx["resolution"])
     apply(TAILS)
     return ctx
 
@@ -272,7 +272,7 @@ def _next_steps(ctx: dict[str, Any], policy: Any) -> list[str]:
 def _fill_placeholders(pattern: str, state: IncidentState, config: Any) -> str:
     if "{" not in pattern:
         return pattern
-    from incidentctl.domain.comms import war_room
+    from incidentctl.domain.wording import war_room
 
     return war_room(pattern, state, config.incident.id_format, config.incident.id_seq_width)
 

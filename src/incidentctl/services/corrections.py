@@ -12,6 +12,7 @@ from incidentctl.domain.corrections import (
     text_fields,
 )
 from incidentctl.domain.ulid import ALPHABET
+from incidentctl.domain.wording import stamp
 from incidentctl.errors import NotFoundError, UsageError, choices_hint
 from incidentctl.services.incidents import _record as record_on_incident
 from incidentctl.services.record import RecordResult, clean_text, new_event_id, one_line, when
@@ -126,7 +127,7 @@ def correct(
             if getattr(target, chosen) != new_text:
                 changes.append(f"{chosen} -> {one_line(new_text, 40)!r}")
         if corrected_at is not None and corrected_at != target.at:
-            changes.append(f"at -> {corrected_at.strftime('%Y-%m-%d %H:%M UTC')}")
+            changes.append(f"at -> {stamp(corrected_at)}")
         if not changes:
             raise UsageError(
                 f"event {event_id} already reads that way; nothing to correct",

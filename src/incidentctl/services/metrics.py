@@ -15,7 +15,6 @@ if TYPE_CHECKING:
     from incidentctl.domain.metrics import MetricsReport, Period
     from incidentctl.store.repo import FileProblem
 
-_DATE_RE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 _MONTH_RE = re.compile(r"^(\d{4})-(\d{2})$")
 DATE_HINT = "use a date (2026-02-01), an ISO 8601 time, or a relative time (-30d)"
 MONTHLY_TEMPLATE = "metrics/monthly"
@@ -35,16 +34,13 @@ def _start_of(day: date, ws: Workspace) -> datetime:
 
 def _bound(ws: Workspace, text: str, option: str, *, end: bool) -> datetime:
     """A date means its whole day: `--since` from its start, `--until` through its end."""
-    from incidentctl.domain.timeparse import TimeParseError, parse_time
+    from incidentctl.domain.timeparse import TimeParseError, parse_date, parse_time
 
     s = text.strip()
-    if _DATE_RE.match(s):
-        try:
-            day = date.fromisoformat(s)
-        except ValueError:
-            raise UsageError(f"{option}: not a date: {text!r}", hint=DATE_HINT) from None
-        return _start_of(day + timedelta(days=1) if end else day, ws)
     try:
+        day = parse_date(text)
+        if day is not None:
+            return _start_of(day + timedelta(days=1) if end else day, ws)
         return parse_time(s, ws.now(), ws.config.zone)
     except TimeParseError as exc:
         raise UsageError(f"{option}: {exc}", hint=DATE_HINT) from None

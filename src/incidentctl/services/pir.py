@@ -14,6 +14,7 @@ from datetime import date, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from incidentctl.domain.wording import stamp
 from incidentctl.errors import IncidentctlError, NotFoundError, UsageError, choices_hint
 from incidentctl.services.incidents import _fields, _record
 from incidentctl.services.lookup import find_incident
@@ -62,14 +63,10 @@ def _policy(config: Config, state: IncidentState) -> SeverityPolicy:
     return config.severity.get(state.severity) or SeverityPolicy()
 
 
-def _stamp(dt: datetime) -> str:
-    return dt.strftime("%Y-%m-%d %H:%M UTC")
-
-
 def schedule(ws: Workspace, ref: str, review_at: str, *, by: str | None) -> RecordResult:
     """Set the review meeting. `review_at` may be in the future; the event is recorded now."""
     from incidentctl.domain import events as ev
-    from incidentctl.domain.review import review_deadline
+    from incidentctl.domain.review_state import review_deadline
 
     meeting = time_option(ws, clean_text(review_at, "--at", required=True), "--at")
     warnings: list[str] = []
@@ -85,13 +82,13 @@ def schedule(ws: Workspace, ref: str, review_at: str, *, by: str | None) -> Reco
         deadline = review_deadline(state, policy)
         if deadline is not None and meeting > deadline:
             warnings.append(
-                f"the review on {_stamp(meeting)} is after the {state.severity} deadline "
-                f"{_stamp(deadline)} (within {_span(policy.pir_within)} of resolution)"
+                f"the review on {stamp(meeting)} is after the {state.severity} deadline "
+                f"{stamp(deadline)} (within {_span(policy.pir_within)} of resolution)"
             )
         if not policy.pir_required and policy.pir_note:
             warnings.append(f"a {state.severity} review is {policy.pir_note.lower()}")
         event = ev.PirScheduled(**_fields(base), review_at=meeting)
-        return [(event, f"review scheduled for {_stamp(meeting)}", "")]
+        return [(event, f"review scheduled for {stamp(meeting)}", "")]
 
     result = _record(ws, ref, None, by, build)
     result.notes.extend(warnings)
@@ -109,7 +106,7 @@ def complete(
 ) -> RecordResult:
     """Mark the review as held (at `--at`, default now). Only a resolved incident has one."""
     from incidentctl.domain import events as ev
-    from incidentctl.domain.review import review_deadline
+    from incidentctl.domain.review_state import review_deadline
 
     message = clean_text(message, "-m")
     warnings: list[str] = []
@@ -125,17 +122,17 @@ def complete(
         if base["at"] < state.resolved_at:
             raise UsageError(
                 f"the review cannot be held before {state.human_id} was resolved "
-                f"({_stamp(state.resolved_at)})",
+                f"({stamp(state.resolved_at)})",
                 hint="check --at",
             )
         if state.pir_completed_at is not None:
             warnings.append(
-                f"the review was already marked held on {_stamp(state.pir_completed_at)}; "
+                f"the review was already marked held on {stamp(state.pir_completed_at)}; "
                 "this records it again"
             )
         deadline = review_deadline(state, _policy(ws.config, state))
         if deadline is not None and base["at"] > deadline:
-            warnings.append(f"held after the {state.severity} deadline {_stamp(deadline)}")
+            warnings.append(f"held after the {state.severity} deadline {stamp(deadline)}")
         event = ev.PirCompleted(**_fields(base), message=message)
         return [(event, "review held", message)]
 
@@ -153,7 +150,6 @@ class Review(Outcome):
     state: IncidentState
     folder: Path
     template: str  # the template's name, e.g. pir/waooaw
-    template_origin: str  # "repo" or "built-in"
     warnings: list[str] = field(default_factory=list)
     problems: list[FileProblem] = field(default_factory=list)  # event files left out
 
@@ -176,18 +172,13 @@ def template_name(ws: Workspace, choice: str | None) -> str:
     )
 
 
-_DATE_RE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
-
-
 def review_day(ws: Workspace, text: str) -> date:
-    from incidentctl.domain.timeparse import TimeParseError, parse_time
+    from incidentctl.domain.timeparse import TimeParseError, parse_date, parse_time
 
     s = text.strip()
     try:
-        if _DATE_RE.match(s):
-            return date.fromisoformat(s)
-        return parse_time(s, ws.now(), ws.config.zone).date()
-    except (ValueError, TimeParseError):
+        return parse_date(s) or parse_time(s, ws.now(), ws.config.zone).date()
+    except TimeParseError:
         raise UsageError(
             f"--date: not a date: {text!r}", hint="use a date like 2026-02-14"
         ) from None
@@ -213,16 +204,16 @@ def generate(
     commits = ws.repo.git.log(ws.repo.rel(loaded.folder / "events"))
     context = review_context(ws.config, state, commits, chosen_day)
     text = render_source(source, context)
-    return Review(text, state, loaded.folder, name, source.origin, warnings, loaded.problems)
+    return Review(text, state, loaded.folder, name, warnings, loaded.problems)
 
 
 def review_context(
     config: Config, state: IncidentState, commits: list[Any], chosen_day: date | None = None
 ) -> dict[str, Any]:
     """Everything a review template may use. Text is raw: the template machinery escapes it."""
-    from incidentctl.domain import ids
     from incidentctl.domain.metrics import incident_metrics
-    from incidentctl.domain.review import STATUS_LABELS, section_list, section_value
+    from incidentctl.domain.review import STATUS_LABELS
+    from incidentctl.domain.review_state import section_list, section_value
     from incidentctl.domain.timeparse import format_duration
     from incidentctl.domain.wording import (
         COMMUNICATION_EVENT_TYPES,
@@ -231,6 +222,7 @@ def review_context(
         flat,
         long_duration,
         review_line,
+        war_room,
     )
 
     policy = _policy(config, state)
@@ -253,7 +245,7 @@ def review_context(
         rows.append((event.at, review_line(event)))
         if event.type in COMMUNICATION_EVENT_TYPES:
             communications.append(
-                {"time": _stamp(event.at), "text": flat(communication_text(event.to_record()))}
+                {"time": stamp(event.at), "text": flat(communication_text(event.to_record()))}
             )
     rows.sort(key=lambda r: r[0])  # stable: the detected row stays before an equal-time event
     one_day = all(at.date() == state.declared_at.date() for at, _ in rows)
@@ -288,8 +280,7 @@ def review_context(
         )
 
     duration = long_duration(state.resolved_at - state.declared_at) if state.resolved_at else ""
-    parsed = ids.parse_id(config.incident.id_format, state.human_id)
-    seq = f"{parsed[1]:0{config.incident.id_seq_width}d}" if parsed else ""
+    incident = config.incident
     first = commits[-1].commit if commits else ""
     last = commits[0].commit if commits else ""
     return {
@@ -303,12 +294,12 @@ def review_context(
         "is_open": state.is_open,
         "review_date": day.isoformat() if day else "",
         "review_date_source": day_source,
-        "review_scheduled_at": _stamp(state.pir_scheduled_at) if state.pir_scheduled_at else "",
-        "review_held_at": _stamp(state.pir_completed_at) if state.pir_completed_at else "",
+        "review_scheduled_at": stamp(state.pir_scheduled_at) if state.pir_scheduled_at else "",
+        "review_held_at": stamp(state.pir_completed_at) if state.pir_completed_at else "",
         "incident_date": state.declared_at.date().isoformat(),
-        "declared_at": _stamp(state.declared_at),
-        "detected_at": _stamp(state.detected_at) if state.detected_at else "",
-        "resolved_at": _stamp(state.resolved_at) if state.resolved_at else "",
+        "declared_at": stamp(state.declared_at),
+        "detected_at": stamp(state.detected_at) if state.detected_at else "",
+        "resolved_at": stamp(state.resolved_at) if state.resolved_at else "",
         "duration": duration,
         "attendees": attendees,
         "attendees_recorded": attendees_recorded,
@@ -342,8 +333,8 @@ def review_context(
             for a in sorted(state.actions, key=lambda a: a.number)
         ],
         "metrics": metrics,
-        "war_room": war_room_name(config.incident.war_room, state, seq),
-        "doc_url": config.incident.doc_url,
+        "war_room": war_room(incident.war_room, state, incident.id_format, incident.id_seq_width),
+        "doc_url": war_room(incident.doc_url, state, incident.id_format, incident.id_seq_width),
         "commits": {
             "first": first[:12],
             "last": last[:12],
@@ -357,24 +348,6 @@ def role_title(description: str, key: str) -> str:
     """'Incident Commander (IC): on-call SRE Lead' -> 'Incident Commander'."""
     title = re.split(r"\s*[(:]", description, maxsplit=1)[0].strip()
     return title or key
-
-
-def war_room_name(fmt: str, state: IncidentState, seq: str) -> str:
-    """The configured war-room channel for this incident. Placeholders: {id}, {seq},
-    {date}, {slug} (the first service, else the title), {yyyy}, {mm}, {dd}."""
-    from incidentctl.store.repo import slugify
-
-    day = state.declared_at.date()
-    values = {
-        "id": state.human_id.lower(),
-        "seq": seq,
-        "date": day.isoformat(),
-        "slug": slugify(state.services[0] if state.services else state.title),
-        "yyyy": f"{day.year:04d}",
-        "mm": f"{day.month:02d}",
-        "dd": f"{day.day:02d}",
-    }
-    return re.sub(r"\{(\w+)\}", lambda m: values.get(m.group(1), m.group(0)), fmt)
 
 
 # -- writing it out ------------------------------------------------------------------

@@ -11,7 +11,6 @@ from typing import TYPE_CHECKING
 from incidentctl.domain.timeparse import TIME_HINT, TimeParseError, parse_time
 from incidentctl.errors import UsageError
 from incidentctl.services.workspace import Workspace
-from incidentctl.store import commits
 
 if TYPE_CHECKING:
     from pathlib import Path
@@ -106,7 +105,9 @@ def actor(ws: Workspace, by: str | None) -> str:
 
 
 def one_line(text: str, limit: int = 60) -> str:
-    return commits.one_line(text, limit)
+    from incidentctl.domain.wording import excerpt
+
+    return excerpt(text, limit)
 
 
 def new_event_id(at: datetime) -> str:

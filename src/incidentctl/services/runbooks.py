@@ -613,13 +613,11 @@ def open_walk(ws: Workspace, ref: str, name: str, overrides: dict[str, str]) -> 
 
 @dataclass(frozen=True)
 class WalkPosition:
-    """The step a walk is at, with the incident as it is now."""
+    """The step a walk is at, with the progress and phase clock as they are now."""
 
     view: StepView
-    state: IncidentState
     progress: RunbookProgress
     clock: PhaseClock
-    remaining: int  # unanswered steps, this one included
 
 
 def walk_position(ws: Workspace, walk: Walk) -> WalkPosition | None:
@@ -635,13 +633,7 @@ def walk_position(ws: Workspace, walk: Walk) -> WalkPosition | None:
         return None
     phase, step = progress.next
     view = next(v for v in walk.steps if v.step is step)
-    return WalkPosition(
-        view,
-        state,
-        progress,
-        phase_clock(phase, state.declared_at, now),
-        progress.total - progress.answered,
-    )
+    return WalkPosition(view, progress, phase_clock(phase, state.declared_at, now))
 
 
 # -- progress ---------------------------------------------------------------------------

@@ -166,9 +166,7 @@ def _configured_remote(root: Path) -> str:
 
 def _check_existing_remote(git: Git, root: Path, url: str) -> None:
     name = _configured_remote(root)
-    current = str(
-        git.cmd.execute(["git", "remote", "get-url", name], with_exceptions=False)
-    ).strip()
+    current = git.run_quiet("remote", "get-url", name).strip()
     if current and current != url:
         raise RepoError(
             f"{root} already has a remote {name!r} at {current}",
@@ -189,9 +187,7 @@ def _ensure_remote(root: Path, url: str) -> tuple[str, bool]:
 
     name = _configured_remote(root)
     git = Git(root)
-    current = str(
-        git.cmd.execute(["git", "remote", "get-url", name], with_exceptions=False)
-    ).strip()
+    current = git.run_quiet("remote", "get-url", name).strip()
     if not current:
         git.run("remote", "add", name, url)
         return name, True
@@ -235,7 +231,7 @@ def _join_existing(root: Path, url: str, heads: dict[str, str], progress: Progre
         synced = sync(_open(root), progress)
     except IncidentctlError:
         if added:  # leave the repo as it was
-            Git(root).cmd.execute(["git", "remote", "remove", name], with_exceptions=False)
+            Git(root).run_quiet("remote", "remove", name)
         raise
     config_path = point_user_config_at(root)
     return JoinResult(root, url, name, "joined", config_path, synced)

@@ -154,10 +154,7 @@ def _commits(n: int) -> str:
 
 
 def _has_upstream(ws: Workspace, branch: str) -> bool:
-    out = ws.repo.git.cmd.execute(
-        ["git", "config", "--get", f"branch.{branch}.remote"], with_exceptions=False
-    )
-    return bool(str(out).strip())
+    return bool(ws.repo.git.run_quiet("config", "--get", f"branch.{branch}.remote").strip())
 
 
 def _pull(

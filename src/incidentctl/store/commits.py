@@ -48,8 +48,9 @@ _TRAILER_LINE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9-]*: ")
 def one_line(text: str, limit: int = SUBJECT_LIMIT) -> str:
     """`text` on one line (runs of whitespace become one space), cut to `limit`
     characters with an ellipsis."""
-    flat = re.sub(r"\s+", " ", text).strip()
-    return flat if len(flat) <= limit else flat[: limit - 1].rstrip() + "…"
+    from incidentctl.domain.wording import excerpt
+
+    return excerpt(text, limit)
 
 
 def message(subject: str, body: str = "", trailers: Trailers = ()) -> str:

@@ -1,14 +1,17 @@
-"""Git, through the git command line, so hooks and signing apply."""
+"""Git, through the git command line, so hooks, signing, credential helpers and the
+user's SSH config apply. Every git that incidentctl starts starts here, in one
+controlled environment (`Git.start`)."""
 
 from __future__ import annotations
 
-import getpass
+import contextlib
 import logging
 import os
 import re
-import socket
+import signal
 import subprocess
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -35,13 +38,19 @@ class LogEntry:
     trailers: dict[str, str]
 
 
-def _fail(action: str, exc: Exception) -> GitError:
-    """From GitPython's error, whose stderr reads `stderr: '...'`."""
-    stderr = str(getattr(exc, "stderr", "") or "")
-    unwrapped = "\n".join(
-        line.strip().removeprefix("stderr:").strip().strip("'") for line in stderr.splitlines()
-    )
-    return _git_error(action, unwrapped, str(exc))
+@dataclass(frozen=True)
+class Finished:
+    """A git that ran to its end (or was stopped at its time limit)."""
+
+    status: int
+    out: str  # one trailing newline dropped, as `run` returns it
+    err: str  # trailing newlines dropped
+    timed_out: bool = False
+    timeout: float | None = None  # the limit it ran under
+
+    @property
+    def ok(self) -> bool:
+        return self.status == 0 and not self.timed_out
 
 
 def _git_error(action: str, stderr: str, fallback: str) -> GitError:
@@ -49,13 +58,45 @@ def _git_error(action: str, stderr: str, fallback: str) -> GitError:
     return GitError(f"git {action} failed: {detail or fallback}", hint="see the git message above")
 
 
-class Git:
-    """The git command line in one work tree.
+def _login() -> str:
+    import getpass  # only for a machine with no git identity: not on every read
 
-    The commands an event runs (identity, add, commit, status, log) are plain
-    subprocesses: importing GitPython costs more than the whole git commit in a
-    small repo. GitPython (`repo`, `cmd`) is loaded on first use, by sync, verify
-    and the rest.
+    return getpass.getuser()
+
+
+def _kill_tree(pid: int) -> None:
+    """SIGKILL a process and its descendants (a fetch's ssh or git-remote-https, which
+    would otherwise keep the pipes open)."""
+    family = [pid]
+    try:
+        table = subprocess.run(
+            ["ps", "-A", "-o", "pid=", "-o", "ppid="],
+            stdin=subprocess.DEVNULL,
+            capture_output=True,
+            text=True,
+            check=False,
+        ).stdout
+        children: dict[int, list[int]] = {}
+        for line in table.splitlines():
+            fields = line.split()
+            if len(fields) == 2 and all(f.isdigit() for f in fields):
+                children.setdefault(int(fields[1]), []).append(int(fields[0]))
+        for parent in family:  # grows while it is walked
+            family.extend(children.get(parent, []))
+    except OSError:
+        pass
+    for member in family:
+        with contextlib.suppress(OSError):  # gone already
+            os.kill(member, signal.SIGKILL)
+
+
+class Git:
+    """The git command line in one work tree, and the one place incidentctl starts git.
+
+    Every command is a plain subprocess in the same environment: the user's (as given,
+    see environment.py), the C locale (output is parsed), and this repo only (never an
+    enclosing one). Importing GitPython costs more than a whole git commit in a small
+    repo; it is loaded only for `repo`, whose object database `verify` reads blobs from.
     """
 
     def __init__(self, root: Path) -> None:
@@ -80,10 +121,6 @@ class Git:
                 self._repo.git.update_environment(**self._env_overrides)
         return self._repo
 
-    @property
-    def cmd(self) -> Any:
-        return self.repo.git
-
     @staticmethod
     def init(root: Path) -> Git:
         root.mkdir(parents=True, exist_ok=True)
@@ -91,21 +128,24 @@ class Git:
         git.run("init", "-q")
         return git
 
-    def _start(self, *args: str) -> subprocess.Popen[bytes]:
-        env = {
+    def start(self, *args: str, env: Mapping[str, str] | None = None) -> subprocess.Popen[bytes]:
+        """Start git, not waiting for it: it runs while the caller goes on (read its
+        output with `finish`). `env` adds to the controlled environment."""
+        full_env = {
             **for_children(),
-            # the C locale, as GitPython runs git: commit output is parsed
+            # the C locale: git's output is parsed
             "LANGUAGE": "C",
             "LC_ALL": "C",
             # this repo only: never an enclosing one found by walking up
             "GIT_CEILING_DIRECTORIES": str(Path(self.root).resolve().parent),
             **self._env_overrides,
+            **(env or {}),
         }
         try:
             return subprocess.Popen(
                 ["git", *args],
                 cwd=self.root,
-                env=env,
+                env=full_env,
                 stdin=subprocess.DEVNULL,
                 stdout=subprocess.PIPE,
                 stderr=subprocess.PIPE,
@@ -121,23 +161,39 @@ class Git:
             ) from None
 
     @staticmethod
-    def _output(out: bytes) -> str:
-        # as GitPython returns it: one trailing newline dropped, bytes that are not
-        # UTF-8 kept as surrogates
+    def _output(out: bytes, keep_newline: bool = False) -> str:
+        # one trailing newline dropped; bytes that are not UTF-8 kept as surrogates
         text = out.decode("utf-8", "surrogateescape")
-        return text[:-1] if text.endswith("\n") else text
+        return text[:-1] if text.endswith("\n") and not keep_newline else text
 
-    def run(self, *args: Any, **kwargs: Any) -> str:
-        """Run git and return its output (one trailing newline dropped); raise GitError
-        with git's own message on failure. Keyword arguments go to GitPython's execute."""
-        if kwargs:
-            import git
+    def call(
+        self,
+        *args: Any,
+        env: Mapping[str, str] | None = None,
+        timeout: float | None = None,
+    ) -> Finished:
+        """Run git to its end, whatever its exit status. At `timeout` seconds it is
+        stopped, with whatever it started (`timed_out`)."""
+        proc = self.start(*map(str, args), env=env)
+        timed_out = False
+        try:
+            out, err = proc.communicate(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            _kill_tree(proc.pid)
+            out, err = proc.communicate()
+            timed_out = True
+        return Finished(
+            proc.returncode,
+            self._output(out),
+            err.decode("utf-8", "replace").rstrip("\n"),
+            timed_out,
+            timeout,
+        )
 
-            try:
-                return self.cmd.execute(["git", *map(str, args)], **kwargs)
-            except git.GitCommandError as exc:
-                raise _fail(str(args[0]) if args else "", exc) from None
-        proc = self._start(*map(str, args))
+    def run(self, *args: Any, keep_newline: bool = False) -> str:
+        """Run git and return its output (one trailing newline dropped, unless
+        `keep_newline`); raise GitError with git's own message on failure."""
+        proc = self.start(*map(str, args))
         out, err = proc.communicate()
         if proc.returncode != 0:
             raise _git_error(
@@ -145,14 +201,14 @@ class Git:
                 err.decode("utf-8", "replace"),
                 f"exit status {proc.returncode}",
             )
-        return self._output(out)
+        return self._output(out, keep_newline)
 
     def run_quiet(self, *args: Any) -> str:
         """Run git; on failure return "" (e.g. `ls-tree HEAD` before the first commit)."""
-        return self._finish(self._start(*map(str, args))) or ""
+        return self.finish(self.start(*map(str, args))) or ""
 
-    def _finish(self, proc: subprocess.Popen[bytes]) -> str | None:
-        """A started git's output, or None if it failed."""
+    def finish(self, proc: subprocess.Popen[bytes]) -> str | None:
+        """The output of a git from `start`, once it ends; None if it failed."""
         out, _err = proc.communicate()
         return self._output(out) if proc.returncode == 0 else None
 
@@ -160,29 +216,31 @@ class Git:
         """Start the identity lookup and the check for files already staged, so they run
         while the caller reads the incident, not one after the other before the commit."""
         if self._identity is None and self._identity_proc is None:
-            self._identity_proc = self._start(*_IDENTITY)
+            self._identity_proc = self.start(*_IDENTITY)
         if self._staged_proc is None:
-            self._staged_proc = self._start(*_STAGED)
+            self._staged_proc = self.start(*_STAGED)
 
     def identity(self) -> tuple[str, str]:
         """(name, email) as git will record them; fills in a fallback where git has none,
         so a fresh machine with no git identity can still commit."""
         if self._identity is not None:
             return self._identity
-        proc = self._identity_proc or self._start(*_IDENTITY)
+        proc = self._identity_proc or self.start(*_IDENTITY)
         self._identity_proc = None
         values: dict[str, str] = {}
-        for line in (self._finish(proc) or "").splitlines():
+        for line in (self.finish(proc) or "").splitlines():
             key, _, value = line.partition(" ")
             values[key] = value
         name = os.environ.get("GIT_AUTHOR_NAME") or values.get("user.name", "")
         email = os.environ.get("GIT_AUTHOR_EMAIL") or values.get("user.email", "")
         fallback: dict[str, str] = {}
         if not name:
-            name = getpass.getuser()
+            name = _login()
             fallback |= {"GIT_AUTHOR_NAME": name, "GIT_COMMITTER_NAME": name}
         if not email:
-            email = f"{getpass.getuser()}@{socket.gethostname() or 'localhost'}"
+            import socket
+
+            email = f"{_login()}@{socket.gethostname() or 'localhost'}"
             fallback |= {"GIT_AUTHOR_EMAIL": email, "GIT_COMMITTER_EMAIL": email}
         if fallback:
             self._env_overrides.update(fallback)
@@ -194,9 +252,9 @@ class Git:
     def _staged(self) -> set[str] | None:
         """The paths staged against HEAD (as of `prepare_commit`, if it ran), or None
         when there is no HEAD yet."""
-        proc = self._staged_proc or self._start(*_STAGED)
+        proc = self._staged_proc or self.start(*_STAGED)
         self._staged_proc = None
-        out = self._finish(proc)
+        out = self.finish(proc)
         return None if out is None else set(out.splitlines())
 
     def commit_paths(self, paths: list[str], message: str) -> str:

@@ -97,7 +97,7 @@ def walk(git: Git, revisions: list[str], signatures: bool) -> Iterator[CommitRec
         "--diff-merges=dense-combined",
         *revisions,
         "--",
-        strip_newline_in_stdout=False,
+        keep_newline=True,
     )
     for record in out.split(_RECORD):
         if not record.strip("\0\n"):
@@ -113,14 +113,13 @@ def walk(git: Git, revisions: list[str], signatures: bool) -> Iterator[CommitRec
 
 
 def read_blob(git: Git, blob: str) -> bytes:
-    """A blob's bytes, through GitPython's persistent `git cat-file --batch`."""
+    """A blob's bytes, through GitPython's persistent `git cat-file --batch`: one git for
+    all the blobs `verify` reads, where the runner would start one per blob."""
     return git.repo.odb.stream(bytes.fromhex(blob)).read()
 
 
 def verify_commit(git: Git, commit: str) -> tuple[bool, str]:
     """`git verify-commit`: (passes, git's last line about it)."""
-    status, out, err = git.cmd.execute(
-        ["git", "verify-commit", commit], with_exceptions=False, with_extended_output=True
-    )
-    lines = [line for line in f"{out}\n{err}".splitlines() if line.strip()]
-    return status == 0, (lines[-1].strip() if lines else "")
+    done = git.call("verify-commit", commit)
+    lines = [line for line in f"{done.out}\n{done.err}".splitlines() if line.strip()]
+    return done.ok, (lines[-1].strip() if lines else "")

@@ -1,21 +1,17 @@
 """Talking to the team's git remote: ls-remote, clone, fetch, rebase, push.
 
-Everything goes through the git command line (GitPython's `execute`), so the user's
+Everything goes through the git command line (store/git.py's runner), so the user's
 credentials helpers, SSH config, hooks and signing apply. Nothing here force-pushes.
 """
 
 from __future__ import annotations
 
-import os
 import re
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
 
 from incidentctl.errors import GitError, IncidentctlError
-
-if TYPE_CHECKING:
-    from incidentctl.store.git import Git
+from incidentctl.store.git import Finished, Git
 
 
 class RemoteError(IncidentctlError):
@@ -33,13 +29,12 @@ class PushRaced(RemoteError):
     """Someone pushed between our fetch and our push (non-fast-forward): fetch again."""
 
 
-def _stderr(exc: Exception) -> str:
-    text = str(getattr(exc, "stderr", "") or exc)
-    lines = [
-        line.strip().removeprefix("stderr:").strip().strip("'").strip()
-        for line in text.splitlines()
-    ]
-    return "\n".join(line for line in lines if line)
+def _said(done: Finished, args: list[str]) -> str:
+    """What git said on stderr, its blank lines dropped; or that it ran out of time."""
+    if done.timed_out:
+        command = "git " + " ".join(redact(a) for a in args)
+        return f'Timeout: the command "{command}" did not complete in {done.timeout:g} secs.'
+    return "\n".join(line.strip() for line in done.err.splitlines() if line.strip())
 
 
 def last_line(text: str) -> str:
@@ -61,28 +56,23 @@ def _network_env(prompt: bool) -> dict[str, str]:
     return {} if prompt else {"GIT_TERMINAL_PROMPT": "0", "GCM_INTERACTIVE": "never"}
 
 
-def _execute(git: Git | None, args: list[str], timeout: float, prompt: bool, **kw: Any) -> str:
-    import git as gitpython
-
-    runner = git.cmd if git is not None else gitpython.Git(os.getcwd())
-    return runner.execute(
-        ["git", *args], kill_after_timeout=timeout, env=_network_env(prompt), **kw
-    )
+def _network(git: Git | None, args: list[str], timeout: float | None, prompt: bool) -> Finished:
+    """A git that talks to a remote: within `timeout`, and with no credential prompt when
+    `prompt` is off. With no clone to run in (ls-remote, clone), it runs in the current
+    folder."""
+    runner = git if git is not None else Git(Path.cwd())
+    return runner.call(*args, env=_network_env(prompt), timeout=timeout)
 
 
 def remote_heads(url: str, timeout: float, prompt: bool = True) -> tuple[dict[str, str], str]:
     """({branch: commit}, default branch or "") of the repo at `url`. Raises Unreachable."""
-    import git as gitpython
-
-    try:
-        out = _execute(
-            None, ["ls-remote", "--symref", url, "HEAD", "refs/heads/*"], timeout, prompt
-        )
-    except gitpython.GitCommandError as exc:
-        raise Unreachable(f"cannot reach {url}: {last_line(_stderr(exc))}") from None
+    args = ["ls-remote", "--symref", url, "HEAD", "refs/heads/*"]
+    done = _network(None, args, timeout, prompt)
+    if not done.ok:
+        raise Unreachable(f"cannot reach {url}: {last_line(_said(done, args))}")
     heads: dict[str, str] = {}
     default = ""
-    for line in str(out).splitlines():
+    for line in done.out.splitlines():
         left, _, ref = line.partition("\t")
         if left.startswith("ref: ") and ref == "HEAD":
             default = left.removeprefix("ref: ").removeprefix("refs/heads/")
@@ -91,13 +81,11 @@ def remote_heads(url: str, timeout: float, prompt: bool = True) -> tuple[dict[st
     return heads, default
 
 
-def clone(url: str, path: Path, origin: str, timeout: float, prompt: bool = True) -> None:
-    import git as gitpython
-
-    try:
-        _execute(None, ["clone", "--origin", origin, "--", url, str(path)], timeout, prompt)
-    except gitpython.GitCommandError as exc:
-        raise Unreachable(f"cannot clone {url}: {last_line(_stderr(exc))}") from None
+def clone(url: str, path: Path, origin: str, timeout: float | None, prompt: bool = True) -> None:
+    args = ["clone", "--origin", origin, "--", url, str(path)]
+    done = _network(None, args, timeout, prompt)
+    if not done.ok:
+        raise Unreachable(f"cannot clone {url}: {last_line(_said(done, args))}")
 
 
 @dataclass
@@ -110,18 +98,14 @@ class Remote:
     prompt: bool = True
 
     def url(self) -> str | None:
-        out = self.git.cmd.execute(["git", "remote", "get-url", self.name], with_exceptions=False)
-        return str(out).strip() or None
+        return self.git.run_quiet("remote", "get-url", self.name).strip() or None
 
     def shown_url(self) -> str:
         """The URL for messages, without any password or token in it."""
         return redact(self.url() or "no URL")
 
     def branch(self) -> str:
-        out = self.git.cmd.execute(
-            ["git", "symbolic-ref", "-q", "--short", "HEAD"], with_exceptions=False
-        )
-        name = str(out).strip()
+        name = self.git.run_quiet("symbolic-ref", "-q", "--short", "HEAD").strip()
         if not name:
             raise GitError(
                 "HEAD is detached: sync needs a branch",
@@ -133,24 +117,19 @@ class Remote:
         return f"refs/remotes/{self.name}/{branch}"
 
     def resolve(self, ref: str) -> str | None:
-        out = self.git.cmd.execute(
-            ["git", "rev-parse", "-q", "--verify", f"{ref}^{{commit}}"], with_exceptions=False
+        return (
+            self.git.run_quiet("rev-parse", "-q", "--verify", f"{ref}^{{commit}}").strip() or None
         )
-        return str(out).strip() or None
 
     def fetch_branch(self, branch: str) -> bool:
         """Fetch `branch` into its remote-tracking ref. False if the remote has no such
         branch. The refspec has no `+`, so a rewritten (force-pushed) remote branch is
         refused, every time, instead of silently replacing what this clone saw."""
-        import git as gitpython
-
         refspec = f"refs/heads/{branch}:{self.tracking_ref(branch)}"
-        try:
-            _execute(
-                self.git, ["fetch", "--no-tags", self.name, refspec], self.timeout, self.prompt
-            )
-        except gitpython.GitCommandError as exc:
-            err = _stderr(exc)
+        args = ["fetch", "--no-tags", self.name, refspec]
+        done = _network(self.git, args, self.timeout, self.prompt)
+        if not done.ok:
+            err = _said(done, args)
             if "couldn't find remote ref" in err:
                 return False
             if "[rejected]" in err or "non-fast-forward" in err:
@@ -160,25 +139,18 @@ class Remote:
                     f"{seen[:12]}, which this clone fetched before; nothing changed here",
                     hint="someone replaced the team's history; this clone still has the "
                     "original. Check the remote with incidentctl verify on a fresh clone",
-                ) from None
-            raise Unreachable(
-                f"cannot reach {self.name} ({self.shown_url()}): {last_line(err)}"
-            ) from None
+                )
+            raise Unreachable(f"cannot reach {self.name} ({self.shown_url()}): {last_line(err)}")
         return True
 
     def count(self, revision_range: str) -> int:
         return int(self.git.run("rev-list", "--count", revision_range).strip() or 0)
 
     def has_common_history(self, ref: str) -> bool:
-        out = self.git.cmd.execute(
-            ["git", "merge-base", "HEAD", ref], with_exceptions=False, with_extended_output=True
-        )
-        return out[0] == 0
+        return self.git.call("merge-base", "HEAD", ref).ok
 
     def rebase_onto(self, ref: str) -> None:
         """Replay local commits onto `ref`. On a conflict, abort and raise: nothing changes."""
-        import git as gitpython
-
         git_dir = Path(self.git.run("rev-parse", "--absolute-git-dir").strip())
         if any(
             (git_dir / name).exists() for name in ("rebase-merge", "rebase-apply", "MERGE_HEAD")
@@ -187,26 +159,20 @@ class Remote:
                 "a rebase or merge is in progress in this repo; sync leaves it alone",
                 hint="finish it, or abandon it with: git rebase --abort (or git merge --abort)",
             )
-        stashes = len(
-            str(self.git.cmd.execute(["git", "stash", "list"], with_exceptions=False)).splitlines()
-        )
-        try:
-            self.git.cmd.execute(["git", "rebase", "--quiet", "--autostash", ref])
-        except gitpython.GitCommandError as exc:
-            conflicted = self.git.cmd.execute(
-                ["git", "diff", "--name-only", "--diff-filter=U"], with_exceptions=False
-            )
-            self.git.cmd.execute(["git", "rebase", "--abort"], with_exceptions=False)
-            files = ", ".join(str(conflicted).split()) or last_line(_stderr(exc))
+        stashes = len(self.git.run_quiet("stash", "list").splitlines())
+        args = ["rebase", "--quiet", "--autostash", ref]
+        done = self.git.call(*args)
+        if not done.ok:
+            conflicted = self.git.run_quiet("diff", "--name-only", "--diff-filter=U")
+            self.git.run_quiet("rebase", "--abort")
+            files = ", ".join(conflicted.split()) or last_line(_said(done, args))
             raise RemoteError(
                 f"rebasing your commits onto {ref.removeprefix('refs/remotes/')} conflicted "
                 f"({files}); the rebase was aborted and your commits are as they were",
                 hint="one file per event never conflicts, so a committed file was changed "
                 "on one side: run incidentctl verify, here and on a fresh clone",
-            ) from None
-        after = len(
-            str(self.git.cmd.execute(["git", "stash", "list"], with_exceptions=False)).splitlines()
-        )
+            )
+        after = len(self.git.run_quiet("stash", "list").splitlines())
         if after > stashes:
             # git could not put the user's uncommitted changes back: never lose them quietly
             raise RemoteError(
@@ -216,31 +182,24 @@ class Remote:
             )
 
     def push(self, commit: str, branch: str, set_upstream: bool) -> None:
-        import git as gitpython
-
         args = ["push", "--porcelain", self.name, f"{commit}:refs/heads/{branch}"]
-        try:
-            _execute(self.git, args, self.timeout, self.prompt)
-        except gitpython.GitCommandError as exc:
-            text = f"{exc.stdout or ''}\n{_stderr(exc)}"
+        done = _network(self.git, args, self.timeout, self.prompt)
+        if not done.ok:
+            said = _said(done, args)
+            text = f"{done.out}\n{said}"
             if "[rejected]" in text or "(fetch first)" in text or "non-fast-forward" in text:
-                raise PushRaced(f"push to {self.name}/{branch} was rejected") from None
+                raise PushRaced(f"push to {self.name}/{branch} was rejected")
             if "[remote rejected]" in text or "hook declined" in text:
-                said = [
+                hook = [
                     line.removeprefix("remote:").strip()
-                    for line in _stderr(exc).splitlines()
+                    for line in said.splitlines()
                     if line.startswith("remote:") and line.removeprefix("remote:").strip()
                 ]
                 raise RemoteError(
-                    f"{self.name} refused the push" + (f": {'; '.join(said)}" if said else ""),
+                    f"{self.name} refused the push" + (f": {'; '.join(hook)}" if hook else ""),
                     hint="the remote's hook checks the history; see its message above, "
                     "and run: incidentctl verify",
-                ) from None
-            raise Unreachable(
-                f"cannot push to {self.name} ({self.shown_url()}): {last_line(_stderr(exc))}"
-            ) from None
+                )
+            raise Unreachable(f"cannot push to {self.name} ({self.shown_url()}): {last_line(said)}")
         if set_upstream:
-            self.git.cmd.execute(
-                ["git", "branch", f"--set-upstream-to={self.name}/{branch}", branch],
-                with_exceptions=False,
-            )
+            self.git.run_quiet("branch", f"--set-upstream-to={self.name}/{branch}", branch)

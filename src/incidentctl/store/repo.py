@@ -11,18 +11,16 @@ from __future__ import annotations
 import dataclasses
 import logging
 import os
-import re
-import subprocess
 import sys
 import tomllib
-import unicodedata
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, date
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from incidentctl.domain.ulid import is_ulid, ulid_time
+from incidentctl.domain.wording import slugify
 from incidentctl.errors import BadFileError
 from incidentctl.store.locate import CONFIG_NAME, git_dir_of
 from incidentctl.store.lock import RepoLock
@@ -30,6 +28,8 @@ from incidentctl.store.lock import RepoLock
 log = logging.getLogger("incidentctl")
 
 if TYPE_CHECKING:
+    import subprocess
+
     from incidentctl.domain.events import EventBase
     from incidentctl.domain.incident import IncidentState
     from incidentctl.store.git import Git
@@ -66,12 +66,6 @@ class LoadedIncident:
         if isinstance(self._folder, str):
             self._folder = Path(self._folder)
         return self._folder
-
-
-def slugify(text: str, limit: int = 40) -> str:
-    ascii_text = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode()
-    slug = re.sub(r"[^a-z0-9]+", "-", ascii_text.lower()).strip("-")
-    return slug[:limit].rstrip("-")
 
 
 def event_file_name(event: EventBase) -> str:
@@ -126,25 +120,13 @@ class FolderKeyProbe:
         years = sorted(
             f"{INCIDENTS}/{p.name}/" for p in repo.incidents_dir.iterdir() if p.name.isdigit()
         )
-        self._ls_tree = self._start("ls-tree", "HEAD", "--", *years) if years else None
+        git = repo.git
+        self._ls_tree = git.start("ls-tree", "HEAD", "--", *years) if years else None
         # HEAD against the work tree through the index: git's threaded stat of every file
-        self._changed = self._start("diff-index", "--name-only", "HEAD", "--", INCIDENTS)
+        self._changed = git.start("diff-index", "--name-only", "HEAD", "--", INCIDENTS)
 
-    def _start(self, *args: str) -> subprocess.Popen:
-        return subprocess.Popen(
-            ["git", *args],
-            cwd=self.repo.root,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.DEVNULL,
-            text=True,
-        )
-
-    @staticmethod
-    def _finish(proc: subprocess.Popen | None) -> str:
-        if proc is None:
-            return ""
-        out, _ = proc.communicate()
-        return out if proc.returncode == 0 else ""
+    def _finish(self, proc: subprocess.Popen[bytes] | None) -> str:
+        return (self.repo.git.finish(proc) or "") if proc is not None else ""
 
     def keys(self) -> dict[str, str]:
         trees: dict[str, str] = {}
@@ -437,10 +419,6 @@ class IncidentRepo:
             log.debug("parallel read failed (%s); reading in one process", exc)
             return {}
         return {f: r for chunk in results for f, r in chunk}
-
-    def iter_event_paths(self) -> Iterator[Path]:
-        for folder in self.incident_folders():
-            yield from self.event_files(folder)
 
     # -- records outside incidents/ (on-call overrides) -----------------------------
     def record_files(self, rel_dir: str) -> list[Path]:

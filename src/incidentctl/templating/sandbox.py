@@ -137,6 +137,15 @@ def _environment(ext: str):
     return env
 
 
+def _string_environment():
+    """For a runbook command: only its variables, no Jinja2 globals. `{{ namespace }}`
+    or `{{ range }}` is then a variable like any other, found and filled as one, never
+    Jinja2's own object printed into a command line."""
+    env = _environment("txt")
+    env.globals.clear()
+    return env
+
+
 def _line_of(exc: BaseException, path: Path) -> int | None:
     lineno = getattr(exc, "lineno", None)
     if lineno:
@@ -212,7 +221,7 @@ def string_variables(text: str, what: str) -> set[str]:
     from jinja2 import TemplateSyntaxError, meta
 
     try:
-        return set(meta.find_undeclared_variables(_environment("txt").parse(text)))
+        return set(meta.find_undeclared_variables(_string_environment().parse(text)))
     except TemplateSyntaxError as exc:
         raise TemplateError(
             f"{what}: template syntax error: {exc.message} (line {exc.lineno})",
@@ -228,7 +237,7 @@ def render_string(text: str, values: dict[str, str], what: str) -> str:
     from jinja2 import TemplateError as JinjaError
     from jinja2.exceptions import SecurityError, TemplateSyntaxError, UndefinedError
 
-    env = _environment("txt")
+    env = _string_environment()
     try:
         return env.from_string(text).render(**values)
     except TemplateSyntaxError as exc:

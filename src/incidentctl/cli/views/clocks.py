@@ -15,6 +15,7 @@ from incidentctl.cli.views.incident import (
     width,
 )
 from incidentctl.domain.timeparse import format_duration
+from incidentctl.domain.wording import flat
 
 if TYPE_CHECKING:
     from incidentctl.domain.obligations import Obligation
@@ -103,7 +104,7 @@ def obligations_list(report: StatusReport) -> Any:
         if item.state.escalation_level > 1:
             head.append(f"  escalated to L{item.state.escalation_level}", style="dim")
         head.append("  ")
-        head.append(" ".join(item.state.title.split()))
+        head.append(flat(item.state.title))
         lines.append(head)
         if not item.obligations:
             lines.append(Text("  nothing due", style="dim"))

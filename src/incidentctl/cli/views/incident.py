@@ -8,6 +8,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
+from incidentctl.domain import wording
 from incidentctl.domain.timeparse import format_duration
 
 if TYPE_CHECKING:
@@ -24,7 +25,7 @@ STATUS_STYLE = {
 
 
 def stamp(dt: datetime | None) -> str:
-    return dt.strftime("%Y-%m-%d %H:%M UTC") if dt else "-"
+    return wording.stamp(dt) if dt else "-"
 
 
 def describe(event: EventBase) -> str:
@@ -193,7 +194,7 @@ def cell_text(text: str) -> str:
     """User text for one cell of a line: whitespace runs as one space, and any control
     character (a pulled or hand-edited file is not checked as typed input is) as U+FFFD,
     so no text can break a row or send the terminal an escape sequence."""
-    return _CONTROL.sub("\ufffd", " ".join(text.split()))
+    return _CONTROL.sub("\ufffd", wording.flat(text))
 
 
 def width(text: str) -> int:

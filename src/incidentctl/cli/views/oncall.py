@@ -6,6 +6,8 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
+from incidentctl.domain.wording import flat
+
 if TYPE_CHECKING:
     from incidentctl.domain.oncall import OncallOverride
     from incidentctl.services.oncall import HandoverBrief, NextRotation, OncallView, Schedule
@@ -18,7 +20,7 @@ def local(dt: datetime, zone: ZoneInfo) -> str:
 
 def override_text(o: OncallOverride, zone: ZoneInfo) -> str:
     text = f"{o.user} {o.role} from {local(o.start, zone)} to {local(o.end, zone)}"
-    return text + (f" ({' '.join(o.reason.split())})" if o.reason.strip() else "")
+    return text + (f" ({flat(o.reason)})" if o.reason.strip() else "")
 
 
 def oncall_text(view: OncallView) -> str:
@@ -111,7 +113,7 @@ def handover_text(brief: HandoverBrief) -> str:
         out.append("- none")
     for item in brief.active:
         s = item.state
-        out.append(f"- {s.human_id} {s.severity} {s.status}: {_flat(s.title)}")
+        out.append(f"- {s.human_id} {s.severity} {s.status}: {flat(s.title)}")
         if s.commander:
             out.append(f"  IC: {s.commander}")
         for o in item.obligations:
@@ -123,7 +125,7 @@ def handover_text(brief: HandoverBrief) -> str:
         when = f"declared {local(s.declared_at, zone)}"
         if s.resolved_at is not None:
             when += f", resolved {local(s.resolved_at, zone)}"
-        out.append(f"- {s.human_id} {s.severity} {s.status}: {_flat(s.title)} ({when})")
+        out.append(f"- {s.human_id} {s.severity} {s.status}: {flat(s.title)} ({when})")
     if brief.actions is not None:
         out += ["", "Open action items"]
         if not brief.actions:
@@ -138,7 +140,7 @@ def handover_text(brief: HandoverBrief) -> str:
                 )
                 if part
             )
-            out.append(f"- {a.incident}: {_flat(a.text)}" + (f" ({extra})" if extra else ""))
+            out.append(f"- {a.incident}: {flat(a.text)}" + (f" ({extra})" if extra else ""))
     if brief.overrides:
         out += ["", "Overrides next week"]
         out += [f"- {override_text(o, zone)}" for o in brief.overrides]
@@ -147,7 +149,3 @@ def handover_text(brief: HandoverBrief) -> str:
     out += ["", f"Incoming on-call ({brief.incoming})"]
     out += [f"- [ ] {line}" for line in brief.incoming_checklist]
     return "\n".join(out) + "\n"
-
-
-def _flat(text: str) -> str:
-    return " ".join(text.split())

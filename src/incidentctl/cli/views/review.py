@@ -6,7 +6,7 @@ from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
 from incidentctl.domain.timeparse import format_duration
-from incidentctl.domain.wording import flat
+from incidentctl.domain.wording import flat, stamp
 
 if TYPE_CHECKING:
     from incidentctl.domain.metrics import MetricResult, MetricsReport
@@ -107,8 +107,8 @@ def metrics_view(report: MetricsReport, repeats_shown: int | None = None) -> Any
 
     period = "all time"
     if report.period.since or report.period.until:
-        since = report.period.since.strftime("%Y-%m-%d %H:%M UTC") if report.period.since else "…"
-        until = report.period.until.strftime("%Y-%m-%d %H:%M UTC") if report.period.until else "…"
+        since = stamp(report.period.since) if report.period.since else "…"
+        until = stamp(report.period.until) if report.period.until else "…"
         period = f"{since} to {until} (until excluded)"
     header = Text.assemble(
         ("Incident metrics", "bold"),

@@ -9,6 +9,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from incidentctl.domain.timeparse import format_duration
+from incidentctl.domain.wording import clock_time, flat
 
 if TYPE_CHECKING:
     from rich.text import Text
@@ -29,7 +30,7 @@ OUTCOME_STYLE = {"done": "green", "skipped": "yellow", "failed": "bold red", "de
 
 
 def hhmm(dt: datetime | None) -> str:
-    return dt.strftime("%H:%M UTC") if dt else "-"
+    return clock_time(dt) if dt else "-"
 
 
 def command_text(line: CommandLine, indent: int = 0) -> Text:
@@ -312,7 +313,7 @@ def progress_renderable(report: ProgressReport) -> Any:
                 steps.add_row("·", s.id, Text("-", style="dim"), "", "", "")
                 continue
             outcome = a.outcome + (f" {a.option}" if a.option else "")
-            extra = Text(" ".join(a.note.split()))
+            extra = Text(flat(a.note))
             if a.evidence:
                 extra.append(("  " if a.note else "") + a.evidence, style="dim")
             steps.add_row(
