@@ -212,9 +212,10 @@ def test_render_writes_a_file_and_json(waooaw, tmp_path):
 
 class Webhook:
     """A real HTTP server on 127.0.0.1 that answers each POST with the next scripted
-    status; "hold" keeps the request open until `release` is set."""
+    step: a status; "hold" keeps the request open until `release` is set; "slow" reads
+    the body, then answers 200 only after `slow_seconds` (after the client gave up)."""
 
-    def __init__(self, script: list) -> None:
+    def __init__(self, script: list, port: int = 0, slow_seconds: float = 3.0) -> None:
         self.script = list(script)
         self.bodies: list[dict] = []
         self.answered: list[int] = []
@@ -231,15 +232,21 @@ class Webhook:
                     hook.arrived.set()
                     hook.release.wait(30)
                     step = 200
+                elif step == "slow":
+                    hook.release.wait(slow_seconds)
+                    step = 200
                 hook.answered.append(step)
-                self.send_response(step)
-                self.end_headers()
-                self.wfile.write(b"ok" if step == 200 else b"error")
+                try:
+                    self.send_response(step)
+                    self.end_headers()
+                    self.wfile.write(b"ok" if step == 200 else b"error")
+                except OSError:
+                    pass  # the client is gone
 
             def log_message(self, *args):
                 pass
 
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.server = ThreadingHTTPServer(("127.0.0.1", port), Handler)
         self.url = f"http://127.0.0.1:{self.server.server_address[1]}/services/T0/B0/x"
         self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
         self.thread.start()
@@ -250,19 +257,22 @@ class Webhook:
         self.server.server_close()
 
 
+def _webhook_env(url: str) -> dict:
+    return {
+        "INCIDENTCTL_SLACK_WEBHOOK": url,
+        "NO_PROXY": "127.0.0.1,localhost",
+        "no_proxy": "127.0.0.1,localhost",
+    }
+
+
 @pytest.fixture
 def webhook_env(request):
     hooks: list[Webhook] = []
 
-    def make(*script) -> tuple[Webhook, dict]:
-        hook = Webhook(list(script))
+    def make(*script, port: int = 0) -> tuple[Webhook, dict]:
+        hook = Webhook(list(script), port=port)
         hooks.append(hook)
-        env = {
-            "INCIDENTCTL_SLACK_WEBHOOK": hook.url,
-            "NO_PROXY": "127.0.0.1,localhost",
-            "no_proxy": "127.0.0.1,localhost",
-        }
-        return hook, env
+        return hook, _webhook_env(hook.url)
 
     yield make
     for hook in hooks:
@@ -275,7 +285,8 @@ def test_post_failure_queues_the_message_and_flush_sends_it_exactly_once(waooaw,
     before = waooaw.commits()
     failed = waooaw("update", INC, "--status", "identified", "-m", "Leak", "--post", "--record",
                     ok=False, env={**env, **LATER})  # fmt: skip
-    assert failed.code == 1 and "HTTP 500" in failed.err and "queued in the outbox" in failed.err
+    # recorded, delivery pending: exit 4, so a script does not run it again
+    assert failed.code == 4 and "HTTP 500" in failed.err and "queued in the outbox" in failed.err
     assert "hint: send it later with: incidentctl outbox flush" in failed.err
     assert failed.out.startswith("🔄 INCIDENT UPDATE")  # the text is printed all the same
     assert waooaw.commits() == before + 1  # the status change; not yet "sent"
@@ -291,9 +302,13 @@ def test_post_failure_queues_the_message_and_flush_sends_it_exactly_once(waooaw,
     again = waooaw("outbox", "flush", env=env)
     assert "nothing to send" in again.err
 
-    assert hook.answered == [500, 200]
-    assert hook.bodies[0] == hook.bodies[1]  # the same message, retried
-    assert hook.bodies[1]["text"] == failed.out.rstrip("\n")
+    assert hook.answered == [500, 200]  # refused, then delivered once
+    # the same message, retried, saying it is late; its next update (15:15) still stands
+    assert hook.bodies[1]["text"] == (
+        hook.bodies[0]["text"] + "\n\n_(queued at 14:45 UTC, sent late at 14:50 UTC)_"
+    )
+    assert hook.bodies[0]["text"] == failed.out.rstrip("\n")
+    assert "Next Update: 15:15 UTC" in hook.bodies[1]["text"]
     sent = waooaw("show", INC, "--json").json()["communications"]
     assert [(c["template"], c["via"], c["at"]) for c in sent] == [
         ("slack/update", "slack-webhook", "2026-02-12T14:50:00+00:00")
@@ -309,7 +324,7 @@ def test_an_interrupted_flush_never_posts_twice(waooaw, webhook_env):
     hook, env = webhook_env(503, "hold")
     _declare(waooaw)
     queued = waooaw("render", "slack/update", INC, "--post", ok=False, env=env)
-    assert queued.code == 1 and "HTTP 503" in queued.err
+    assert queued.code == 4 and "HTTP 503" in queued.err
 
     full_env = {**os.environ, **env}
     flusher = subprocess.Popen(
@@ -330,7 +345,7 @@ def test_an_interrupted_flush_never_posts_twice(waooaw, webhook_env):
     assert "in doubt" in listed.out and "--retry-in-doubt" in listed.err
 
     skipped = waooaw("outbox", "flush", ok=False, env=env)
-    assert skipped.code == 1 and "is in doubt" in skipped.err
+    assert skipped.code == 4 and "is in doubt (a flush stopped while posting it)" in skipped.err
     assert len(hook.bodies) == 2  # not posted again on its own
 
     retried = waooaw("outbox", "flush", "--retry-in-doubt", env=env)
@@ -347,6 +362,138 @@ def test_outbox_drop_removes_a_message_unsent(waooaw, webhook_env):
     assert missing.code == 1 and "no outbox message" in missing.err
     assert message["id"] in waooaw("outbox", "drop", message["id"][:20]).err
     assert waooaw("outbox", "--json").json() == [] and len(hook.bodies) == 1
+
+
+def _webhook_timeout(cli: Cli, timeout: str) -> None:
+    config = cli.repo / "incidentctl.toml"
+    text = config.read_text()
+    assert "\n[comms]\n" in text
+    config.write_text(text.replace("\n[comms]\n", f'\n[comms]\nwebhook_timeout = "{timeout}"\n'))
+    cli.git("commit", "-qam", "a short webhook timeout")
+
+
+def _free_port() -> int:
+    import socket
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def test_a_delivered_post_is_posted_once_and_recorded_for_the_team(waooaw, webhook_env):
+    hook, env = webhook_env()
+    declared = _declare(waooaw, "--post", "--record", env=env)
+    assert declared.code == 0 and "posted slack/declared to Slack" in declared.err
+    assert len(hook.bodies) == 1 and hook.bodies[0]["text"] == declared.out.rstrip("\n")
+    assert waooaw("outbox", "--json").json() == []
+    assert "nothing to send" in waooaw("outbox", "flush", env=env).err
+    [sent] = waooaw("show", INC, "--json").json()["communications"]
+    assert (sent["template"], sent["audience"], sent["channel"], sent["via"]) == (
+        "slack/declared", "internal", "#incidents", "slack-webhook"
+    )  # fmt: skip
+    assert len(hook.bodies) == 1
+
+
+def test_a_refused_connection_is_not_sent_and_the_next_flush_delivers_it_once(waooaw):
+    port = _free_port()  # nothing listens there
+    env = _webhook_env(f"http://127.0.0.1:{port}/services/T0/B0/x")
+    _declare(waooaw)
+    before = waooaw.commits()
+    failed = waooaw("update", INC, "--status", "identified", "-m", "Leak", "--post", "--record",
+                    ok=False, env={**env, **LATER})  # fmt: skip
+    assert failed.code == 4, failed.err  # recorded; delivery pending
+    assert "cannot reach the webhook" in failed.err and "queued in the outbox" in failed.err
+    assert waooaw.commits() == before + 1
+    [queued] = waooaw("outbox", "--json").json()
+    assert queued["state"] == "queued" and "cannot reach the webhook" in queued["last_error"]
+
+    hook = Webhook([], port=port)  # the webhook is back
+    try:
+        flushed = waooaw("outbox", "flush", env={**env, **LATER})
+        assert flushed.code == 0 and "recorded communication_sent" in flushed.err
+        assert "nothing to send" in waooaw("outbox", "flush", env=env).err
+        assert len(hook.bodies) == 1 and hook.bodies[0]["text"] == failed.out.rstrip("\n")
+    finally:
+        hook.close()
+    assert waooaw.commits() == before + 2
+
+
+def test_a_post_that_times_out_after_sending_is_in_doubt_and_never_posted_twice(
+    waooaw, webhook_env
+):
+    hook, env = webhook_env("slow")  # reads the body, answers after the client gave up
+    _webhook_timeout(waooaw, "1s")
+    _declare(waooaw)
+    before = waooaw.commits()
+    doubtful = waooaw("update", INC, "--status", "identified", "-m", "Leak", "--post", "--record",
+                      ok=False, env={**env, **LATER})  # fmt: skip
+    assert doubtful.code == 4, doubtful.err
+    assert "is in doubt (sent, but no answer within 1s (it may have arrived))" in doubtful.err
+    assert "--retry-in-doubt" in doubtful.err and "outbox drop" in doubtful.err
+    assert waooaw.commits() == before + 1  # the status change; the message is not "sent"
+    listed = waooaw("outbox", env=env)
+    assert "\tin doubt\t" in listed.out and "no answer within 1s" in listed.out
+    assert "--retry-in-doubt" in listed.err
+
+    skipped = waooaw("outbox", "flush", ok=False, env=env)
+    assert skipped.code == 4 and "is in doubt (sent, but no answer" in skipped.err
+    time.sleep(2.5)  # the server answers the first post late, to nobody
+    assert len(hook.bodies) == 1 and hook.answered == [200]  # it did arrive: one message
+
+    retried = waooaw("outbox", "flush", "--retry-in-doubt", env={**env, **LATER})
+    assert retried.code == 0 and "recorded communication_sent" in retried.err
+    assert len(hook.bodies) == 2  # only with the user's word
+    assert waooaw("outbox", "--json").json() == []
+
+
+def test_a_late_message_says_when_it_was_queued_and_never_promises_a_past_update(
+    waooaw, webhook_env
+):
+    hook, env = webhook_env(500, 500)
+    _declare(waooaw)
+    waooaw("update", INC, "--status", "identified", "-m", "Leak", "--post",
+           ok=False, env={**env, **LATER})  # fmt: skip
+    waooaw("render", "slack/update", INC, "-f", "blocks", "--post", ok=False,
+           env={**env, **LATER})  # fmt: skip
+    original, original_blocks = hook.bodies
+    assert "Next Update: 15:15 UTC" in original["text"]
+    much_later = {"INCIDENTCTL_NOW": "2026-02-12T16:05:00Z"}
+    flushed = waooaw("outbox", "flush", env={**env, **much_later})
+    assert flushed.code == 0 and len(hook.bodies) == 4
+    # both were queued in the same pinned minute: either may go first
+    late, late_blocks = sorted(hook.bodies[2:], key=lambda body: "blocks" in body)
+    note = "_(queued at 14:45 UTC, sent late at 16:05 UTC)_"
+    assert late["text"].endswith("\n\n" + note)
+    assert "15:15 UTC" not in late["text"].replace("was due 15:15 UTC", "")
+    assert "Next Update: was due 15:15 UTC (this message was sent late)" in late["text"]
+    # Block Kit: a context block says it, and no block still promises 15:15
+    assert late_blocks["blocks"][-1] == {
+        "type": "context", "elements": [{"type": "mrkdwn", "text": note}]
+    }  # fmt: skip
+    shown = json.dumps(late_blocks)
+    assert "was due 15:15 UTC" in shown and "15:15 UTC" not in shown.replace("was due 15:15", "")
+    assert len(late_blocks["blocks"]) == len(original_blocks["blocks"]) + 1
+
+
+def test_a_status_page_text_posted_to_slack_is_recorded_for_the_team(waooaw, webhook_env):
+    hook, env = webhook_env()
+    _declare(waooaw)
+
+    def owed() -> set[str]:
+        shown = waooaw("status", "--json", env=LATER).json()
+        return {o["kind"] for i in shown["incidents"] for o in i["obligations"]}
+
+    assert "customer_comms" in owed()
+    posted = waooaw("render", "statuspage", INC, "--post", "--record", env={**env, **LATER})
+    assert posted.code == 0 and len(hook.bodies) == 1
+    [sent] = waooaw("show", INC, "--json").json()["communications"]
+    assert (sent["template"], sent["audience"], sent["channel"], sent["via"]) == (
+        "statuspage/investigating", "internal", "#incidents", "slack-webhook"
+    )  # fmt: skip
+    assert "customer_comms" in owed()  # no customer saw it
+    # a status page updated by hand, and recorded as such, does reach customers
+    waooaw("comms", "sent", INC, "statuspage/investigating", env=LATER)
+    assert "customer_comms" not in owed()
 
 
 # -- copying ------------------------------------------------------------------------------

@@ -12,6 +12,7 @@ class ExitCode(IntEnum):
     FAILED = 1  # the operation failed: not found, repo problem, git failure, bad file
     USAGE = 2  # bad usage or input: unknown option, malformed time, unknown severity
     CHECK = 3  # a check found something due or overdue (status --check)
+    PENDING = 4  # done and recorded, but a message is left in the outbox (queued or in doubt)
     INTERRUPTED = 130  # Ctrl-C
 
 

@@ -46,7 +46,10 @@ CopyOpt = Annotated[
 PostOpt = Annotated[
     bool,
     typer.Option(
-        "--post", help="Post it to the Slack webhook; kept in the outbox if the post fails."
+        "--post",
+        help="Post it to the Slack webhook. Not delivered, it stays in the outbox and the "
+        "command exits 4: queued if it was not sent, in doubt if it was sent with no answer "
+        "(then never re-sent on its own).",
     ),
 ]
 RecordOpt = Annotated[

@@ -285,12 +285,18 @@ def outbox_flush(
         bool,
         typer.Option(
             "--retry-in-doubt",
-            help="Also re-post messages whose earlier post was interrupted (may duplicate).",
+            help="Also re-post the messages in doubt: sent once with no answer (a timeout, "
+            "a reset, a killed flush). They may already be in the channel: check it first, "
+            "or this may post them twice.",
         ),
     ] = False,
     as_json: JsonOpt = False,
 ) -> None:
-    """Post the queued messages, oldest first; each is posted at most once."""
+    """Post the queued messages, oldest first; each is posted at most once.
+
+    A message not sent (no connection) or refused (an HTTP error) stays queued for the
+    next flush. One sent with no answer is in doubt: kept, listed, never re-posted
+    without --retry-in-doubt. Exit 4 when any message is left in the outbox."""
     from incidentctl.cli import report
     from incidentctl.services.announce import flush_outbox
 
@@ -311,10 +317,10 @@ def outbox_flush(
             terminal.error(
                 f"{what}: {d.error}; still queued", "try again later: incidentctl outbox flush"
             )
+        elif d.tried:
+            terminal.error(f"{what}: {d.error}; in doubt, not sent again on its own")
         else:
-            terminal.warn(
-                f"{what} is in doubt: an earlier post of it was interrupted; not re-posted"
-            )
+            terminal.warn(f"{what} is in doubt ({d.error}); not re-posted")
     report.synced(flushed.synced)
     if not flushed.report.deliveries:
         terminal.talk("the outbox is empty; nothing to send")

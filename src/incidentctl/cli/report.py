@@ -18,6 +18,15 @@ if TYPE_CHECKING:
     from incidentctl.services.sync import AutoSync, SyncResult
 
 
+COPIED_VIA = {  # adapters/clipboard.py's methods, as the user reads them
+    "osc52": "OSC 52 (your terminal does the copy)",
+    "osc52 through tmux": "OSC 52 through tmux (set-clipboard on)",
+    "osc52 through tmux passthrough": "OSC 52 through tmux passthrough (your terminal does "
+    "the copy)",
+    "tmux": "tmux load-buffer -w (tmux's buffer, and your terminal's clipboard)",
+}
+
+
 def finish(result: Outcome) -> None:
     """Name each problem of `result` after the output, then exit with its status."""
     for problem in result.problem_list():
@@ -38,7 +47,7 @@ def published(result: Published, as_json: bool = False, *, finish_after: bool = 
     if result.rendered is not None and result.record is not None and not as_json:
         show_message(result.rendered)
     if result.copied_via:
-        how = "OSC 52 (your terminal does the copy)" if result.copied_via == "osc52" else None
+        how = COPIED_VIA.get(result.copied_via)
         terminal.talk(
             f"copied {result.rendered.template if result.rendered else 'it'} to the clipboard "
             f"via {how or result.copied_via}"

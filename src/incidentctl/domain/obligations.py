@@ -10,11 +10,13 @@ Rules (each only while its condition holds; each is cleared by the event named):
   kind "update", mitigated, reopened or communication_sent event (and the state's
   `last_communication_at`, when it has one).
 - customer_comms: open; due `customer_comms_within` after declaration. Cleared by a
-  `communication_sent` event whose template starts with `statuspage/` or `email/`.
-- status_page: open, `status_page`, after the first status-page communication; due
-  `status_page_every` after the last one.
+  `communication_sent` event that reached customers (see `reached_customers`) and
+  whose template starts with `statuspage/` or `email/`.
+- status_page: open, `status_page`, after the first status-page communication to
+  customers; due `status_page_every` after the last one.
 - customer_email: open, `customer_email`; due `customer_email_within` after
-  declaration. Cleared by a `communication_sent` event with an `email/` template.
+  declaration. Cleared by a `communication_sent` event to customers with an
+  `email/` template.
 - notify: open; for each `notify` rule, due `after` after declaration. Cleared by a
   `notified` event naming the same stakeholder (letter case, '-' and '_' ignored).
 - escalate: open, not mitigated (status is not monitoring), and a higher technical
@@ -40,7 +42,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from incidentctl.domain.business_hours import business_deadline
-from incidentctl.domain.incident import IncidentState
+from incidentctl.domain.incident import Communication, IncidentState
 from incidentctl.domain.policy import Config, SeverityPolicy
 from incidentctl.domain.timeparse import compact_duration, iso
 from incidentctl.domain.wording import flat
@@ -99,9 +101,23 @@ def last_update_at(state: IncidentState) -> datetime:
     return state.last_update_at or state.declared_at
 
 
+def reached_customers(communication: Communication) -> bool:
+    """Whether a communication reached customers: its recorded audience says so, and it
+    did not go to the Slack webhook (events written before the audience followed the
+    destination said `customers` for a status-page text posted to Slack). An event
+    without an audience (older still) counts by its template."""
+    if communication.record.get("via") == "slack-webhook":
+        return False
+    if communication.audience:
+        return communication.audience == "customers"
+    return communication.template.startswith((STATUS_PAGE_PREFIX, EMAIL_PREFIX))
+
+
 def communications(state: IncidentState, prefix: str) -> list[datetime]:
     """When customer communications rendered from templates under `prefix` were sent."""
-    return [c.at for c in state.communications if c.template.startswith(prefix)]
+    return [
+        c.at for c in state.communications if c.template.startswith(prefix) and reached_customers(c)
+    ]
 
 
 def severity_since(state: IncidentState) -> datetime:

@@ -67,6 +67,17 @@ class Published(Outcome):
         """Every commit this command made, in order."""
         return [r for r in (self.record, self.communication) if r is not None and r.recorded]
 
+    @property
+    def exit_status(self) -> ExitCode:
+        """A message left in the outbox (queued or in doubt) makes it PENDING (4), over
+        any other problem after the commit: the events stand and the message will go
+        (or waits for a person), so running the command again would record twice and
+        post twice. Otherwise the problems decide (0 without any)."""
+        status = super().exit_status
+        if self.delivery is not None and self.delivery.pending:
+            return max(status, ExitCode.PENDING)
+        return status
+
 
 def publish(
     ws: Workspace,
@@ -139,7 +150,10 @@ def _deliver(
 
         try:
             slack = for_slack(ws, rendered, rendered.uid, **render_args)
-            out.delivery = delivery = post_now(ws, slack, record=request.record, by=request.by)
+            state = out.record.state if out.record is not None else None
+            out.delivery = delivery = post_now(
+                ws, slack, record=request.record, by=request.by, state=state
+            )
         except IncidentctlError as exc:
             out.problems.append(Problem.of(exc))
             return
@@ -150,9 +164,11 @@ def _deliver(
         elif delivery.outcome == "in doubt":
             out.problems.append(
                 Problem(
-                    f"another flush was interrupted while posting {rendered.template}; "
-                    f"it is in doubt in the outbox as {delivery.id}",
-                    "check the channel, then: incidentctl outbox flush --retry-in-doubt",
+                    f"posting {rendered.template} to Slack is in doubt ({delivery.error}); "
+                    f"it stays in the outbox as {delivery.id} and is not sent again on its own",
+                    f"check the channel: if it is there, incidentctl outbox drop {delivery.id}; "
+                    "if not, incidentctl outbox flush --retry-in-doubt",
+                    ExitCode.PENDING,
                 )
             )
         else:
@@ -160,7 +176,9 @@ def _deliver(
                 Problem(
                     f"posting {rendered.template} to Slack failed ({delivery.error}); "
                     f"it is queued in the outbox as {delivery.id}",
-                    "send it later with: incidentctl outbox flush",
+                    "send it later with: incidentctl outbox flush (not by running this "
+                    "command again)",
+                    ExitCode.PENDING,
                 )
             )
     elif request.record:
@@ -191,7 +209,8 @@ def _sync(ws: Workspace, out: Published) -> None:
 @dataclass
 class Flushed(Outcome):
     """`outbox flush`: what each queued message did, and the one sync after the
-    communications it recorded. A failed or in-doubt message fails the command."""
+    communications it recorded. A message left in the outbox, failed (queued again)
+    or in doubt, makes it PENDING (4), like a command whose --post did not go out."""
 
     report: FlushReport
     synced: AutoSync | None = None
@@ -200,7 +219,7 @@ class Flushed(Outcome):
     @property
     def exit_status(self) -> ExitCode:
         if self.report.failed or self.report.in_doubt:
-            return max(ExitCode.FAILED, super().exit_status)
+            return max(ExitCode.PENDING, super().exit_status)
         return super().exit_status
 
 

@@ -455,6 +455,22 @@ def default_channel(ws: Workspace, template: str) -> str:
     return settings.channel
 
 
+INTERNAL = "internal"
+CUSTOMERS = "customers"
+# how a message went out -> the audience it reached, whatever its template
+VIA_AUDIENCE = {"slack-webhook": INTERNAL}
+
+
+def audience_for(template: str, via: str) -> str:
+    """The audience a communication reached: the destination decides. A post to the
+    Slack webhook reached the team (internal), even of a status-page or email text; a
+    message sent by hand (`manual`) reached whom its template is for (status page and
+    email: customers; the rest: internal)."""
+    from incidentctl.domain.comms import audience_of
+
+    return VIA_AUDIENCE.get(via) or audience_of(template)
+
+
 def record_communication(
     ws: Workspace,
     ref: str,
@@ -465,14 +481,18 @@ def record_communication(
     at: str | None = None,
     by: str | None = None,
 ) -> RecordResult:
-    """Commit a `communication_sent` event for a rendered message."""
+    """Commit a `communication_sent` event for a rendered message, with the audience
+    its destination reached (`audience_for`): only a customer audience clears the
+    customer-communication obligations."""
     from incidentctl.domain import events as ev
-    from incidentctl.domain.comms import audience_of
     from incidentctl.services.incidents import _fields, _record
     from incidentctl.services.record import clean_text
 
     where = clean_text(channel, "--channel").strip() if channel is not None else None
+    if not where:
+        where = ws.config.comms.channel if via in VIA_AUDIENCE else None
     where = where if where else default_channel(ws, rendered.template)
+    audience = audience_for(rendered.template, via)
 
     def build(loaded, base):
         event = ev.CommunicationSent(
@@ -480,7 +500,7 @@ def record_communication(
             template=rendered.template,
             channel=where,
             stage=rendered.stage,
-            audience=audience_of(rendered.template),
+            audience=audience,
             via=via,
             excerpt=rendered.excerpt,
             digest=rendered.digest,

@@ -1,29 +1,52 @@
 """Posting messages to a Slack incoming webhook, through the outbox.
 
 `--post` queues the message and then flushes just that one; `outbox flush` sends
-whatever is still queued. Each message is posted at most once on its own: it is
-marked in flight (renamed `.sending`, fsynced) before the request, and deleted
-after a 2xx. A flush that dies between the two leaves it "in doubt": Slack may or
-may not have it, so it is listed and re-sent only with `--retry-in-doubt`. That
-trades a possible lost message, which a person can see and resend, for never
-posting a message twice, which no one can take back.
+whatever is still queued. Each post ends in one of three outcomes
+(adapters/webhook.py tells them apart):
+
+- sent: a 2xx came back; the message leaves the outbox (and is recorded, if asked);
+- failed: it was not sent (no connection, a bad URL) or was answered with a refusal
+  (4xx, 5xx but 502/504); nothing reached the channel, so it is queued again and the
+  next flush retries it;
+- in doubt: it was sent and no answer came back (a read timeout, a reset, a flush
+  killed mid-post, a gateway's 502/504). Slack may or may not have it, so it is
+  listed and re-sent only with `--retry-in-doubt`.
+
+A message is marked in flight (written `.sending`, fsynced) before the request, so
+even a killed flush leaves it in doubt rather than queued. That trades a possible
+lost message, which a person can see and resend, for never posting a message twice,
+which no one can take back.
+
+A message keeps the text (and the times) it was rendered with. Sent a minute or more
+after it was queued, it says so: a last line "(queued at 14:23 UTC, sent late at
+14:50 UTC)", and a "Next update" time that has passed by then reads "was due 14:45
+UTC (this message was sent late)" instead of a promise in the past.
 """
 
 from __future__ import annotations
 
 import json
+import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from incidentctl.errors import IncidentctlError, NotFoundError
 from incidentctl.services.workspace import Workspace
 
 if TYPE_CHECKING:
+    from incidentctl.domain.incident import IncidentState
     from incidentctl.services.comms import Rendered
     from incidentctl.services.record import RecordResult
     from incidentctl.store.outbox import Outbox, OutboxEntry, UnreadableEntry
 
 VIA_WEBHOOK = "slack-webhook"
+LATE_AFTER_SECONDS = 60  # sent this long after it was queued, a message says so
+SENT = "sent"
+FAILED = "failed"
+IN_DOUBT = "in doubt"
+INTERRUPTED = "a flush stopped while posting it"
 
 
 @dataclass
@@ -33,11 +56,18 @@ class Delivery:
     id: str
     incident: str
     template: str
-    outcome: str  # "sent", "failed" or "in doubt"
+    outcome: str  # "sent", "failed" (not sent, or refused: retried) or "in doubt"
     error: str = ""
     attempts: int = 0
     recorded: RecordResult | None = None
     record_error: str = ""
+    late: bool = False  # sent a minute or more after it was queued, and said so
+    tried: bool = False  # posted in this flush (an in-doubt message skipped is not)
+
+    @property
+    def pending(self) -> bool:
+        """Still in the outbox: queued for the next flush, or in doubt."""
+        return self.outcome != SENT
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -49,6 +79,7 @@ class Delivery:
             "attempts": self.attempts,
             "recorded": [r.to_dict() for r in self.recorded.recorded] if self.recorded else [],
             "record_error": self.record_error,
+            "late": self.late,
         }
 
 
@@ -59,15 +90,15 @@ class FlushReport:
 
     @property
     def sent(self) -> list[Delivery]:
-        return [d for d in self.deliveries if d.outcome == "sent"]
+        return [d for d in self.deliveries if d.outcome == SENT]
 
     @property
     def failed(self) -> list[Delivery]:
-        return [d for d in self.deliveries if d.outcome == "failed"]
+        return [d for d in self.deliveries if d.outcome == FAILED]
 
     @property
     def in_doubt(self) -> list[Delivery]:
-        return [d for d in self.deliveries if d.outcome == "in doubt"]
+        return [d for d in self.deliveries if d.outcome == IN_DOUBT]
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -95,7 +126,8 @@ class OutboxItem:
             "channel": m.get("channel", ""),
             "created_at": m.get("created_at", ""),
             "attempts": m.get("attempts", 0),
-            "last_error": m.get("last_error", ""),
+            "last_error": m.get("last_error", "")
+            or (INTERRUPTED if self.state == IN_DOUBT else ""),
             "record": bool(m.get("record")),
             "excerpt": m.get("excerpt", ""),
         }
@@ -108,14 +140,24 @@ def _outbox(ws: Workspace) -> Outbox:
 
 
 def enqueue(
-    ws: Workspace, rendered: Rendered, *, record: bool, by: str | None = None
+    ws: Workspace,
+    rendered: Rendered,
+    *,
+    record: bool,
+    by: str | None = None,
+    state: IncidentState | None = None,
 ) -> dict[str, Any]:
-    """Queue a Slack-format message (slack or blocks) for posting."""
+    """Queue a Slack-format message (slack or blocks) for posting. It goes to the
+    Slack channel of the webhook, whatever the template's family: a status-page text
+    posted to Slack reached the team, not the customers. `state` (the incident the
+    message was rendered from; else looked up) gives the "Next update" time the text
+    promises, so a late send can tell it has passed."""
     from incidentctl.domain.timeparse import iso
     from incidentctl.domain.ulid import new_ulid
-    from incidentctl.services.comms import default_channel, slack_payload
+    from incidentctl.services.comms import slack_payload
 
     current = ws.now()
+    next_at = _next_update_at(ws, state, rendered.uid, current)
     message = {
         "id": new_ulid(current),
         "created_at": iso(current),
@@ -124,7 +166,7 @@ def enqueue(
         "template": rendered.template,
         "stage": rendered.stage,
         "format": rendered.format,
-        "channel": default_channel(ws, rendered.template),
+        "channel": ws.config.comms.channel,
         "payload": slack_payload(rendered),
         "digest": rendered.digest,
         "excerpt": rendered.excerpt,
@@ -132,28 +174,58 @@ def enqueue(
         "by": by or "",
         "attempts": 0,
         "last_error": "",
+        "next_update_at": iso(next_at) if next_at else "",
     }
     _outbox(ws).add(message)
     return message
 
 
-def post_now(ws: Workspace, rendered: Rendered, *, record: bool, by: str | None = None) -> Delivery:
-    """--post: queue the message, then flush only it. A failure leaves it queued."""
+def _next_update_at(
+    ws: Workspace, state: IncidentState | None, uid: str, current: datetime
+) -> datetime | None:
+    """When the message's "Next update" falls: the formula of message_context's
+    `next_update`, at the time the message was rendered (now)."""
+    from incidentctl.domain.comms import next_update_at
+    from incidentctl.domain.policy import SeverityPolicy
+
+    if state is None:
+        from incidentctl.services.lookup import find_incident
+
+        try:
+            state = find_incident(ws, uid).incident.state
+        except IncidentctlError:
+            return None
+    if not state.is_open:
+        return None
+    policy = ws.config.severity.get(state.severity) or SeverityPolicy()
+    return next_update_at(current, policy.update_every, ws.config.comms.next_update_align)
+
+
+def post_now(
+    ws: Workspace,
+    rendered: Rendered,
+    *,
+    record: bool,
+    by: str | None = None,
+    state: IncidentState | None = None,
+) -> Delivery:
+    """--post: queue the message, then flush only it. A failure leaves it queued, a
+    post with no answer in doubt."""
     from incidentctl.services.comms import webhook_url
 
     webhook_url(ws)  # refuse before queueing anything if there is nowhere to post
-    message = enqueue(ws, rendered, record=record, by=by)
+    message = enqueue(ws, rendered, record=record, by=by, state=state)
     report = flush(ws, only=message["id"])
     if report.deliveries:
         return report.deliveries[0]
     # gone from the outbox before we got the lock: a concurrent flush posted it (a
     # failed or interrupted post would have left it there, queued or in doubt)
-    return Delivery(message["id"], rendered.incident, rendered.template, "sent")
+    return Delivery(message["id"], rendered.incident, rendered.template, SENT)
 
 
 def list_outbox(ws: Workspace) -> tuple[list[OutboxItem], list[UnreadableEntry]]:
     entries, bad = _outbox(ws).entries()
-    items = [OutboxItem(e.id, "in doubt" if e.in_doubt else "queued", e.message) for e in entries]
+    items = [OutboxItem(e.id, IN_DOUBT if e.in_doubt else "queued", e.message) for e in entries]
     return items, bad
 
 
@@ -172,7 +244,7 @@ def drop(ws: Workspace, message_id: str) -> OutboxItem:
             )
         entry = matches[0]
         box.remove(entry)
-    return OutboxItem(entry.id, "in doubt" if entry.in_doubt else "queued", entry.message)
+    return OutboxItem(entry.id, IN_DOUBT if entry.in_doubt else "queued", entry.message)
 
 
 def flush(ws: Workspace, *, only: str | None = None, retry_in_doubt: bool = False) -> FlushReport:
@@ -194,54 +266,150 @@ def flush(ws: Workspace, *, only: str | None = None, retry_in_doubt: bool = Fals
             if entry in to_send:
                 report.deliveries.append(_send(ws, box, entry, url, timeout))
             else:
-                report.deliveries.append(_delivery(entry, "in doubt"))
+                report.deliveries.append(_delivery(entry, IN_DOUBT))
     return report
 
 
 def _delivery(entry: OutboxEntry, outcome: str, error: str = "") -> Delivery:
     m = entry.message
+    error = error or str(m.get("last_error", ""))
+    if outcome == IN_DOUBT and not error:
+        error = INTERRUPTED
     return Delivery(
         entry.id,
         str(m.get("incident", "")),
         str(m.get("template", "")),
         outcome,
-        error or str(m.get("last_error", "")),
+        error,
         int(m.get("attempts", 0)),
     )
 
 
 def _send(ws: Workspace, box: Outbox, entry: OutboxEntry, url: str, timeout: float) -> Delivery:
+    from incidentctl.adapters.webhook import PostFailed, post_json
     from incidentctl.domain.timeparse import iso
 
-    if not entry.in_doubt:
-        box.claim(entry)  # durable "in flight" mark before the request leaves
+    current = ws.now()
     message = entry.message
     message["attempts"] = int(message.get("attempts", 0)) + 1
-    message["last_attempt_at"] = iso(ws.now())
-    from incidentctl.adapters.webhook import PostFailed, post_json
-
+    message["last_attempt_at"] = iso(current)
+    message["last_error"] = ""
+    box.claim(entry)  # durable "in flight" mark before the request leaves
+    payload, late = as_sent(ws, message, current)
     try:
-        post_json(url, message.get("payload", {}), timeout)
+        post_json(url, payload, timeout)
     except PostFailed as exc:
         message["last_error"] = str(exc)
-        box.release(entry)
-        return _delivery(entry, "failed", str(exc))
+        if exc.in_doubt:  # sent, no answer: it stays marked in flight
+            box.keep_in_doubt(entry)
+            delivery = _delivery(entry, IN_DOUBT, str(exc))
+        else:
+            box.release(entry)
+            delivery = _delivery(entry, FAILED, str(exc))
+        delivery.tried = True
+        return delivery
     box.remove(entry)
-    delivery = _delivery(entry, "sent")
+    delivery = _delivery(entry, SENT)
     delivery.error = ""  # an earlier attempt's error is history now
+    delivery.late, delivery.tried = late, True
     if message.get("record"):
         try:
-            delivery.recorded = _record_delivery(ws, message)
+            delivery.recorded = _record_delivery(ws, message, payload)
         except IncidentctlError as exc:
             delivery.record_error = exc.message
     return delivery
 
 
-def _record_delivery(ws: Workspace, message: dict[str, Any]) -> RecordResult:
-    from incidentctl.services.comms import Rendered, record_communication
+# -- a late message says so ---------------------------------------------------------------
+
+
+def as_sent(ws: Workspace, message: dict[str, Any], current: datetime) -> tuple[dict, bool]:
+    """The payload to post now, and whether it goes late. The text keeps the times it
+    was rendered with; sent LATE_AFTER_SECONDS or more after it was queued, it gains
+    the line "(queued at 14:23 UTC, sent late at 14:50 UTC)", and a "Next update"
+    line whose time has passed says it was due then, instead of promising it."""
+    import copy
+
+    from incidentctl.domain.comms import clock_time
 
     payload = message.get("payload", {})
-    text = payload.get("text", "") if isinstance(payload, dict) else ""
+    payload = copy.deepcopy(payload) if isinstance(payload, dict) else {}
+    queued = _instant(message.get("created_at"))
+    if queued is None:
+        return payload, False
+    if (current - queued).total_seconds() < LATE_AFTER_SECONDS:
+        return payload, False
+    zone = ws.config.zone
+    note = f"(queued at {clock_time(queued, zone)}, sent late at {clock_time(current, zone)})"
+    next_at = _instant(message.get("next_update_at"))
+    if next_at is not None and next_at <= current:
+        _rewrite_texts(payload, _stale_next_update(clock_time(next_at, zone)))
+    _add_note(payload, note)
+    return payload, True
+
+
+def _instant(value: Any) -> datetime | None:
+    try:
+        found = datetime.fromisoformat(str(value or ""))
+    except ValueError:
+        return None
+    return found if found.tzinfo else None
+
+
+_NEXT_UPDATE = re.compile(r"next\s+update", re.IGNORECASE)
+
+
+def _stale_next_update(worded: str) -> Callable[[str], str]:
+    """A rewrite of the lines that promise the next update at `worded` ("14:45 UTC"):
+    the time, and a "(in 22 minutes)" after it, become "was due 14:45 UTC (...)"."""
+    promise = re.compile(re.escape(worded) + r"(?:\s*\([^)\n]*\))?")
+    replacement = f"was due {worded} (this message was sent late)"
+
+    def rewrite(text: str) -> str:
+        lines = text.split("\n")
+        for i, line in enumerate(lines):
+            if _NEXT_UPDATE.search(line) and worded in line:
+                lines[i] = promise.sub(lambda _m: replacement, line)
+        return "\n".join(lines)
+
+    return rewrite
+
+
+def _rewrite_texts(node: Any, rewrite: Callable[[str], str]) -> None:
+    """Apply `rewrite` to every "text" string of a payload: the fallback text and each
+    Block Kit text object."""
+    if isinstance(node, dict):
+        for key, value in node.items():
+            if key == "text" and isinstance(value, str):
+                node[key] = rewrite(value)
+            else:
+                _rewrite_texts(value, rewrite)
+    elif isinstance(node, list):
+        for item in node:
+            _rewrite_texts(item, rewrite)
+
+
+MAX_BLOCKS = 50  # Slack's limit for one message
+
+
+def _add_note(payload: dict[str, Any], note: str) -> None:
+    """The note as the message's last line (italic), and a context block for Block Kit."""
+    text = payload.get("text")
+    payload["text"] = (f"{text}\n\n" if isinstance(text, str) and text else "") + f"_{note}_"
+    blocks = payload.get("blocks")
+    if isinstance(blocks, list) and len(blocks) < MAX_BLOCKS:
+        blocks.append({"type": "context", "elements": [{"type": "mrkdwn", "text": f"_{note}_"}]})
+
+
+def _record_delivery(
+    ws: Workspace, message: dict[str, Any], payload: dict[str, Any]
+) -> RecordResult:
+    """The communication_sent event of a delivered message, for the text as sent. A
+    webhook post reached the Slack channel: the team, never the customers, whatever
+    the template."""
+    from incidentctl.services.comms import Rendered, record_communication
+
+    text = payload.get("text", "")
     if message.get("format") == "blocks":
         text = json.dumps(payload, indent=2, ensure_ascii=False)
     rendered = Rendered(
@@ -258,7 +426,7 @@ def _record_delivery(ws: Workspace, message: dict[str, Any]) -> RecordResult:
         ws,
         rendered.uid,
         rendered,
-        channel=str(message.get("channel", "")) or None,
+        channel=str(message.get("channel", "")) or ws.config.comms.channel,
         via=VIA_WEBHOOK,
         by=str(message.get("by", "")) or None,
     )

@@ -3,16 +3,17 @@
     <git-dir>/incidentctl/outbox/<ULID>.json          queued
     <git-dir>/incidentctl/outbox/<ULID>.json.sending  in flight, or in doubt
 
-A message is renamed to `.sending` before it is posted and deleted once the post
+A message is moved to `.sending` before it is posted and deleted once the post
 succeeds, so a flush killed in between leaves it `.sending`: it may or may not have
-reached Slack, and it is never posted again without a person saying so. The outbox
-lives in the git dir, so it is never committed and never pushed.
+reached Slack, and it is never posted again without a person saying so. A post that
+was sent and got no answer stays `.sending` for the same reason; one that failed
+before it was sent (or was refused) goes back to `.json`. The outbox lives in the
+git dir, so it is never committed and never pushed.
 """
 
 from __future__ import annotations
 
 import json
-import os
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -89,14 +90,23 @@ class Outbox:
         return found, bad
 
     def claim(self, entry: OutboxEntry) -> None:
-        """Mark a queued message in flight, durably, before it is posted."""
+        """Mark a message in flight, durably, before it is posted, with its updated
+        attempt count. The `.sending` copy is written before the queued one goes: cut
+        short in between, both exist, and the queued one wins (nothing was sent)."""
         target = self.sending_path(entry.id)
-        os.replace(entry.path, target)
-        fsync_dir(self.dir)
+        write_atomic(target, _encode(entry.message))
+        if entry.path != target:
+            entry.path.unlink(missing_ok=True)
+            fsync_dir(self.dir)
         entry.path, entry.in_doubt = target, True
 
+    def keep_in_doubt(self, entry: OutboxEntry) -> None:
+        """A post was sent and got no answer: it stays in doubt, with what happened."""
+        write_atomic(self.sending_path(entry.id), _encode(entry.message))
+        entry.path, entry.in_doubt = self.sending_path(entry.id), True
+
     def release(self, entry: OutboxEntry) -> None:
-        """A post failed: queue the message again, with its updated attempt count."""
+        """A post failed before it was sent, or was refused: queue the message again."""
         queued = self.queued_path(entry.id)
         write_atomic(queued, _encode(entry.message))
         if entry.path != queued:

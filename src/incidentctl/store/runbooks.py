@@ -1,7 +1,11 @@
 """Runbook files: the built-ins shipped in the package, and a team's `runbooks/*.toml`.
 
 A team file with the same name as a built-in replaces it; any other adds a runbook.
-This module finds and reads the files; validating them is the domain's job.
+This module finds and reads the files; validating them is the domain's job. A team's
+runbooks are files of the repo, nothing else: a symbolic link (the file, or the
+`runbooks/` folder) or anything but a regular file is refused with its path before
+it is read, so a link cannot put a file from elsewhere on the machine in front of a
+responder or into a command.
 """
 
 from __future__ import annotations
@@ -31,13 +35,22 @@ def builtin_dir() -> Path:
     return Path(str(resources.files("incidentctl").joinpath("runbooks")))
 
 
+LINK_HINT = "replace it with a copy of the file it points to, or remove it"
+
+
 def _scan(folder: Path, origin: str, root: Path | None) -> dict[str, RunbookFile]:
     found: dict[str, RunbookFile] = {}
+    if root is not None and folder.is_symlink():
+        raise BadFileError(
+            folder.relative_to(root).as_posix(),
+            f"is a symbolic link (to {_target(folder)}); runbooks must be files of the repo",
+            hint=LINK_HINT,
+        )
     if not folder.is_dir():
         return found
     for path in sorted(folder.glob("*.toml")):
-        if path.name.startswith(".") or not path.is_file():
-            continue
+        if path.name.startswith(".") or not (path.is_file() or path.is_symlink()):
+            continue  # a link is listed, and refused when read
         if root is not None:
             display = path.relative_to(root).as_posix()
         else:
@@ -55,7 +68,24 @@ def runbook_files(repo_root: Path | None) -> dict[str, RunbookFile]:
 
 
 def read_runbook_data(path: Path, display: str) -> dict[str, Any]:
-    """The parsed TOML of a runbook file. Errors name the file (as `display`) and the problem."""
+    """The parsed TOML of a runbook file. Errors name the file (as `display`) and the
+    problem. Outside the package's own runbooks, a symbolic link or anything but a
+    regular file is refused unread."""
+    import stat
+
+    if path.parent != builtin_dir():
+        try:
+            mode = path.lstat().st_mode
+        except OSError as exc:
+            raise BadFileError(display, f"cannot read: {exc.strerror}", hint=_hint(path)) from None
+        if stat.S_ISLNK(mode):
+            raise BadFileError(
+                display,
+                f"is a symbolic link (to {_target(path)}); runbooks must be files of the repo",
+                hint=LINK_HINT,
+            )
+        if not stat.S_ISREG(mode):
+            raise BadFileError(display, "not a regular file", hint=LINK_HINT)
     try:
         text = path.read_bytes().decode("utf-8")
     except UnicodeDecodeError:
@@ -66,6 +96,15 @@ def read_runbook_data(path: Path, display: str) -> dict[str, Any]:
         return tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise BadFileError(display, f"invalid TOML: {exc}", hint=_hint(path)) from None
+
+
+def _target(path: Path) -> str:
+    import os
+
+    try:
+        return os.readlink(path)
+    except OSError:
+        return "?"
 
 
 def _hint(path: Path) -> str:

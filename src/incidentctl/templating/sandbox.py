@@ -76,11 +76,24 @@ def builtin_root() -> Path:
     return Path(str(resources.files("incidentctl").joinpath("templates")))
 
 
+LINK_HINT = (
+    "replace it with a copy of the file it points to, or remove it: a link could "
+    "send any file on this machine to Slack"
+)
+
+
 def _scan(root: Path, origin: str) -> dict[str, TemplateSource]:
+    """The templates under `root`. A repo's are files of the repo, nothing else: a
+    symbolic link (to a file or a folder, or `templates/` itself), anything that is
+    not a regular file, or a path that resolves outside `templates/` is refused with
+    its path (TemplateError), before anything reads it."""
     found: dict[str, TemplateSource] = {}
+    if origin == "repo":
+        _refuse_link(root, root.parent)
     if not root.is_dir():
         return found
-    for path in sorted(root.rglob("*.j2")):
+    paths = _repo_files(root) if origin == "repo" else root.rglob("*.j2")
+    for path in sorted(paths):
         rel = path.relative_to(root).as_posix()[: -len(".j2")]
         stem, _, ext = rel.rpartition(".")
         if ext in EXTENSIONS and stem and _NAME_RE.match(stem):
@@ -88,8 +101,49 @@ def _scan(root: Path, origin: str) -> dict[str, TemplateSource]:
     return found
 
 
+def _repo_files(root: Path) -> list[Path]:
+    """Every `*.j2` under a repo's `templates/`, walked without following links."""
+    import os
+    import stat
+
+    base = root.resolve()
+    files: list[Path] = []
+    for folder, dirs, names in os.walk(root, followlinks=False):
+        for name in dirs:
+            _refuse_link(Path(folder) / name, root.parent)
+        for name in names:
+            if not name.endswith(".j2"):
+                continue
+            path = Path(folder) / name
+            _refuse_link(path, root.parent)
+            shown = path.relative_to(root.parent).as_posix()
+            if not stat.S_ISREG(path.lstat().st_mode):
+                raise TemplateError(f"{shown}: a template must be a regular file", hint=LINK_HINT)
+            if not path.resolve().is_relative_to(base):
+                raise TemplateError(f"{shown}: resolves outside templates/", hint=LINK_HINT)
+            files.append(path)
+    return files
+
+
+def _refuse_link(path: Path, repo_root: Path) -> None:
+    if not path.is_symlink():
+        return
+    import os
+
+    shown = path.relative_to(repo_root).as_posix() if path.is_relative_to(repo_root) else path
+    try:
+        target = os.readlink(path)
+    except OSError:
+        target = "?"
+    raise TemplateError(
+        f"{shown} is a symbolic link (to {target}); templates must be files of the repo",
+        hint=LINK_HINT,
+    )
+
+
 def available_templates(repo_root: Path | None) -> dict[str, TemplateSource]:
-    """Every template by name; a repo template hides the built-in of the same name."""
+    """Every template by name; a repo template hides the built-in of the same name.
+    Raises TemplateError for a repo template that is not a file of the repo."""
     found = _scan(builtin_root(), "built-in")
     if repo_root is not None:
         found.update(_scan(repo_root / "templates", "repo"))
