@@ -232,6 +232,7 @@ def test_status_lists_a_few_resolved_incidents_that_owe_a_review_unless_all(cli)
     assert len(cli("status", "--json", env=later).json()["incidents"]) == 13
 
 
+@pytest.mark.process
 def test_status_on_a_terminal_colours_what_is_overdue(white_room):
     pexpect = pytest.importorskip("pexpect")
     white_room.declare("Audio engine down", "--ic", "@sarah", severity="P0", env=at(0))

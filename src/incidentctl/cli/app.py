@@ -69,7 +69,7 @@ corrections.register(app)
 
 
 def main(argv: list[str] | None = None) -> None:
-    """Console-script entry point: every error becomes `error: ...` and an exit code, here."""
+    """Console-script entry point: the process's own set-up, one `run`, and its exit code."""
     import gc
 
     # a short-lived process that may load tens of thousands of small objects: the
@@ -78,10 +78,21 @@ def main(argv: list[str] | None = None) -> None:
     from incidentctl.environment import skip_pydantic_plugins
 
     skip_pydantic_plugins()
+    sys.exit(run(argv))
+
+
+def run(argv: list[str] | None = None) -> int:
+    """One invocation: every error becomes `error: ...` and an exit code, here.
+
+    Returns the exit code and never exits, and it reads sys.stdin, sys.stdout,
+    sys.stderr and os.environ as they are at the call, so one process can run many
+    (the tests do). What belongs to the whole process is set up by `main`.
+    """
     _log_warnings_to_stderr()
     from incidentctl.cli import terminal
     from incidentctl.errors import ExitCode, IncidentctlError
 
+    terminal.reset()
     try:
         from typer._click.exceptions import ClickException
     except ImportError:  # Typer releases that still depend on click
@@ -108,7 +119,7 @@ def main(argv: list[str] | None = None) -> None:
         code = int(ExitCode.FAILED)
     except Exception as exc:  # the last resort: a sentence, never a traceback
         code = _unexpected(exc)
-    sys.exit(code if isinstance(code, int) else 0)
+    return code if isinstance(code, int) else 0
 
 
 def app_for(args: list[str]) -> typer.Typer:
@@ -236,15 +247,30 @@ def _unexpected(exc: Exception) -> int:
 
 def _log_warnings_to_stderr() -> None:
     """Lower layers report what they repaired (e.g. a rebuilt cache) through logging;
-    it reaches the user here, as `warning: ...` on stderr."""
+    it reaches the user here, as `warning: ...` on stderr. One handler per process,
+    however many runs: it writes to whatever sys.stderr is when a record comes."""
     import logging
 
-    handler = logging.StreamHandler(sys.stderr)
-    handler.setFormatter(logging.Formatter("warning: %(message)s"))
+    class StderrHandler(logging.StreamHandler):
+        @property  # type: ignore[override]
+        def stream(self):
+            return sys.stderr
+
+        @stream.setter
+        def stream(self, value: object) -> None:  # StreamHandler.__init__ sets it
+            pass
+
     logger = logging.getLogger("incidentctl")
-    logger.addHandler(handler)
+    if not any(h.get_name() == _HANDLER for h in logger.handlers):
+        handler = StderrHandler()
+        handler.set_name(_HANDLER)
+        handler.setFormatter(logging.Formatter("warning: %(message)s"))
+        logger.addHandler(handler)
     logger.setLevel(logging.WARNING)
     logger.propagate = False
+
+
+_HANDLER = "incidentctl-warnings"
 
 
 def _usage_hint(exc: Exception) -> str:
