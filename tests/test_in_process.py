@@ -49,6 +49,7 @@ def test_a_call_leaves_this_process_as_it_found_it(cli, tmp_path):
         assert listed.code == 0, listed.err
         assert run_in_process("--repo", str(tmp_path / "nowhere"), "list").code == 1
         assert snapshot() == before
+    assert gc.isenabled()  # the collector belongs to the process: only main() turns it off
     # one warnings handler, however many calls (pytest adds its own capture handlers)
     handlers = logging.getLogger("incidentctl").handlers
     assert [h.get_name() for h in handlers].count("incidentctl-warnings") == 1
