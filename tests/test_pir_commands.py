@@ -161,5 +161,10 @@ def test_pir_help_is_light():
 
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert "HEAVY []" in proc.stderr, proc.stderr
-    assert "incidentctl pir" in proc.stdout or "Usage" in proc.stdout
+    usages = [line.strip() for line in proc.stdout.splitlines() if "Usage:" in line]
+    assert usages == [
+        "Usage: incidentctl pir [OPTIONS] COMMAND [ARGS]...",
+        "Usage: incidentctl action add [OPTIONS] {INC} {TITLE}",
+        "Usage: incidentctl metrics [OPTIONS]",
+    ], proc.stdout
     assert run_cli("pir", "--help").code == 0
