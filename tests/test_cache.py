@@ -13,13 +13,33 @@ def cache_file(repo: Path) -> Path:
     return repo / ".git" / "incidentctl" / "cache" / "states.pickle"
 
 
-def test_cache_is_written_outside_tracked_files_and_used(cli):
+def folder_reads(monkeypatch) -> list[str]:
+    """The incident folders that commands (run in this process) read from their event
+    files from now on: what the cache did not answer."""
+    from incidentctl.store.repo import IncidentRepo
+
+    reads: list[str] = []
+    load = IncidentRepo.load
+
+    def counted(self, folder):
+        reads.append(Path(folder).name)
+        return load(self, folder)
+
+    monkeypatch.setattr(IncidentRepo, "load", counted)
+    return reads
+
+
+def test_cache_is_written_outside_tracked_files_and_used(cli, monkeypatch):
     inc = cli.declare("first")
+    reads = folder_reads(monkeypatch)
     assert titles(cli) == {inc: ("first", "investigating")}
+    assert len(reads) == 1  # a cold cache: the folder was read
     assert cache_file(cli.repo).is_file()
     assert cli.git("status", "--porcelain") == ""
-    # a second read gives the same answer from the cache
+    # a second read gives the same answer from the cache, without reading the folder
+    reads.clear()
     assert titles(cli) == {inc: ("first", "investigating")}
+    assert reads == []
 
 
 def test_new_events_from_a_pull_are_seen(tmp_path):
@@ -87,13 +107,23 @@ def test_a_corrupt_cache_is_reported_and_rebuilt(cli):
     assert [i["id"] for i in result.json()] == [inc] and "corrupt" in result.err
 
 
-def test_timeline_of_a_cached_incident_is_read_on_demand(cli):
+def test_timeline_of_a_cached_incident_is_read_on_demand(cli, monkeypatch):
+    from incidentctl.store.repo import IncidentRepo, LazyTimeline
+
     inc = cli.declare("lazy")
     cli("note", inc, "a note")
-    titles(cli)
-    # show reads the incident itself; the timeline is complete
-    timeline = cli("show", inc, "--json").json()["timeline"]
-    assert [e["type"] for e in timeline] == ["declared", "note_added"]
+    titles(cli)  # fills the cache
+    reads = folder_reads(monkeypatch)
+    (item,), _problems = IncidentRepo(cli.repo).load_all()
+    # a cache hit: the state came without its timeline, and no file was read for it
+    assert isinstance(item.state.timeline, LazyTimeline) and reads == []
+    # asked for, the timeline is read from the files, complete
+    assert [e.type for e in item.state.timeline] == ["declared", "note_added"]
+    assert len(reads) == 1
+    assert [e["type"] for e in cli("show", inc, "--json").json()["timeline"]] == [
+        "declared",
+        "note_added",
+    ]
 
 
 def test_a_cold_read_by_worker_processes_matches_one_process(cli):

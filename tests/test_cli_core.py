@@ -199,6 +199,24 @@ def test_hooks_run_and_a_rejecting_hook_changes_nothing(cli):
     assert cli("list", "--json").code == 0
 
 
+def test_a_writer_waits_for_the_repo_lock_as_long_as_the_environment_says(cli):
+    import fcntl
+    import time
+
+    inc = cli.declare()
+    before = cli.commits()
+    with open(cli.repo / ".git" / "incidentctl.lock", "a") as held:  # another writer
+        fcntl.flock(held, fcntl.LOCK_EX)
+        started = time.monotonic()
+        result = cli("note", inc, "blocked", ok=False, env={"INCIDENTCTL_LOCK_TIMEOUT": "0.5"})
+        waited = time.monotonic() - started
+    assert result.code == 1 and "another incidentctl process has held" in result.err
+    assert 0.5 <= waited < 10
+    assert cli.commits() == before
+    assert cli("note", inc, "free again").code == 0
+
+
+@pytest.mark.process
 def test_two_concurrent_notes_both_land(cli):
     inc = cli.declare()
     before = cli.commits()
@@ -449,6 +467,7 @@ def test_show_renders_header_roles_clocks_and_timeline(cli):
         assert fragment in out, fragment
 
 
+@pytest.mark.process
 def test_version_and_module_entry_point():
     result = run_cli("--version")
     assert result.code == 0 and result.out.startswith("incidentctl ")

@@ -126,15 +126,15 @@ def test_escalate_records_the_level_and_prints_a_message_that_cannot_ping(white_
 
     commits = white_room.commits()
     for args, code, text in [
-        (["-m", "again"], 2, "is at level 3, the top of the escalation path"),
+        (["-m", "again"], 2, f"{inc} is at level 3, the top of the escalation path"),
         (["-m", "x", "--level", "0"], 2, "--level 0: levels start at 1"),
         (["-m", "x", "--level", "9"], 2, "unknown escalation level 9"),
         (["-m", "  "], 2, "-m must not be empty"),
-        (["-m", "x", "--at", "tomorrow"], 2, "--at: not a time"),
+        (["-m", "x", "--at", "tomorrow"], 2, "--at: not a time: 'tomorrow'"),
     ]:
         bad = white_room("escalate", inc, *args, ok=False)
         assert bad.code == code, bad.err
-        assert bad.err.startswith(f"error: {text}") or text in bad.err.splitlines()[0]
+        assert bad.err.splitlines()[0] == f"error: {text}"
         assert "hint: " in bad.err
         assert "Traceback" not in bad.err
     assert white_room("escalate", "INC-2026-02-12-999", "-m", "x", ok=False).code == 1
@@ -232,6 +232,7 @@ def test_status_lists_a_few_resolved_incidents_that_owe_a_review_unless_all(cli)
     assert len(cli("status", "--json", env=later).json()["incidents"]) == 13
 
 
+@pytest.mark.process
 def test_status_on_a_terminal_colours_what_is_overdue(white_room):
     pexpect = pytest.importorskip("pexpect")
     white_room.declare("Audio engine down", "--ic", "@sarah", severity="P0", env=at(0))

@@ -320,6 +320,7 @@ def test_post_failure_queues_the_message_and_flush_sends_it_exactly_once(waooaw,
     assert hook.bodies[-1]["blocks"][0]["type"] == "header" and len(hook.bodies) == 3
 
 
+@pytest.mark.process
 def test_an_interrupted_flush_never_posts_twice(waooaw, webhook_env):
     hook, env = webhook_env(503, "hold")
     _declare(waooaw)
@@ -563,6 +564,7 @@ def test_copy_puts_the_message_on_a_real_x_clipboard(waooaw, xvfb_display):
     assert clipboard.startswith("Investigating: We are currently investigating")
 
 
+@pytest.mark.process
 def test_on_a_terminal_over_ssh_copy_uses_osc52_and_shows_a_panel(waooaw):
     pexpect = pytest.importorskip("pexpect")
     _declare(waooaw)

@@ -4,10 +4,9 @@ Regenerate with: UPDATE_DOCS=1 python -m pytest tests/test_docs.py
 """
 
 import os
-import subprocess
 from pathlib import Path
 
-from conftest import BIN
+from conftest import run_cli
 
 DOC = Path(__file__).resolve().parents[1] / "docs" / "commands.md"
 HEADER = """# Command reference
@@ -18,11 +17,9 @@ Regenerate with `UPDATE_DOCS=1 python -m pytest tests/test_docs.py`.
 
 
 def _help(args: list[str]) -> str:
-    env = dict(os.environ, COLUMNS="100", NO_COLOR="1", TERM="dumb")
-    env.pop("FORCE_COLOR", None)
-    proc = subprocess.run([str(BIN), *args, "--help"], capture_output=True, text=True, env=env)
-    assert proc.returncode == 0, proc.stderr
-    return "\n".join(line.rstrip() for line in proc.stdout.strip("\n").splitlines())
+    result = run_cli(*args, "--help", env={"COLUMNS": "100", "NO_COLOR": "1", "TERM": "dumb"})
+    assert result.code == 0, result.err
+    return "\n".join(line.rstrip() for line in result.out.strip("\n").splitlines())
 
 
 def _commands(group, prefix):

@@ -431,19 +431,22 @@ def test_filters_and_formats(fixture_repo, cli):
 @pytest.mark.parametrize(
     "args, message",
     [
-        (["--month", "2026-13"], "--month: not a month"),
-        (["--since", "last tuesday"], "--since: not a time"),
-        (["--until", "2026-02-30"], "--until: not a date"),
-        (["--month", "2026-02", "--since", "2026-01-01"], "cannot be combined"),
+        (["--month", "2026-13"], "--month: not a month: '2026-13'"),
+        (["--since", "last tuesday"], "--since: not a time: 'last tuesday'"),
+        (["--until", "2026-02-30"], "--until: not a date: '2026-02-30'"),
+        (
+            ["--month", "2026-02", "--since", "2026-01-01"],
+            "--month cannot be combined with --since or --until",
+        ),
         (["--since", "2026-03-01", "--until", "2026-02-01"], "--since is not before --until"),
-        (["-s", "SEV9"], "unknown severity"),
-        (["--format", "pdf"], "unknown format"),
+        (["-s", "SEV9"], "unknown severity 'SEV9'"),
+        (["--format", "pdf"], "unknown format 'pdf'"),
     ],
 )
 def test_bad_options_are_usage_errors(cli, args, message):
     result = cli("metrics", *args, ok=False)
     assert result.code == 2
-    assert result.err.startswith(f"error: {message}") or message in result.err.splitlines()[0]
+    assert result.err.splitlines()[0] == f"error: {message}"
     assert "hint:" in result.err
     assert "Traceback" not in result.err
     assert result.out == ""

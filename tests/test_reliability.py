@@ -11,9 +11,13 @@ import time
 import tomllib
 from pathlib import Path
 
+import pytest
+
 from conftest import BIN, Cli, git
 from incidentctl.domain.events import parse_event
 from teamrepos import at
+
+pytestmark = pytest.mark.process  # end-to-end: real processes, killed and racing
 
 PAUSE = "INCIDENTCTL_TEST_PAUSE_AFTER_WRITE"
 QUIET_GIT = dict(os.environ, GIT_OPTIONAL_LOCKS="0")  # our checks never take index.lock

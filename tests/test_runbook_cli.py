@@ -8,6 +8,8 @@ import shutil
 import tomllib
 from pathlib import Path
 
+import pytest
+
 from conftest import Cli, git, run_cli
 
 BUILTIN = Path(__file__).resolve().parents[1] / "src" / "incidentctl" / "runbooks"
@@ -372,6 +374,7 @@ def test_builtin_runbooks_ship_with_the_package() -> None:
     assert [r["name"] for r in data] == [p.stem for p in sorted(BUILTIN.glob("*.toml"))]
 
 
+@pytest.mark.process
 def test_help_stays_light() -> None:
     """`runbook ... --help` must not import GitPython, Jinja2 or our models."""
     import subprocess

@@ -1,7 +1,7 @@
 """The built-in runbooks reproduce the source procedures, and the runbook model rejects mistakes.
 
-The seed documents live in ../shared/seeds beside the repository when it is available; the
-expected step texts and commands are also written out here so the tests run without them.
+The seed documents are copied into tests/fixtures/seeds (with their README); the expected
+step texts and commands are also written out here, and checked against the seeds.
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
 RUNBOOK_DIR = ROOT / "src" / "incidentctl" / "runbooks"
-SEEDS = Path(__file__).resolve().parents[2] / "shared" / "seeds"
+SEEDS = Path(__file__).resolve().parent / "fixtures" / "seeds"
 WHITE_ROOM_SEED = "000_4caff353e4cf1124.txt"
 WAOOAW_SEED = "002_27216d697439ed07.txt"
 
@@ -220,16 +220,13 @@ def load(name: str) -> Runbook:
         return parse_runbook(tomllib.load(fh), path.name)
 
 
-def seed_section(seed: str, heading: str) -> str | None:
+def seed_section(seed: str, heading: str) -> str:
     """The seed's text from `heading` to the next heading of the same or a higher level.
 
     For the White Room phases the section runs on to the next `## ` heading, so all four
     phases are included.
     """
-    path = SEEDS / seed
-    if not path.is_file():
-        return None
-    lines = path.read_text(encoding="utf-8").splitlines()
+    lines = (SEEDS / seed).read_text(encoding="utf-8").splitlines()
     start = lines.index(heading)
     stop_prefixes = ("## ",) if heading.startswith("### Phase") else ("## ", "### ")
     end = next(
@@ -288,12 +285,9 @@ def items_in(section: str) -> list[str]:
 
 
 def seed_commands(name: str) -> list[str]:
-    """The seed's commands for a runbook, read from the seed when present, else the list above."""
+    """The seed's commands for a runbook, read from the seed."""
     case = CASES[name]
-    section = seed_section(case["seed"], case["heading"])
-    if section is None:
-        return [normalize(c) for c in case["commands"]]
-    return commands_in(section)
+    return commands_in(seed_section(case["seed"], case["heading"]))
 
 
 def texts_in_order(runbook: Runbook) -> list[str]:
@@ -344,11 +338,9 @@ def test_commands_are_the_seed_commands(name: str) -> None:
 
 @pytest.mark.parametrize("name", sorted(CASES))
 def test_expected_lists_match_the_seed(name: str) -> None:
-    """Keeps the lists written out above honest, when the seeds are beside the repo."""
+    """Keeps the lists written out above honest."""
     case = CASES[name]
     section = seed_section(case["seed"], case["heading"])
-    if section is None:
-        pytest.skip(f"seed {case['seed']} not available")
     assert commands_in(section) == [normalize(c) for c in case["commands"]]
     # every numbered or bulleted item of the seed appears, in order, in the runbook's
     # step texts, option texts and warnings
@@ -601,12 +593,3 @@ def test_variables_named_like_jinja_globals_are_variables() -> None:
     assert render_command(command, {}) == command
     assert render_command(command, {"namespace": "prod", "range": "1"}) == "kubectl -n prod 1"
     assert string_variables(command, "test") == {"namespace", "range"}
-
-
-def test_seed_commands_fall_back_without_seeds(
-    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
-) -> None:
-    monkeypatch.setattr(sys.modules[__name__], "SEEDS", tmp_path / "absent")
-    for name, case in CASES.items():
-        assert seed_commands(name) == [normalize(c) for c in case["commands"]]
-        assert [normalize(c) for c in rendered_commands(name)] == seed_commands(name)

@@ -12,6 +12,8 @@ import pytest
 
 from conftest import BIN, Cli, git
 
+pytestmark = pytest.mark.process  # end-to-end: a pseudo-terminal
+
 NOTE = "pods 'ok' \"mostly\" <!channel> {{ title }} $(touch pwned) 🚨"
 
 

@@ -9,6 +9,8 @@ import pytest
 
 from conftest import BIN
 
+pytestmark = pytest.mark.process  # end-to-end: a fresh interpreter's imports
+
 HEAVY = (
     "git",
     "jinja2",

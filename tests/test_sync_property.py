@@ -2,8 +2,8 @@
 offline periods (hypothesis). After a final sync everywhere: identical event sets, no
 event lost, unique human IDs, and every ID ever handed out still resolves.
 
-The commands run in this process through the console script's entry point
-(`incidentctl.cli.app.main`) rather than as subprocesses: the same code path, minus the
+The commands run in this process through the console script's code
+(`incidentctl.cli.app.run`) rather than as subprocesses: the same code path, minus the
 interpreter start-up, so hypothesis can afford more interleavings. The process boundary
 (concurrency, SIGKILL) is tested with real subprocesses in test_reliability.py.
 """
@@ -30,7 +30,7 @@ from hypothesis.stateful import (
     run_state_machine_as_test,
 )
 
-from incidentctl.cli.app import main
+from incidentctl.cli.app import run
 from teamrepos import bare_origin, edit_config, event_files
 
 START = datetime(2026, 2, 12, 9, 0, tzinfo=UTC)
@@ -59,12 +59,9 @@ class Team(RuleBasedStateMachine):
         now = START + timedelta(minutes=self.clock)
         os.environ["INCIDENTCTL_NOW"] = now.isoformat()
         out, err = io.StringIO(), io.StringIO()
-        code = 0
         try:
             with redirect_stdout(out), redirect_stderr(err):
-                main(list(argv))
-        except SystemExit as exc:
-            code = exc.code if isinstance(exc.code, int) else 0
+                code = run(list(argv))
         finally:
             del os.environ["INCIDENTCTL_NOW"]
         assert "Traceback" not in err.getvalue()

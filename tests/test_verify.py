@@ -251,6 +251,7 @@ def test_signatures_are_checked(tmp_path, monkeypatch, isolated_env):
     assert cli("verify").code == 0  # without --signatures, only the files count
 
 
+@pytest.mark.process
 def test_a_pre_receive_hook_rejects_tampered_pushes(tmp_path):
     origin = bare_origin(tmp_path)
     hook = origin / "hooks" / "pre-receive"

@@ -6,8 +6,11 @@ from __future__ import annotations
 import os
 
 import pexpect
+import pytest
 
 from conftest import BIN
+
+pytestmark = pytest.mark.process  # end-to-end: a pseudo-terminal and Ctrl-C
 
 TIMEOUT = 30
 

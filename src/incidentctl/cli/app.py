@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import sys
 from collections.abc import Callable
 from typing import Annotated
@@ -69,7 +68,7 @@ corrections.register(app)
 
 
 def main(argv: list[str] | None = None) -> None:
-    """Console-script entry point: every error becomes `error: ...` and an exit code, here."""
+    """Console-script entry point: the process's own set-up, one `run`, and its exit code."""
     import gc
 
     # a short-lived process that may load tens of thousands of small objects: the
@@ -78,34 +77,26 @@ def main(argv: list[str] | None = None) -> None:
     from incidentctl.environment import skip_pydantic_plugins
 
     skip_pydantic_plugins()
+    sys.exit(run(argv))
+
+
+def run(argv: list[str] | None = None) -> int:
+    """One invocation: every error becomes `error: ...` and an exit code, here.
+
+    Returns the exit code and never exits, and it reads sys.stdin, sys.stdout,
+    sys.stderr and os.environ as they are at the call, so one process can run many
+    (the tests do). What belongs to the whole process is set up by `main`.
+    """
     _log_warnings_to_stderr()
-    from typer import Abort
-    from typer._click.exceptions import ClickException  # Typer 0.29 vendors click
+    from incidentctl.cli import report, terminal
 
-    from incidentctl.cli import terminal
-    from incidentctl.errors import ExitCode, IncidentctlError
-
+    terminal.reset()
     command = typer.main.get_command(app_for(sys.argv[1:] if argv is None else argv))
     try:
         code = command.main(args=argv, prog_name="incidentctl", standalone_mode=False)
-    except IncidentctlError as exc:
-        terminal.error(exc.message, exc.hint)
-        code = int(exc.exit_code)
-    except ClickException as exc:
-        message = exc.format_message()
-        if message:  # empty for a bare `incidentctl`, whose help is already printed
-            terminal.error(message, _usage_hint(exc))
-        code = exc.exit_code
-    except (Abort, KeyboardInterrupt):
-        terminal.error("interrupted")
-        code = int(ExitCode.INTERRUPTED)
-    except BrokenPipeError:
-        # the reader went away (e.g. `| head`); nothing to report
-        sys.stderr.close()
-        code = int(ExitCode.FAILED)
-    except Exception as exc:  # the last resort: a sentence, never a traceback
-        code = _unexpected(exc)
-    sys.exit(code if isinstance(code, int) else 0)
+    except (Exception, KeyboardInterrupt) as exc:
+        code = report.failed(exc)
+    return code if isinstance(code, int) else 0
 
 
 def app_for(args: list[str]) -> typer.Typer:
@@ -203,48 +194,29 @@ def _command_name(args: list[str]) -> str | None:
     return None
 
 
-def _unexpected(exc: Exception) -> int:
-    """An error no layer turned into an IncidentctlError. Input that fails a model's
-    validation is bad input (exit 2); anything else is a failed operation (exit 1)."""
-    import traceback
-
-    from incidentctl.cli import terminal
-    from incidentctl.errors import ExitCode
-
-    if os.environ.get("INCIDENTCTL_DEBUG"):
-        traceback.print_exc()
-    if type(exc).__name__ == "ValidationError" and type(exc).__module__.startswith("pydantic"):
-        from incidentctl.domain.events import describe_validation_error
-
-        terminal.error(
-            f"invalid input: {describe_validation_error(exc)}", "shorten or fix the value"
-        )
-        return int(ExitCode.USAGE)
-    if isinstance(exc, OSError):
-        where = f" ({exc.filename})" if exc.filename else ""
-        terminal.error(f"{exc.strerror or exc}{where}", "check the path, the disk and permissions")
-        return int(ExitCode.FAILED)
-    terminal.error(
-        f"unexpected {type(exc).__name__}: {exc}",
-        "this is a bug; INCIDENTCTL_DEBUG=1 shows the traceback for a report",
-    )
-    return int(ExitCode.FAILED)
-
-
 def _log_warnings_to_stderr() -> None:
     """Lower layers report what they repaired (e.g. a rebuilt cache) through logging;
-    it reaches the user here, as `warning: ...` on stderr."""
+    it reaches the user here, as `warning: ...` on stderr. One handler per process,
+    however many runs: it writes to whatever sys.stderr is when a record comes."""
     import logging
 
-    handler = logging.StreamHandler(sys.stderr)
-    handler.setFormatter(logging.Formatter("warning: %(message)s"))
+    class StderrHandler(logging.StreamHandler):
+        @property  # type: ignore[override]
+        def stream(self):
+            return sys.stderr
+
+        @stream.setter
+        def stream(self, value: object) -> None:  # StreamHandler.__init__ sets it
+            pass
+
     logger = logging.getLogger("incidentctl")
-    logger.addHandler(handler)
+    if not any(h.get_name() == _HANDLER for h in logger.handlers):
+        handler = StderrHandler()
+        handler.set_name(_HANDLER)
+        handler.setFormatter(logging.Formatter("warning: %(message)s"))
+        logger.addHandler(handler)
     logger.setLevel(logging.WARNING)
     logger.propagate = False
 
 
-def _usage_hint(exc: Exception) -> str:
-    ctx = getattr(exc, "ctx", None)
-    path = ctx.command_path if ctx is not None else "incidentctl"
-    return f"see: {path} --help"
+_HANDLER = "incidentctl-warnings"

@@ -4,6 +4,8 @@ command layer decides an exit status (docs/exit-codes.md)."""
 
 from __future__ import annotations
 
+import os
+import sys
 from typing import TYPE_CHECKING
 
 import typer
@@ -34,6 +36,61 @@ def finish(result: Outcome) -> None:
     code = int(result.exit_status)
     if code:
         raise typer.Exit(code)
+
+
+def failed(exc: BaseException) -> int:
+    """An error that ended the command: its `error:` line and hint, and the exit code.
+    Every layer raises `IncidentctlError`s, which carry their code; the rest is mapped
+    here, so nothing prints a traceback."""
+    from typer import Abort
+    from typer._click.exceptions import ClickException  # Typer 0.29 vendors click
+
+    from incidentctl.errors import ExitCode, IncidentctlError
+
+    if isinstance(exc, IncidentctlError):
+        terminal.error(exc.message, exc.hint)
+        return int(exc.exit_code)
+    if isinstance(exc, ClickException):
+        message = exc.format_message()
+        if message:  # empty for a bare `incidentctl`, whose help is already printed
+            ctx = getattr(exc, "ctx", None)
+            terminal.error(message, f"see: {ctx.command_path if ctx else 'incidentctl'} --help")
+        return int(exc.exit_code)
+    if isinstance(exc, Abort | KeyboardInterrupt):
+        terminal.error("interrupted")
+        return int(ExitCode.INTERRUPTED)
+    if isinstance(exc, BrokenPipeError):
+        # the reader went away (e.g. `| head`); nothing to report
+        sys.stderr.close()
+        return int(ExitCode.FAILED)
+    return _unexpected(exc)
+
+
+def _unexpected(exc: BaseException) -> int:
+    """An error no layer turned into an IncidentctlError. Input that fails a model's
+    validation is bad input (exit 2); anything else is a failed operation (exit 1)."""
+    import traceback
+
+    from incidentctl.errors import ExitCode
+
+    if os.environ.get("INCIDENTCTL_DEBUG"):
+        traceback.print_exception(exc)
+    if type(exc).__name__ == "ValidationError" and type(exc).__module__.startswith("pydantic"):
+        from incidentctl.domain.events import describe_validation_error
+
+        terminal.error(
+            f"invalid input: {describe_validation_error(exc)}", "shorten or fix the value"
+        )
+        return int(ExitCode.USAGE)
+    if isinstance(exc, OSError):
+        where = f" ({exc.filename})" if exc.filename else ""
+        terminal.error(f"{exc.strerror or exc}{where}", "check the path, the disk and permissions")
+        return int(ExitCode.FAILED)
+    terminal.error(
+        f"unexpected {type(exc).__name__}: {exc}",
+        "this is a bug; INCIDENTCTL_DEBUG=1 shows the traceback for a report",
+    )
+    return int(ExitCode.FAILED)
 
 
 def published(result: Published, as_json: bool = False, *, finish_after: bool = True) -> None:

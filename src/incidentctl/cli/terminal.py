@@ -76,6 +76,13 @@ def console() -> Console:
     )
 
 
+def reset() -> None:
+    """Forget the consoles, which were built for one invocation's streams and
+    environment: `cli.app.run` calls this as it starts each one."""
+    console.cache_clear()
+    talk_console.cache_clear()
+
+
 def print_rich(renderable: Any) -> None:
     console().print(renderable)
 

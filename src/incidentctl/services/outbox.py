@@ -330,7 +330,7 @@ def as_sent(ws: Workspace, message: dict[str, Any], current: datetime) -> tuple[
     line whose time has passed says it was due then, instead of promising it."""
     import copy
 
-    from incidentctl.domain.comms import clock_time
+    from incidentctl.domain.wording import clock_time
 
     payload = message.get("payload", {})
     payload = copy.deepcopy(payload) if isinstance(payload, dict) else {}
