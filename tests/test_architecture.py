@@ -41,3 +41,20 @@ def test_every_package_is_drawn():
         if p.is_dir() and (p / "__init__.py").exists()
     }
     assert actual <= drawn, f"packages missing from docs/architecture.md: {actual - drawn}"
+
+
+def test_exit_codes_are_decided_in_one_place():
+    """Commands hand their results to cli/report.py; no other module picks an exit code."""
+    import ast
+
+    offenders = []
+    for path in PACKAGE.rglob("*.py"):
+        rel = path.relative_to(PACKAGE).as_posix()
+        for node in ast.walk(ast.parse(path.read_text())):
+            if not isinstance(node, ast.Call):
+                continue
+            name = ast.unparse(node.func)
+            coded = name in ("typer.Exit", "Exit") and (node.args or node.keywords)
+            if (coded and rel != "cli/report.py") or (name == "sys.exit" and rel != "cli/app.py"):
+                offenders.append(f"{rel}:{node.lineno} {ast.unparse(node)}")
+    assert not offenders, offenders
