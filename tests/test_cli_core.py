@@ -330,7 +330,7 @@ def test_log_shows_the_incident_history(cli):
     cli("note", inc, "hello")
     entries = cli("log", inc, "--json").json()
     assert [e["subject"] for e in entries] == [
-        f"{inc}: update: hello",
+        f"{inc}: note: hello",
         f"{inc}: declared P1: API returning 503",
     ]
     assert entries[0]["author"] == "Test Responder"

@@ -269,8 +269,9 @@ def update(ws: Workspace, ref: str, u: Update, *, by: str | None, at: str | None
 
 
 def note(
-    ws: Workspace, ref: str, text: str, kind: str, *, by: str | None, at: str | None
+    ws: Workspace, ref: str, text: str, kind: str = "note", *, by: str | None, at: str | None
 ) -> RecordResult:
+    """A note on the timeline. Only kind `update` counts as an update to stakeholders."""
     from incidentctl.domain import events as ev
     from incidentctl.domain.events import NOTE_KINDS
 
