@@ -242,8 +242,8 @@ def test_incident_references(cli):
     assert cli("show", a.lower(), "--json").json()["uid"] == uid
     assert cli("show", uid[:12], "--json").json()["id"] == a
     assert cli("show", "-", "--json").json()["id"] == b
-    cli("resolve", "last", "--root-cause", "x", "--resolution", "y")
-    assert cli("show", "last", "--json").json()["id"] == a  # the last *open* one
+    cli("resolve", "last", "--root-cause", "x", "--resolution", "y")  # `last` is `-`
+    assert cli("show", "last", "--json").json()["id"] == b  # still current once resolved
     ambiguous = cli("show", uid[:4], ok=False)  # both ULIDs share their time prefix
     assert ambiguous.code == 2 and "matches 2 incidents" in ambiguous.err
 
