@@ -260,8 +260,8 @@ def test_incident_references(cli):
     assert cli("show", a.lower(), "--json").json()["uid"] == uid
     assert cli("show", uid[:12], "--json").json()["id"] == a
     assert cli("show", "-", "--json").json()["id"] == b
-    cli("resolve", "last", "--root-cause", "x", "--resolution", "y")
-    assert cli("show", "last", "--json").json()["id"] == a  # the last *open* one
+    cli("resolve", "last", "--root-cause", "x", "--resolution", "y")  # `last` is `-`
+    assert cli("show", "last", "--json").json()["id"] == b  # still current once resolved
     ambiguous = cli("show", uid[:4], ok=False)  # both ULIDs share their time prefix
     assert ambiguous.code == 2 and "matches 2 incidents" in ambiguous.err
 
@@ -348,7 +348,7 @@ def test_log_shows_the_incident_history(cli):
     cli("note", inc, "hello")
     entries = cli("log", inc, "--json").json()
     assert [e["subject"] for e in entries] == [
-        f"{inc}: update: hello",
+        f"{inc}: note: hello",
         f"{inc}: declared P1: API returning 503",
     ]
     assert entries[0]["author"] == "Test Responder"

@@ -155,7 +155,7 @@ def test_correct_and_retract_from_the_command_line(cli, incident):
     assert "\x1b[" not in shown
     # the originals stay in the files and in the log
     log = cli("log", incident).out
-    assert "update: DB at 100% CPU" in log and "corrected note_added" in log
+    assert "note: DB at 100% CPU" in log and "corrected note_added" in log
     assert "DB at 100% CPU" in next(cli.repo.glob(f"incidents/*/*/events/*{note}.toml")).read_text()
     assert cli("verify").code == 0
 

@@ -106,5 +106,5 @@ def test_journal_recovery_by_next_command(cli):
     assert "recovered" in result.err
     assert not journal.exists()
     subjects = cli.git("log", "--format=%s", "-2").splitlines()
-    assert subjects == [f"{inc}: update: after the crash", f"{inc}: finding: from the crash"]
+    assert subjects == [f"{inc}: note: after the crash", f"{inc}: finding: from the crash"]
     assert cli.git("status", "--porcelain") == ""

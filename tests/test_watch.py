@@ -37,7 +37,7 @@ def test_watch_draws_follows_new_events_and_exits_on_ctrl_c(cli):
         child.expect("Next update due in")
         # another process commits an event: the view picks it up
         cli("note", inc, "Rollback started on edge-7")
-        child.expect("Rollback started on edge-7")
+        child.expect("note: Rollback started on edge-7")  # labelled as what it is
         cli("escalate", inc, "--to", "@lead", "-m", "Need the DB team")
         child.expect("escalated to L2 Engineering Lead @lead: Need the DB team")
         # a smaller terminal: it keeps drawing

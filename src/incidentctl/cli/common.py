@@ -23,11 +23,13 @@ class GlobalOptions:
     opened: Workspace | None = None
 
 
-IncidentArg = Annotated[
-    str,
-    typer.Argument(
-        metavar="INC", help="Incident: INC-YYYY-MM-DD-NNN, a ULID prefix, or - (last open)."
-    ),
+CURRENT_HELP = (
+    "Incident: INC-YYYY-MM-DD-NNN, a ULID prefix, or - (the current incident: the one last "
+    "declared or chosen with `incidentctl use` in this clone)."
+)
+IncidentArg = Annotated[str, typer.Argument(metavar="INC", help=CURRENT_HELP)]
+OptionalIncidentArg = Annotated[
+    str, typer.Argument(metavar="[INC]", help=CURRENT_HELP + " Default: -.", show_default=False)
 ]
 AtOpt = Annotated[
     str | None,

@@ -10,9 +10,11 @@ import typer
 
 from incidentctl.cli import terminal
 from incidentctl.cli.common import (
+    CURRENT_HELP,
     AtOpt,
     ByOpt,
     CopyOpt,
+    IncidentArg,
     JsonOpt,
     NoEmojiOpt,
     PostOpt,
@@ -56,7 +58,7 @@ def render(
         str | None,
         typer.Argument(
             metavar="[INC]",
-            help="Incident: an ID, a ULID prefix, or - (default: the last open, else the latest).",
+            help=CURRENT_HELP + " Default: -.",
         ),
     ] = None,
     fmt: Annotated[
@@ -174,9 +176,7 @@ comms_app = typer.Typer(help="Record and review what was communicated.", no_args
 @comms_app.command("sent")
 def comms_sent(
     ctx: typer.Context,
-    incident: Annotated[
-        str, typer.Argument(metavar="INC", help="Incident: an ID, a ULID prefix, or -.")
-    ],
+    incident: IncidentArg,
     template: Annotated[
         str, typer.Argument(help="The template that was sent, e.g. email/customer.")
     ],
@@ -215,9 +215,7 @@ def comms_sent(
 @comms_app.command("list")
 def comms_list(
     ctx: typer.Context,
-    incident: Annotated[
-        str, typer.Argument(metavar="INC", help="Incident: an ID, a ULID prefix, or -.")
-    ],
+    incident: IncidentArg,
     as_json: JsonOpt = False,
 ) -> None:
     """The messages recorded as sent for an incident, oldest first."""

@@ -171,9 +171,12 @@ def note(
     kind: Annotated[
         str,
         typer.Option(
-            "--kind", metavar="KIND", help="finding, hypothesis, decision, action or update."
+            "--kind",
+            metavar="KIND",
+            help="note, finding, hypothesis, decision, action, or update (only an update "
+            "counts toward the update cadence).",
         ),
-    ] = "update",
+    ] = "note",
     at: AtOpt = None,
     by: ByOpt = None,
     as_json: JsonOpt = False,

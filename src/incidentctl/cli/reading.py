@@ -1,4 +1,4 @@
-"""Commands that read: show, list, log."""
+"""Commands that read: show, list, log; and use, which picks the incident `-` means."""
 
 from __future__ import annotations
 
@@ -7,12 +7,12 @@ from typing import Annotated
 import typer
 
 from incidentctl.cli import terminal
-from incidentctl.cli.common import IncidentArg, JsonOpt, workspace
+from incidentctl.cli.common import IncidentArg, JsonOpt, OptionalIncidentArg, workspace
 from incidentctl.cli.report import finish
 
 
-def show(ctx: typer.Context, incident: IncidentArg, as_json: JsonOpt = False) -> None:
-    """Show an incident: header, roles, impact, clocks and timeline."""
+def show(ctx: typer.Context, incident: OptionalIncidentArg = "-", as_json: JsonOpt = False) -> None:
+    """Show an incident (default: the current one): header, roles, impact, clocks, timeline."""
     from incidentctl.services.queries import show
 
     view = show(workspace(ctx), incident)
@@ -90,7 +90,64 @@ def log(ctx: typer.Context, incident: IncidentArg, as_json: JsonOpt = False) -> 
     finish(result)
 
 
+def use(
+    ctx: typer.Context,
+    incident: Annotated[
+        str | None,
+        typer.Argument(
+            metavar="[INC]",
+            help="The incident - means from now on, in this clone (an ID or a ULID prefix).",
+        ),
+    ] = None,
+    clear: Annotated[
+        bool,
+        typer.Option(
+            "--clear",
+            help="Forget the current incident: - is then the only open incident, if just one is.",
+        ),
+    ] = False,
+    as_json: JsonOpt = False,
+) -> None:
+    """Choose the current incident, the one - means; without INC, print its ID. `declare`
+    makes the new incident current, naming an incident never changes it, and it stays
+    current after it is resolved. Kept in the repo's .git dir: each clone has its own."""
+    from incidentctl.errors import UsageError
+    from incidentctl.services import lookup
+
+    if clear and incident is not None:
+        raise UsageError("give INC or --clear, not both", hint="see: incidentctl use --help")
+    ws = workspace(ctx)
+    if clear:
+        was_set = lookup.forget_current(ws)
+        if as_json:
+            terminal.out_json({"cleared": was_set})
+        terminal.talk(
+            "cleared the current incident: - is now the only open incident, if just one is"
+            if was_set
+            else "no current incident was set"
+        )
+        return
+    current = (
+        lookup.use_incident(ws, incident) if incident is not None else lookup.current_incident(ws)
+    )
+    state = current.state
+    if current.found.note:
+        terminal.warn(current.found.note)
+    if as_json:
+        terminal.out_json(current.to_dict())
+    elif incident is None:
+        terminal.out(state.human_id)  # `$(incidentctl use)` is the ID
+    if incident is not None:
+        said = f"{state.human_id} is now the current incident: - means it in this clone"
+    elif current.how == "only open":
+        said = "no current incident is set: - is the only open incident"
+    else:
+        said = "the current incident, the one - means"
+    terminal.talk(f"{said} ({state.severity} {state.status}: {state.title})")
+
+
 def register(app: typer.Typer) -> None:
     app.command(rich_help_panel="Read")(show)
+    app.command(rich_help_panel="Read")(use)
     app.command("list", rich_help_panel="Read")(list_)
     app.command(rich_help_panel="Read")(log)

@@ -36,7 +36,9 @@ def list_(
     for_incident: Annotated[
         str | None,
         typer.Option(
-            "--for", metavar="INC", help="Only runbooks that fit this incident, best first."
+            "--for",
+            metavar="INC",
+            help="Only runbooks that fit this incident (an ID, or - for the current one), best first.",
         ),
     ] = None,
     as_json: JsonOpt = False,

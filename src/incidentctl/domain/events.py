@@ -23,7 +23,10 @@ from incidentctl.domain.timeparse import iso
 
 SCHEMA_VERSION = 1
 _FIELD_ORDER = ("type", "id", "incident", "at", "recorded_at", "author")
-NOTE_KINDS = ("finding", "hypothesis", "decision", "action", "update")
+# `note` is what `note` records unless told otherwise. Only `update` (what `update -m`
+# records) counts as an update to stakeholders (domain/state.py, the update cadence).
+NOTE_KINDS = ("note", "finding", "hypothesis", "decision", "action", "update")
+NoteKind = Literal["note", "finding", "hypothesis", "decision", "action", "update"]
 
 
 def _aware_utc(value: datetime) -> datetime:
@@ -101,7 +104,9 @@ class ImpactChanged(EventBase):
 class NoteAdded(EventBase):
     type: Literal["note_added"] = "note_added"
     text: Annotated[str, Field(min_length=1, max_length=100_000)]
-    kind: Literal["finding", "hypothesis", "decision", "action", "update"] = "update"
+    # a file without `kind` predates the kinds and was an update: keep reading it so (the
+    # repo's format is a promise); every writer names the kind
+    kind: NoteKind = "update"
 
 
 class RoleAssigned(EventBase):

@@ -7,8 +7,9 @@ Rules (each only while its condition holds; each is cleared by the event named):
   Cleared by `acknowledged`.
 - update: open; due `update_every` after the last update. The last update is the
   latest declared, status_changed, severity_changed, impact_changed, note_added of
-  kind "update", mitigated, reopened or communication_sent event (and the state's
-  `last_communication_at`, when it has one).
+  kind "update" (`update -m`, `note --kind update`), mitigated, reopened or
+  communication_sent event (and the state's `last_communication_at`, when it has
+  one). A note of any other kind (`note` by default) is not an update.
 - customer_comms: open; due `customer_comms_within` after declaration. Cleared by a
   `communication_sent` event that reached customers (see `reached_customers`) and
   whose template starts with `statuspage/` or `email/`.

@@ -401,8 +401,8 @@ def render_message(
     overrides: Mapping[str, str | list[str]] | None = None,
     emoji: bool | None = None,
 ) -> Rendered:
-    """Render `template` for the incident `ref` (None: the last open one, or else the
-    most recently declared, so a resolution can be rendered after `resolve`).
+    """Render `template` for the incident `ref` (None: `-`, the current incident, which
+    stays current after `resolve`, so a resolution can be rendered then).
 
     fmt: text (no escaping), slack (mrkdwn, & < > escaped), blocks (a Block Kit JSON
     payload), markdown; None picks the template's own format. emoji: None follows
@@ -412,7 +412,7 @@ def render_message(
 
     _check_format(fmt)
     _check_stage(stage)
-    state = find_incident(ws, ref).incident.state if ref is not None else _latest(ws)
+    state = find_incident(ws, "-" if ref is None else ref).incident.state
     return render_for_state(
         ws,
         state,
@@ -421,24 +421,6 @@ def render_message(
         stage=stage,
         overrides=overrides,
         emoji=emoji,
-    )
-
-
-def _latest(ws: Workspace) -> IncidentState:
-    from incidentctl.errors import BadFileError, NotFoundError
-    from incidentctl.services.lookup import find_incident
-
-    try:
-        return find_incident(ws, "-").incident.state
-    except NotFoundError:
-        pass
-    for folder in reversed(ws.repo.incident_folders()):
-        try:
-            return ws.repo.load(folder).state
-        except BadFileError:
-            continue
-    raise NotFoundError(
-        "no incidents yet", hint="declare one with: incidentctl declare TITLE -s P1"
     )
 
 

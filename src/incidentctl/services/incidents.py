@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any
 
 from incidentctl.domain.policy import STATUSES
 from incidentctl.errors import IncidentctlError, UsageError, choices_hint
-from incidentctl.services.lookup import find_incident
+from incidentctl.services.lookup import find_incident, make_current
 from incidentctl.services.record import (
     RecordResult,
     actor,
@@ -120,6 +120,9 @@ def declare(ws: Workspace, d: Declaration) -> RecordResult:
             w, folder, human_id, event, f"declared {severity}: {title}", body=impact
         )
     result = RecordResult(fold([event]), [recorded], w.recovered)
+    kept = make_current(ws, uid)  # `-` is now this incident, in this clone
+    if kept:
+        result.notes.append(kept)
     if runbook_note:
         result.notes.append(runbook_note)
     return result
@@ -269,8 +272,9 @@ def update(ws: Workspace, ref: str, u: Update, *, by: str | None, at: str | None
 
 
 def note(
-    ws: Workspace, ref: str, text: str, kind: str, *, by: str | None, at: str | None
+    ws: Workspace, ref: str, text: str, kind: str = "note", *, by: str | None, at: str | None
 ) -> RecordResult:
+    """A note on the timeline. Only kind `update` counts as an update to stakeholders."""
     from incidentctl.domain import events as ev
     from incidentctl.domain.events import NOTE_KINDS
 
