@@ -127,7 +127,9 @@ def test_sentence_tail_lowers_only_sentence_case():
 
 def test_sentence_tail_lowers_a_leading_article():
     # the identified stage read "root cause as A memory leak in the scheduler"
-    assert comms.sentence_tail("A memory leak in the scheduler.") == "a memory leak in the scheduler"
+    assert (
+        comms.sentence_tail("A memory leak in the scheduler.") == "a memory leak in the scheduler"
+    )
     assert comms.sentence_tail("A Memory Leak") == "A Memory Leak"  # title case stays
 
 

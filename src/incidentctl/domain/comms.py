@@ -9,7 +9,6 @@ import hashlib
 import re
 import unicodedata
 from datetime import datetime, timedelta, tzinfo
-from typing import Any
 
 from incidentctl.domain import events as ev
 from incidentctl.domain import ids

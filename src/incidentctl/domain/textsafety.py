@@ -30,7 +30,7 @@ REPLACEMENT = "\ufffd"
 ECHO_LIMIT = 200
 WORD_LIMIT = 120  # no ID, path or name a message quotes is longer
 MESSAGE_LIMIT = 2000
-_LONG_WORD = re.compile(r"\S{%d,}" % (WORD_LIMIT + 1))
+_LONG_WORD = re.compile(r"\S{" + str(WORD_LIMIT + 1) + ",}")
 
 
 def terminal_safe(text: str, *, one_line: bool = False) -> str:

@@ -47,7 +47,7 @@ _SPANS = re.compile(r"\*[^*\n]+\*|_[^_\n]+_|~[^~\n]+~|`[^`\n]+`|<[^<>\n]*>")
 
 def units(text: str) -> int:
     """Length as Slack counts it: UTF-16 code units."""
-    return len(text) + sum(1 for c in text if ord(c) > 0xFFFF)
+    return len(text) if text.isascii() else len(text.encode("utf-16-le")) // 2
 
 
 def _prefix_within(text: str, limit: int) -> int:
@@ -137,19 +137,22 @@ def slack_blocks(slack_text: str, incident: str = "INC") -> dict[str, Any]:
             paragraphs.pop(0)
             blocks.append({"type": "header", "text": {"type": "plain_text", "text": header}})
     sections = [chunk for p in paragraphs for chunk in split(p, SECTION_LIMIT)]
+    tail = pointer(incident)
+    reserve = units(tail) + 1  # kept free until the last section, for the pointer
     used = 0
     for i, chunk in enumerate(sections):
-        room_blocks = BLOCKS_LIMIT - len(blocks)
-        last = i == len(sections) - 1
-        fits = units(chunk) + used <= BLOCKS_TEXT_LIMIT
-        if fits and (room_blocks > 1 or (room_blocks == 1 and last)):
+        size = units(chunk)
+        if i == len(sections) - 1:
+            fits = used + size <= BLOCKS_TEXT_LIMIT and len(blocks) < BLOCKS_LIMIT
+        else:
+            fits = used + size <= BLOCKS_TEXT_LIMIT - reserve and len(blocks) < BLOCKS_LIMIT - 1
+        if fits:
             blocks.append(_section(chunk))
-            used += units(chunk)
+            used += size
             continue
-        # out of room: one last section, cut, with the pointer
-        room = min(SECTION_LIMIT, BLOCKS_TEXT_LIMIT - used)
-        tail = pointer(incident)
-        head = split(chunk, max(room - units(tail) - 1, 1))[0] if room > units(tail) + 1 else ""
+        # out of room: one last section, cut, ending with the pointer
+        room = min(SECTION_LIMIT, BLOCKS_TEXT_LIMIT - used) - reserve
+        head = split(chunk, room)[0] if room > 0 else ""
         blocks.append(_section(f"{head}\n{tail}" if head else tail))
         break
     return {"text": truncate(text, TEXT_LIMIT, incident), "blocks": blocks}

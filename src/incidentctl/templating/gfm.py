@@ -46,7 +46,9 @@ _INLINE = re.compile(r"([\\`*_~\[\]<>|#]|&(?=[#A-Za-z0-9]))")
 _NUMBER_MARKER = re.compile(r"^(\d{1,9})([.)])")
 _LEADING_SPACE = re.compile(r"^[ \t]+")
 # what may stand before a value on its line for the value to begin a block
-_BLOCK_PREFIX = re.compile(r"^[ \t]*(?:>[ \t]?)*(?:(?:[-*+]|\d{1,9}[.)])[ \t]+)*(?:\[[ xX]\][ \t]+)?$")
+_BLOCK_PREFIX = re.compile(
+    r"^[ \t]*(?:>[ \t]?)*(?:(?:[-*+]|\d{1,9}[.)])[ \t]+)*(?:\[[ xX]\][ \t]+)?$"
+)
 _LIST_ITEM = re.compile(r"^([ \t]*)((?:[-*+]|\d{1,9}[.)])[ \t]+)")
 _QUOTE = re.compile(r"^([ \t]*(?:>[ \t]?)+)")
 

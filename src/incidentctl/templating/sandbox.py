@@ -228,7 +228,7 @@ def _sandbox_class() -> Any:
         code_generator_class = BudgetCodeGenerator
         intercepted_binops = frozenset(["*", "**"])
 
-        def call(__self, __context: Any, __obj: Any, *args: Any, **kwargs: Any) -> Any:  # noqa: N805
+        def call(__self, __context: Any, __obj: Any, *args: Any, **kwargs: Any) -> Any:
             __self.render_clock.check()
             return super().call(__context, __obj, *args, **kwargs)
 
@@ -385,7 +385,9 @@ def render_string(text: str, values: dict[str, str], what: str) -> str:
     try:
         return _render_within(env.from_string(text), values, env.render_clock)
     except BudgetExceeded as exc:
-        raise TemplateError(f"{what}: the render {exc}", hint="a command may only insert variables") from None
+        raise TemplateError(
+            f"{what}: the render {exc}", hint="a command may only insert variables"
+        ) from None
     except TemplateSyntaxError as exc:
         raise TemplateError(
             f"{what}: template syntax error: {exc.message} (line {exc.lineno})",
