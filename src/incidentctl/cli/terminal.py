@@ -41,10 +41,11 @@ def error(message: str, hint: str | None = None) -> None:
         print(f"hint: {_one_line(hint)}", file=sys.stderr)
 
 
-def out(text: str) -> None:
+def out(text: str, *, styled: bool = False) -> None:
     """Product text on stdout, exactly as given (plus a final newline); on a terminal
-    with every control and bidi character shown as U+FFFD."""
-    if stdout_is_tty():
+    with every control and bidi character shown as U+FFFD, unless `styled`: lines
+    carrying their own ANSI colours, whose user fields the view escaped (cell_text)."""
+    if stdout_is_tty() and not styled:
         from incidentctl.domain.textsafety import terminal_safe
 
         text = terminal_safe(text)
