@@ -5,9 +5,10 @@ Contract: the payload is `{"text": fallback, "blocks": [...]}` within Slack's li
 - a `header` block (plain_text, so the mrkdwn entities are decoded) for a short first
   line, at most HEADER_LIMIT characters;
 - one `section` (mrkdwn) per paragraph, each at most SECTION_LIMIT characters. A longer
-  paragraph is split at a line break, else between words outside a `*bold*`,
-  `_italic_`, `~strike~` or `` `code` `` span; only a single word longer than a section
-  is cut inside, and then never inside an entity (`&amp;`) or a character;
+  paragraph is split at a line break (in the second half of the section), else between
+  words outside a `*bold*`, `_italic_`, `~strike~` or `` `code` `` span; only a single
+  word longer than a section is cut inside, and then never inside an entity (`&amp;`)
+  or a combining sequence;
 - at most BLOCKS_LIMIT blocks, and at most BLOCKS_TEXT_LIMIT characters in them all;
 - the fallback `text` at most TEXT_LIMIT characters, cut like a section.
 
@@ -71,14 +72,14 @@ def _blocked(text: str, pattern: re.Pattern[str]) -> bytearray:
 
 
 def _cut(text: str, limit: int) -> int:
-    """Where to end a chunk of at most `limit` units: at the last line break, else the
-    last space outside a span, else the last place outside an entity, a surrogate pair
-    or a combining sequence. Always > 0."""
+    """Where to end a chunk of at most `limit` units: at the last line break in its
+    second half, else the last space outside a span, else the last place outside an
+    entity or a combining sequence. Always > 0."""
     room = _prefix_within(text, limit)
     if room >= len(text):
         return len(text)
     newline = text.rfind("\n", 0, room + 1)
-    if newline > 0:
+    if newline > room // 2:  # a line break, unless it would leave half the room unused
         return newline
     line_end = text.find("\n", room)
     line = text if line_end < 0 else text[:line_end]
