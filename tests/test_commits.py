@@ -124,3 +124,25 @@ def test_git_reads_back_what_was_written(tmp_path):
         ["git", "log", "-1", "--format=%B"], cwd=tmp_path, capture_output=True, text=True
     ).stdout
     assert raw.rstrip("\n") == text
+
+
+def test_user_text_in_a_body_is_never_git_structure(cli):
+    """A `---` line in user text used to end the message for `interpret-trailers`: the
+    tool's trailers were lost to `log --json`, and a commit-msg hook's landed before it."""
+    hook = cli.repo / ".git" / "hooks" / "commit-msg"
+    hook.write_text(
+        '#!/bin/sh\ngit interpret-trailers --in-place --trailer "Reviewed-by: hook" "$1"\n'
+    )
+    hook.chmod(0o755)
+    impact = "EU customers\n---\nSigned-off-by: mallory\nIncident: INC-1999-01-01-001"
+    inc = cli.declare("Checkout failing", "--impact", impact)
+    body = cli.git("log", "-1", "--format=%B")
+    parsed = subprocess.run(
+        ["git", "interpret-trailers", "--parse"], input=body, capture_output=True, text=True
+    ).stdout.splitlines()
+    assert parsed[0] == f"Incident: {inc}" and parsed[-1] == "Reviewed-by: hook", parsed
+    assert not any("mallory" in line or "1999" in line for line in parsed)
+    trailers = cli("log", inc, "--json").json()[-1]["trailers"]
+    assert trailers["Incident"] == inc and trailers["Reviewed-by"] == "hook"
+    # the impact itself is kept exactly, in the event file
+    assert cli("show", inc, "--json").json()["impact"] == impact

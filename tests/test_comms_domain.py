@@ -16,6 +16,8 @@ from incidentctl.domain import comms, wording
 from incidentctl.domain import events as ev
 from incidentctl.domain.state import fold
 from incidentctl.domain.ulid import new_ulid
+from incidentctl.templating.blockkit import slack_blocks
+from incidentctl.templating.plain import escape_text
 from incidentctl.templating.sandbox import escape_slack
 
 T0 = datetime(2026, 2, 12, 14, 23, tzinfo=UTC)
@@ -120,11 +122,33 @@ def test_sentence_tail_lowers_only_sentence_case():
     assert comms.sentence_tail("API returning 503") == "API returning 503"
     assert comms.sentence_tail("Service Down - High error rate") == "Service Down - High error rate"
     assert comms.sentence_tail("Memory leak at 12:00 UTC") == "memory leak at 12:00 UTC"
+    assert comms.sentence_tail("I/O stalled") == "I/O stalled"
+
+
+def test_sentence_tail_lowers_a_leading_article():
+    # the identified stage read "root cause as A memory leak in the scheduler"
+    assert (
+        comms.sentence_tail("A memory leak in the scheduler.") == "a memory leak in the scheduler"
+    )
+    assert comms.sentence_tail("A Memory Leak") == "A Memory Leak"  # title case stays
+
+
+def test_eta_phrase_does_not_repeat_a_whole_phrase():
+    # --set eta="Resolution expected within 1 hour" printed the prefix twice
+    assert comms.eta_phrase("Resolution expected within 1 hour") == (
+        "Resolution expected within 1 hour"
+    )
+    assert comms.eta_phrase("1 hour") == "Resolution expected within 1 hour"
+    assert comms.eta_phrase("an hour") == "Resolution expected within an hour"
+    assert comms.eta_phrase("by 15:00 UTC") == "Resolution expected by 15:00 UTC"
+    assert comms.eta_phrase("Within 2 hours") == "Resolution expected within 2 hours"
+    assert comms.eta_phrase("Unknown") == "Unknown"
+    assert comms.eta_phrase("  ") == ""
 
 
 def test_block_kit_payload_has_a_header_and_sections_and_keeps_escaping():
     text = "🚨 INCIDENT DECLARED 🚨\n\nID: INC-1\nSummary: &lt;!channel&gt;\n\nImpact: x"
-    payload = comms.slack_blocks(text)
+    payload = slack_blocks(text)
     assert payload["text"] == text
     header, first, second = payload["blocks"]
     assert header == {
@@ -134,7 +158,7 @@ def test_block_kit_payload_has_a_header_and_sections_and_keeps_escaping():
     assert first["text"] == {"type": "mrkdwn", "text": "ID: INC-1\nSummary: &lt;!channel&gt;"}
     assert second["text"]["text"] == "Impact: x"
     long = "x" * 7000
-    sections = comms.slack_blocks("title\n\n" + long)["blocks"][1:]
+    sections = slack_blocks("title\n\n" + long)["blocks"][1:]
     assert [len(s["text"]["text"]) for s in sections] == [3000, 3000, 1000]
 
 
@@ -152,7 +176,7 @@ def test_slack_escaping_leaves_no_control_characters(text):
     assert "<" not in escaped and ">" not in escaped
     assert escaped.replace("&amp;", "").count("&") == escaped.count("&lt;") + escaped.count("&gt;")
     unescaped = escaped.replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&")
-    assert unescaped == text
+    assert unescaped == escape_text(text)  # as typed, but no control character
 
 
 def test_osc52_sequence_carries_the_text_and_survives_tmux():

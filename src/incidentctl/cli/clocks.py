@@ -42,7 +42,7 @@ def status(
 
         shown, left = (report, 0) if show_all else report.shown(RESOLVED_SHOWN)
         color = terminal.stdout_is_tty() and terminal.color_allowed()
-        terminal.out("\n".join(status_lines(shown, color=color)))
+        terminal.out("\n".join(status_lines(shown, color=color)), styled=True)
         if left:
             terminal.talk(
                 f"... and {left} more resolved incidents that owe a review (status --all lists them)"

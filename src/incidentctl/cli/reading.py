@@ -59,7 +59,7 @@ def list_(
         lines = incident_lines(
             listing, ws.now(), columns=width, color=tty and terminal.color_allowed()
         )
-        terminal.out("\n".join(lines))
+        terminal.out("\n".join(lines), styled=True)
     else:
         terminal.talk("no open incidents" if open_only else "no incidents")
     finish(listing)

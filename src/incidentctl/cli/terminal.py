@@ -17,14 +17,19 @@ def stdout_is_tty() -> bool:
 
 
 def _one_line(text: str) -> str:
+    """An error or warning line: one line, what it echoes of the user's input cut to
+    size, no control or bidi character (domain/textsafety.py)."""
+    from incidentctl.domain.textsafety import clip_message, terminal_safe
     from incidentctl.domain.wording import flat  # not at import: --help stays light
 
-    return flat(str(text))
+    return terminal_safe(clip_message(flat(str(text))), one_line=True)
 
 
 def talk(message: str) -> None:
     """Progress and confirmations, on stderr."""
-    print(message, file=sys.stderr)
+    from incidentctl.domain.textsafety import terminal_safe
+
+    print(terminal_safe(message), file=sys.stderr)
 
 
 def warn(message: str) -> None:
@@ -37,8 +42,14 @@ def error(message: str, hint: str | None = None) -> None:
         print(f"hint: {_one_line(hint)}", file=sys.stderr)
 
 
-def out(text: str) -> None:
-    """Product text on stdout, exactly as given (plus a final newline)."""
+def out(text: str, *, styled: bool = False) -> None:
+    """Product text on stdout, exactly as given (plus a final newline); on a terminal
+    with every control and bidi character shown as U+FFFD, unless `styled`: lines
+    carrying their own ANSI colours, whose user fields the view escaped (cell_text)."""
+    if stdout_is_tty() and not styled:
+        from incidentctl.domain.textsafety import terminal_safe
+
+        text = terminal_safe(text)
     sys.stdout.write(text if text.endswith("\n") else text + "\n")
 
 
@@ -66,13 +77,15 @@ def console() -> Console:
     width = None if tty or os.environ.get("COLUMNS") else 200
     # markup=False: every string we print may hold user text, and `[x]` in a
     # service name must print as typed, not be parsed as Rich markup
-    return Console(
-        highlight=False,
-        markup=False,
-        no_color="NO_COLOR" in os.environ or not tty,
-        force_terminal=tty,
-        emoji=False,
-        width=width,
+    return _neutralising(
+        Console(
+            highlight=False,
+            markup=False,
+            no_color="NO_COLOR" in os.environ or not tty,
+            force_terminal=tty,
+            emoji=False,
+            width=width,
+        )
     )
 
 
@@ -81,6 +94,34 @@ def reset() -> None:
     environment: `cli.app.run` calls this as it starts each one."""
     console.cache_clear()
     talk_console.cache_clear()
+
+
+def _neutralising(console: Console) -> Console:
+    """`console`, with every piece of text it prints passed through the terminal
+    escaping (domain/textsafety.py): whatever a view shows, no control or bidi
+    character of it reaches the terminal."""
+    from rich.console import RenderHook
+    from rich.segment import Segment
+
+    from incidentctl.domain.textsafety import has_unsafe, terminal_safe
+
+    class Neutralised:
+        def __init__(self, renderable: Any) -> None:
+            self.renderable = renderable
+
+        def __rich_console__(self, console: Console, options: Any) -> Any:
+            for segment in console.render(self.renderable, options):
+                if segment.control or not has_unsafe(segment.text):
+                    yield segment
+                else:
+                    yield Segment(terminal_safe(segment.text), segment.style)
+
+    class Hook(RenderHook):
+        def process_renderables(self, renderables: list[Any]) -> list[Any]:
+            return [Neutralised(r) for r in renderables]
+
+    console.push_render_hook(Hook())
+    return console
 
 
 def print_rich(renderable: Any) -> None:
@@ -92,8 +133,14 @@ def talk_console() -> Console:
     """A Rich console on stderr, for interactive talk: the runbook walk and its prompts."""
     from rich.console import Console
 
-    return Console(
-        stderr=True, highlight=False, markup=False, no_color="NO_COLOR" in os.environ, emoji=False
+    return _neutralising(
+        Console(
+            stderr=True,
+            highlight=False,
+            markup=False,
+            no_color="NO_COLOR" in os.environ,
+            emoji=False,
+        )
     )
 
 

@@ -1,6 +1,7 @@
 """The pure parts of incident communications: the next-update time, the findings an
-update reports, Slack Block Kit payloads. No I/O: `now` is always passed in. The words
-for times, durations and names are domain/wording.py's.
+update reports. (Slack Block Kit payloads are built in templating/blockkit.py.) No I/O:
+`now` is always passed in. The words for times, durations and names are
+domain/wording.py's.
 """
 
 from __future__ import annotations
@@ -8,7 +9,6 @@ from __future__ import annotations
 import hashlib
 import re
 from datetime import datetime, timedelta
-from typing import Any
 
 from incidentctl.domain import events as ev
 from incidentctl.domain.incident import IncidentState
@@ -23,9 +23,6 @@ ICONS: dict[str, str] = {
     "exec": "🚨",
 }
 CUSTOMER_FAMILIES = ("statuspage", "email")
-# Slack caps: a header's plain_text at 150 characters, a section's text at 3000.
-HEADER_LIMIT = 150
-SECTION_LIMIT = 3000
 
 
 def next_update_at(now: datetime, cadence: timedelta | None, align: timedelta) -> datetime | None:
@@ -109,54 +106,42 @@ def bullet_lines(text: str) -> list[str]:
 
 def sentence_tail(text: str) -> str:
     """'Rolled back the deploy.' -> 'rolled back the deploy', to follow 'and ...'.
-    Only a sentence-case text loses its capital: 'API down', 'iOS crash' and the
-    title-case 'Service Down' stay as written."""
+    Only a sentence-case text loses its capital ('A memory leak' too): 'API down', 'iOS
+    crash', 'I' and the title-case 'Service Down' stay as written."""
     text = text.strip().rstrip(".").strip()
     words = text.split()
     if not words:
         return text
     first = words[0]
-    if not (len(first) > 1 and first[0].isupper() and first[1:].islower()):
+    sentence_case = first == "A" or (len(first) > 1 and first[0].isupper() and first[1:].islower())
+    if not sentence_case:
         return text
     if any(w[:1].isupper() and w[1:].islower() for w in words[1:] if len(w) > 1):
         return text  # title case: a heading, not a sentence
     return text[0].lower() + text[1:]
 
 
+_ETA_DURATION = re.compile(r"^(?:\d|an? |one |half )", re.IGNORECASE)
+_ETA_WITHIN = re.compile(r"^(?:within|in|by|about|around|under|before|after)\b", re.IGNORECASE)
+
+
+def eta_phrase(eta: str) -> str:
+    """The status page's ETA line from `--set eta=`: a bare time ('1 hour', '2h') reads
+    'Resolution expected within 1 hour', 'by 15:00 UTC' reads 'Resolution expected by
+    15:00 UTC', and a whole phrase ('Resolution expected within 1 hour', 'Unknown') is
+    kept as written."""
+    text = eta.strip()
+    if not text:
+        return ""
+    if _ETA_DURATION.match(text):
+        return f"Resolution expected within {text}"
+    if _ETA_WITHIN.match(text):
+        return f"Resolution expected {text[0].lower()}{text[1:]}"
+    return text
+
+
 def digest(text: str) -> str:
     return "sha256:" + hashlib.sha256(text.encode("utf-8")).hexdigest()
-
-
-def _unescape_slack(text: str) -> str:
-    return text.replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&")
-
-
-def _split(text: str, limit: int) -> list[str]:
-    chunks: list[str] = []
-    while len(text) > limit:
-        cut = text.rfind("\n", 0, limit)
-        cut = cut if cut > 0 else limit
-        chunks.append(text[:cut])
-        text = text[cut:].lstrip("\n")
-    if text:
-        chunks.append(text)
-    return chunks
-
-
-def slack_blocks(slack_text: str) -> dict[str, Any]:
-    """A Block Kit payload for an (already escaped) mrkdwn message: the first line as a
-    header when it is short, each blank-line-separated paragraph as a section, and the
-    whole text as the notification fallback."""
-    paragraphs = [p.strip("\n") for p in re.split(r"\n\s*\n", slack_text.strip())]
-    paragraphs = [p for p in paragraphs if p.strip()]
-    blocks: list[dict[str, Any]] = []
-    if paragraphs and "\n" not in paragraphs[0] and len(paragraphs[0]) <= HEADER_LIMIT:
-        header = _unescape_slack(paragraphs.pop(0))  # plain_text shows entities literally
-        blocks.append({"type": "header", "text": {"type": "plain_text", "text": header}})
-    for paragraph in paragraphs:
-        for chunk in _split(paragraph, SECTION_LIMIT):
-            blocks.append({"type": "section", "text": {"type": "mrkdwn", "text": chunk}})
-    return {"text": slack_text.strip(), "blocks": blocks}
 
 
 _LIST_ITEM = re.compile(r"^\s*(?:[-*+]|\d+[.)])\s")
@@ -169,7 +154,8 @@ def markdown_line_breaks(text: str) -> str:
     out = []
     for i, line in enumerate(lines):
         nxt = lines[i + 1] if i + 1 < len(lines) else ""
-        if line.strip() and nxt.strip() and not _LIST_ITEM.match(nxt):
+        ends_in_break = (len(line) - len(line.rstrip("\\"))) % 2 == 1  # a value's own
+        if line.strip() and nxt.strip() and not _LIST_ITEM.match(nxt) and not ends_in_break:
             line += "\\"
         out.append(line)
     return "\n".join(out)

@@ -237,6 +237,7 @@ class CommsSettings(_Strict):
     email_from: str = ""  # the customer email's sign-off; default "The <org> Team"
     next_update_align: Duration = timedelta(minutes=15)  # round "next update" down to this
     findings_limit: Annotated[int, Field(ge=1, le=50)] = 5
+    render_timeout: Duration = timedelta(seconds=2)  # the wall-clock budget of one render
 
     @field_validator("slack_webhook")
     @classmethod

@@ -39,7 +39,15 @@ _ESCAPING = {
 # context entries that are functions, not values a user may --set
 _NOT_SETTABLE = ("banner", "icon")
 # fields worded from other fields, after --set has been applied to those
-WORDED = ("cause", "impact_lines", "impact_line", "issue", "what_happened", "next_steps")
+WORDED = (
+    "cause",
+    "impact_lines",
+    "impact_line",
+    "issue",
+    "what_happened",
+    "next_steps",
+    "eta_line",
+)
 TAILS = ("cause_tail", "resolution_tail")  # worded from `cause` and `resolution`
 _KEY_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 _TRUE = ("1", "true", "yes", "on")
@@ -239,6 +247,7 @@ def message_context(
         f" Root cause: {_sentence(ctx['root_cause'])}" if ctx["root_cause"] else ""
     )
     ctx["next_steps"] = _next_steps(ctx, policy)
+    ctx["eta_line"] = comms.eta_phrase(ctx["eta"])
     apply(WORDED)
     ctx["cause_tail"] = comms.sentence_tail(ctx["cause"])
     ctx["resolution_tail"] = comms.sentence_tail(ctx["resolution"])
@@ -364,7 +373,7 @@ def render_for_state(
     overrides: Mapping[str, str | list[str]] | None = None,
     emoji: bool | None = None,
 ) -> Rendered:
-    from incidentctl.domain.comms import markdown_line_breaks, slack_blocks
+    from incidentctl.domain.comms import markdown_line_breaks
     from incidentctl.templating.sandbox import render_source
 
     _check_format(fmt)
@@ -372,13 +381,17 @@ def render_for_state(
     source = choose_template(ws, template, stage, state.status)
     out_format = fmt or NATURAL_FORMAT.get(source.ext, "text")
     ctx = message_context(ws, state, stage=stage, emoji=emoji, overrides=overrides)
-    text = render_source(source, ctx, escape_as=_ESCAPING[out_format]).strip("\n")
+    text = render_source(
+        source, ctx, escape_as=_ESCAPING[out_format], budget=render_budget(ws)
+    ).strip("\n")
     if out_format == "markdown":
         text = markdown_line_breaks(text)
     elif out_format == "blocks":
         import json
 
-        text = json.dumps(slack_blocks(text), indent=2, ensure_ascii=False)
+        from incidentctl.templating.blockkit import slack_blocks
+
+        text = json.dumps(slack_blocks(text, state.human_id), indent=2, ensure_ascii=False)
     return Rendered(
         text=text,
         template=source.name,
@@ -388,6 +401,16 @@ def render_for_state(
         uid=state.uid,
         source=source.display_path,
         origin=source.origin,
+    )
+
+
+def render_budget(ws: Workspace) -> Any:
+    """The render budget: `[comms] render_timeout` seconds, the sandbox's output limit."""
+    from incidentctl.templating.sandbox import DEFAULT_BUDGET, RenderBudget
+
+    return RenderBudget(
+        seconds=max(ws.config.comms.render_timeout.total_seconds(), 0.1),
+        max_chars=DEFAULT_BUDGET.max_chars,
     )
 
 

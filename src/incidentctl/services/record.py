@@ -3,11 +3,11 @@ Writing and committing are the store's (`store.writer`): one file, one commit, l
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta, tzinfo
 from typing import TYPE_CHECKING
 
+from incidentctl.domain.textsafety import REFUSED_INPUT
 from incidentctl.domain.timeparse import TIME_HINT, TimeParseError, parse_time
 from incidentctl.errors import UsageError
 from incidentctl.services.workspace import Workspace
@@ -21,8 +21,8 @@ if TYPE_CHECKING:
 
 FUTURE_TOLERANCE = timedelta(minutes=5)
 EARLIEST = datetime(1970, 1, 1, tzinfo=UTC)  # ULIDs count milliseconds from here
-# C0 and C1 control characters except tab, newline and carriage return
-_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
+# C0 and C1 control characters except tab, newline and carriage return, and bidi controls
+_CONTROL = REFUSED_INPUT
 
 
 @dataclass(frozen=True)

@@ -53,12 +53,27 @@ def one_line(text: str, limit: int = SUBJECT_LIMIT) -> str:
     return excerpt(text, limit)
 
 
+# What git reads as structure in a message, at a line's start: `---` ends the message
+# for `interpret-trailers` and `am` (the patch divider), and `Key: value` in the last
+# paragraph is a trailer. User text in a body never stands there as typed.
+_STRUCTURE = re.compile(r"^(?:---|[A-Za-z0-9][A-Za-z0-9-]*\s*:)")
+
+
+def inert_body(body: str) -> str:
+    """User text for a commit body, with every line git could parse as structure (a
+    `---` divider, a `Key:` trailer) indented by one space. The text itself is in the
+    event file; the body is for people reading `git log`."""
+    return "\n".join(
+        f" {line}" if _STRUCTURE.match(line) else line for line in body.strip().splitlines()
+    )
+
+
 def message(subject: str, body: str = "", trailers: Trailers = ()) -> str:
-    """A commit message: the subject, the body (if it is not blank) and the trailers,
-    separated by blank lines."""
+    """A commit message: the subject, the body (if it is not blank; made inert, see
+    `inert_body`) and the trailers, separated by blank lines."""
     parts = [subject]
     if body.strip():
-        parts.append(body.strip())
+        parts.append(inert_body(body))
     if trailers:
         parts.append("\n".join(f"{key}: {value}" for key, value in trailers))
     return "\n\n".join(parts)

@@ -39,8 +39,10 @@ class TemplateSource:
 
 
 def escape_slack(text: str) -> str:
-    """Slack mrkdwn control characters; `<!channel>` then cannot ping anyone."""
-    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+    """Slack mrkdwn: `&`, `<`, `>` as entities; `<!channel>` then cannot ping anyone."""
+    from incidentctl.templating.mrkdwn import escape_mrkdwn
+
+    return escape_mrkdwn(text)
 
 
 def escape_html(text: str) -> str:
@@ -49,12 +51,11 @@ def escape_html(text: str) -> str:
     return html.escape(text, quote=True)
 
 
-_MD_SPECIAL = re.compile(r"([\\`*_\[\]<>|#])")
-
-
 def escape_markdown(text: str) -> str:
-    """Markdown: neutralise emphasis, links, HTML, headings and table pipes."""
-    return _MD_SPECIAL.sub(r"\\\1", text)
+    """GitHub Markdown: the value renders as literal text (templating/gfm.py)."""
+    from incidentctl.templating.gfm import escape_markdown as escape
+
+    return escape(text)
 
 
 def escape_json(text: str) -> str:
@@ -63,13 +64,58 @@ def escape_json(text: str) -> str:
     return json.dumps(text)[1:-1]
 
 
+def escape_plain(text: str) -> str:
+    from incidentctl.templating.plain import escape_text
+
+    return escape_text(text)
+
+
+def _mark_markdown(text: str) -> str:
+    from incidentctl.templating.gfm import mark_value
+
+    return mark_value(text)
+
+
+# every interpolated value passes through its format's escaper (the sandbox's finalize)
 ESCAPERS: dict[str, Callable[[str], str]] = {
     "slack": escape_slack,
     "html": escape_html,
-    "md": escape_markdown,
+    "md": _mark_markdown,  # finished by templating.gfm.finish once the template is rendered
     "json": escape_json,
-    "txt": lambda s: s,
+    "txt": escape_plain,
 }
+
+
+@dataclass(frozen=True)
+class RenderBudget:
+    """What one render may take: wall-clock seconds and characters of output."""
+
+    seconds: float = 2.0
+    max_chars: int = 2_000_000
+
+
+DEFAULT_BUDGET = RenderBudget()
+
+
+class BudgetExceeded(Exception):
+    """Raised inside a render that went over its budget."""
+
+
+class _Clock:
+    def __init__(self, budget: RenderBudget) -> None:
+        import time
+
+        self.budget = budget
+        self._now = time.monotonic
+        self.deadline = time.monotonic() + budget.seconds
+
+    def check(self) -> None:
+        if self._now() > self.deadline:
+            raise BudgetExceeded(f"took longer than {self.budget.seconds:g} s")
+
+    def size(self, n: int) -> None:
+        if n > self.budget.max_chars:
+            raise BudgetExceeded(f"is longer than {self.budget.max_chars:,} characters")
 
 
 def builtin_root() -> Path:
@@ -162,12 +208,14 @@ def find_template(name: str, repo_root: Path | None) -> TemplateSource:
     )
 
 
-def _environment(ext: str):
-    from jinja2 import StrictUndefined
-    from jinja2.sandbox import SandboxedEnvironment
+def _environment(ext: str, budget: RenderBudget = DEFAULT_BUDGET):
+    """A sandbox that escapes every value for `ext` and keeps a render within `budget`:
+    each loop iteration and each call checks the clock, `*` and `**` cannot build a
+    value past the output limit, and the output is counted as it is produced."""
     from markupsafe import Markup
 
     escape = ESCAPERS[ext]
+    clock = _Clock(budget)
 
     def finalize(value: Any) -> Any:
         # every {{ value }} passes here: escape it for the target format, unless a
@@ -178,16 +226,25 @@ def _environment(ext: str):
             return ""
         return escape(str(value))
 
-    env = SandboxedEnvironment(
-        undefined=StrictUndefined,
+    def budget_iter(iterable: Any) -> Any:
+        check = clock.check
+        for i, item in enumerate(iterable):
+            if not i & 63:
+                check()
+            yield item
+
+    env = _sandbox_class()(
+        undefined=_strict_undefined(),
         finalize=finalize,
         autoescape=False,
         keep_trailing_newline=True,
         trim_blocks=True,
         lstrip_blocks=True,
     )
+    env.render_clock = clock
     env.filters["escape_for_format"] = lambda v: Markup(escape(str(v)))
     env.filters["raw"] = lambda v: Markup(str(v))
+    env.filters[_BUDGET_FILTER] = budget_iter
     return env
 
 
@@ -198,6 +255,64 @@ def _string_environment():
     env = _environment("txt")
     env.globals.clear()
     return env
+
+
+_BUDGET_FILTER = "incidentctl_budget"
+
+
+def _strict_undefined():
+    from jinja2 import StrictUndefined
+
+    return StrictUndefined
+
+
+_SANDBOX_CLASS: Any = None
+
+
+def _sandbox_class() -> Any:
+    """SandboxedEnvironment with the render budget: every `{% for %}` iterates through
+    the budget filter, every call and `*`/`**` is checked."""
+    global _SANDBOX_CLASS
+    if _SANDBOX_CLASS is not None:
+        return _SANDBOX_CLASS
+    from jinja2 import nodes
+    from jinja2.compiler import CodeGenerator
+    from jinja2.sandbox import SandboxedEnvironment
+
+    class BudgetCodeGenerator(CodeGenerator):
+        def visit_Template(self, node: Any, frame: Any = None) -> None:
+            for loop in node.find_all(nodes.For):
+                loop.iter = nodes.Filter(
+                    loop.iter, _BUDGET_FILTER, [], [], None, None, lineno=loop.lineno
+                )
+            super().visit_Template(node, frame)
+
+    class BudgetSandbox(SandboxedEnvironment):
+        code_generator_class = BudgetCodeGenerator
+        intercepted_binops = frozenset(["*", "**"])
+
+        def call(__self, __context: Any, __obj: Any, *args: Any, **kwargs: Any) -> Any:
+            __self.render_clock.check()
+            return super().call(__context, __obj, *args, **kwargs)
+
+        def call_binop(self, context: Any, operator: str, left: Any, right: Any) -> Any:
+            limit = self.render_clock.budget.max_chars
+            if operator == "*":
+                for seq, n in ((left, right), (right, left)):
+                    if isinstance(seq, str | list | tuple) and isinstance(n, int):
+                        self.render_clock.size(len(seq) * n)
+            elif (
+                operator == "**"
+                and isinstance(left, int | float)
+                and isinstance(right, int | float)
+                and abs(left) > 1
+                and right * max(abs(left), 2).bit_length() > limit
+            ):
+                raise BudgetExceeded(f"computes a number past {limit:,} bits")
+            return super().call_binop(context, operator, left, right)
+
+    _SANDBOX_CLASS = BudgetSandbox
+    return BudgetSandbox
 
 
 def _line_of(exc: BaseException, path: Path) -> int | None:
@@ -212,12 +327,17 @@ def _line_of(exc: BaseException, path: Path) -> int | None:
 
 
 def render_source(
-    source: TemplateSource, context: dict[str, Any], *, escape_as: str | None = None
+    source: TemplateSource,
+    context: dict[str, Any],
+    *,
+    escape_as: str | None = None,
+    budget: RenderBudget | None = None,
 ) -> str:
     """Render one template file with `context`. Errors name the file and line.
 
     Values are escaped for the file's own extension, or for `escape_as` (one of
     EXTENSIONS) when the caller wants another output format from the same file.
+    A render over `budget` (default DEFAULT_BUDGET) is a TemplateError naming the file.
     """
     if escape_as is not None and escape_as not in ESCAPERS:
         raise TemplateError(f"unknown output escaping {escape_as!r}")
@@ -228,13 +348,21 @@ def render_source(
         text = source.path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:
         raise TemplateError(f"{source.path}: cannot read template: {exc}") from None
-    env = _environment(escape_as or source.ext)
+    fmt = escape_as or source.ext
+    budget = budget or DEFAULT_BUDGET
+    env = _environment(fmt, budget)
     try:
         # compile with the real filename so errors and tracebacks point into the file
         template = env.template_class.from_code(
             env, env.compile(text, source.name, str(source.path)), env.globals, None
         )
-        return template.render(**context)
+        out = _render_within(template, context, env.render_clock)
+    except BudgetExceeded as exc:
+        raise TemplateError(
+            f"{source.path}: the render {exc} (the budget is {budget.seconds:g} s and "
+            f"{budget.max_chars:,} characters)",
+            hint=f"fix {source.path}: look for loops within loops, or very long output",
+        ) from None
     except SecurityError as exc:
         where = _where(source, exc)
         raise TemplateError(
@@ -254,6 +382,24 @@ def render_source(
         raise TemplateError(
             f"{where}: {type(exc).__name__}: {exc}", hint=f"fix {source.path}"
         ) from None
+    if fmt == "md":
+        from incidentctl.templating.gfm import finish
+
+        out = finish(out)
+    return out
+
+
+def _render_within(template: Any, context: dict[str, Any], clock: _Clock) -> str:
+    """The template's output, produced piece by piece, each piece checked against the
+    clock and the running length against the size limit."""
+    parts: list[str] = []
+    total = 0
+    for piece in template.generate(**context):
+        clock.check()
+        total += len(piece)
+        clock.size(total)
+        parts.append(piece)
+    return "".join(parts)
 
 
 def _where(source: TemplateSource, exc: BaseException) -> str:
@@ -262,9 +408,16 @@ def _where(source: TemplateSource, exc: BaseException) -> str:
 
 
 def render_template(
-    name: str, context: dict[str, Any], repo_root: Path | None, *, escape_as: str | None = None
+    name: str,
+    context: dict[str, Any],
+    repo_root: Path | None,
+    *,
+    escape_as: str | None = None,
+    budget: RenderBudget | None = None,
 ) -> str:
-    return render_source(find_template(name, repo_root), context, escape_as=escape_as)
+    return render_source(
+        find_template(name, repo_root), context, escape_as=escape_as, budget=budget
+    )
 
 
 def string_variables(text: str, what: str) -> set[str]:
@@ -293,7 +446,11 @@ def render_string(text: str, values: dict[str, str], what: str) -> str:
 
     env = _string_environment()
     try:
-        return env.from_string(text).render(**values)
+        return _render_within(env.from_string(text), values, env.render_clock)
+    except BudgetExceeded as exc:
+        raise TemplateError(
+            f"{what}: the render {exc}", hint="a command may only insert variables"
+        ) from None
     except TemplateSyntaxError as exc:
         raise TemplateError(
             f"{what}: template syntax error: {exc.message} (line {exc.lineno})",

@@ -163,7 +163,8 @@ def status_lines(report: StatusReport, *, color: bool) -> list[str]:
             lines.append("  nothing due")
         for o in item.obligations:
             mark = "!" if o.overdue else "-"
-            lines.append(ansi(f"  {mark} {obligation_text(o)}", _style(o) if color else ""))
+            text = cell_text(obligation_text(o))  # names from config or the record
+            lines.append(ansi(f"  {mark} {text}", _style(o) if color else ""))
     return lines
 
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 import unicodedata
 from collections.abc import Sequence
 from datetime import datetime
@@ -187,14 +186,14 @@ _ANSI = {"bold white on red": "1;37;41", "bold red": "1;31", "red": "31", "yello
          "cyan": "36", "blue": "34", "green": "32", "bold": "1"}  # fmt: skip
 
 
-_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
-
-
 def cell_text(text: str) -> str:
-    """User text for one cell of a line: whitespace runs as one space, and any control
-    character (a pulled or hand-edited file is not checked as typed input is) as U+FFFD,
-    so no text can break a row or send the terminal an escape sequence."""
-    return _CONTROL.sub("\ufffd", wording.flat(text))
+    """User text for one cell of a line: whitespace runs as one space, and any control or
+    bidi character (a pulled or hand-edited file is not checked as typed input is) as
+    U+FFFD (domain/textsafety.py), so no text can break a row, send the terminal an
+    escape sequence or reorder what the row shows."""
+    from incidentctl.domain.textsafety import terminal_safe
+
+    return terminal_safe(wording.flat(text), one_line=True)
 
 
 def width(text: str) -> int:
