@@ -131,7 +131,9 @@ def test_sigkill_at_random_moments_never_loses_or_tears_an_event(cli):
     incident = cli.declare(env=at(0))
     rng = random.Random(20260212)
     kills = checks = 0
-    for i in range(90):
+    # a kill lands only while the command still runs, which depends on the machine's
+    # speed: try until 50 have landed, not a fixed number of times
+    for i in range(300):
         if kills >= 50:
             break
         if rng.random() < 0.5:
