@@ -150,7 +150,7 @@ def test_retracting_the_reopening_of_a_resolved_incident_is_refused(cli):
     cli("resolve", inc, "--root-cause", "a", "--resolution", "b", "--at", "-40m", env=NOW)
     cli("reopen", inc, "-m", "back", "--at", "-30m", env=NOW)
     cli("resolve", inc, "--root-cause", "c", "--resolution", "d", "--at", "-20m", env=NOW)
-    reopened = [e for e in _show(cli, inc)["timeline"] if e["type"] == "reopened"][0]["id"]
+    reopened = next(e for e in _show(cli, inc)["timeline"] if e["type"] == "reopened")["id"]
     _refused(cli, "retract", reopened, "-m", "oops", fragment="resolution")
 
 
@@ -171,7 +171,7 @@ def test_a_time_beyond_the_clock_skew_tolerance_is_refused(cli):
 
 def test_the_clock_skew_tolerance_is_configurable(cli):
     config = cli.repo / "incidentctl.toml"
-    text = re.sub(r'(?m)^clock_skew = .*$', 'clock_skew = "2m"', config.read_text())
+    text = re.sub(r"(?m)^clock_skew = .*$", 'clock_skew = "2m"', config.read_text())
     assert 'clock_skew = "2m"' in text
     config.write_text(text)
     cli.git("commit", "-qam", "skew")

@@ -108,7 +108,9 @@ def describe(e: ev.EventBase, new: frozenset[str] = frozenset()) -> str:
 
 
 def _resolves(e: ev.EventBase) -> bool:
-    return isinstance(e, ev.Resolved) or (isinstance(e, ev.StatusChanged) and e.status == "resolved")
+    return isinstance(e, ev.Resolved) or (
+        isinstance(e, ev.StatusChanged) and e.status == "resolved"
+    )
 
 
 def sets_status(e: ev.EventBase) -> bool:

@@ -192,9 +192,7 @@ def _after_ties(event: EventBase, timeline: list[EventBase]) -> EventBase:
     randomness = highest + 1 + secrets.randbits(40)  # two clones never pick the same one
     if randomness >= 1 << 80:
         return event
-    return event.model_copy(
-        update={"id": new_ulid(event.at, randomness.to_bytes(10, "big"))}
-    )
+    return event.model_copy(update={"id": new_ulid(event.at, randomness.to_bytes(10, "big"))})
 
 
 def _check_lifecycle(
@@ -224,9 +222,7 @@ def _check_lifecycle(
         first = "drop --at to record it now, or "
     else:
         first = ""
-    raise UsageError(
-        f"{loaded.state.human_id}: {breach.message(new)}", hint=first + fix
-    )
+    raise UsageError(f"{loaded.state.human_id}: {breach.message(new)}", hint=first + fix)
 
 
 def _fields(base: dict[str, Any], at: datetime | None = None) -> dict[str, Any]:
