@@ -105,6 +105,7 @@ def message_context(
     are already worded ("14:23 UTC"). `overrides` (from --set) replace facts before
     the fields worded from them are derived. docs/communications.md lists the keys."""
     from incidentctl.domain import comms as wording
+    from incidentctl.domain.clocks import elapsed_since
     from incidentctl.domain.policy import SeverityPolicy
 
     config = ws.config
@@ -114,14 +115,13 @@ def message_context(
     settings = config.comms
     use_emoji = settings.emoji if emoji is None else emoji
     resolved = not state.is_open
-    end = state.resolved_at if resolved and state.resolved_at else current
     cadence = policy.update_every
     next_at = (
         None if resolved else wording.next_update_at(current, cadence, settings.next_update_align)
     )
     commander = state.commander
     team = _unique([commander, *state.responders, *state.roles.values()])
-    elapsed_open = end - state.declared_at
+    elapsed_open = state.age(current)  # never negative
     pir_due = (
         state.resolved_at + policy.pir_within
         if policy.pir_required and policy.pir_within and state.resolved_at
@@ -187,7 +187,7 @@ def message_context(
             if wording.day(state.declared_at, zone) == wording.day(current, zone)
             else f"on {wording.day(state.declared_at, zone)}"
         ),
-        "elapsed": wording.long_duration(current - state.declared_at),
+        "elapsed": wording.long_duration(elapsed_since(state.declared_at, current)),
         "duration": wording.long_duration(elapsed_open),
         "cadence": wording.long_duration(cadence) if cadence else "",
         "status_page_cadence": (
