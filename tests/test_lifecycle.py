@@ -187,3 +187,66 @@ def test_update_cannot_resolve(cli):
     err = _refused(cli, "update", inc, "--status", "resolved", "-m", "done", fragment="resolve")
     assert "--root-cause" in err and "--resolution" in err
     assert _show(cli, inc)["status"] == "investigating"
+
+
+# -- the rule itself, pure -------------------------------------------------------------
+
+
+def _events():
+    from datetime import UTC, datetime, timedelta
+
+    from incidentctl.domain import events as ev
+
+    t0 = datetime(2026, 2, 12, 10, 0, tzinfo=UTC)
+    uid = "01KH8MQYV0S05BCS4KNAFK40H8"
+
+    def base(n: int, minute: int, recorded: int | None = None) -> dict:
+        rec = t0 + timedelta(minutes=minute if recorded is None else recorded)
+        return {
+            "id": f"01KH8MQYV0{n:016d}",
+            "incident": uid,
+            "at": t0 + timedelta(minutes=minute),
+            "recorded_at": rec,
+        }
+
+    declared = ev.Declared(**dict(base(0, 0), id=uid), human_id="INC-1", title="t", severity="P1")
+    return ev, base, declared
+
+
+def test_a_timeline_already_wrong_keeps_taking_new_events():
+    from incidentctl.domain.lifecycle import check
+
+    ev, base, declared = _events()
+    early_ack = ev.Acknowledged(**base(1, -30, recorded=5))  # an earlier version let it in
+    before = [declared, early_ack]
+    note = ev.NoteAdded(**base(2, 10), text="still here")
+    assert check(before, [*before, note], {note.id}) is None
+    second = ev.Acknowledged(**base(3, -20, recorded=11))
+    breach = check(before, [*before, second], {second.id})
+    assert breach is not None and breach.rule == "before-declared"
+    assert breach.message(frozenset({second.id})).startswith("the acknowledgement at ")
+
+
+def test_a_clock_whose_end_is_before_its_start_is_left_out_not_ok():
+    from datetime import timedelta
+
+    from incidentctl.domain.clocks import incident_clocks
+    from incidentctl.domain.metrics import METRICS, interval
+    from incidentctl.domain.policy import SeverityPolicy
+    from incidentctl.domain.state import fold
+
+    ev, base, declared = _events()
+    state = fold([declared, ev.Acknowledged(**base(1, -60, recorded=5))])
+    policy = SeverityPolicy(ack_within=timedelta(minutes=15))
+    mtta = next(c for c in incident_clocks(state, policy, declared.at) if c.name == "MTTA")
+    assert mtta.left_out and mtta.elapsed == timedelta(0) and not mtta.breached
+    assert interval(state, METRICS[1]) is None
+
+
+def test_events_recorded_in_one_instant_fold_in_the_order_they_were_recorded(cli):
+    pinned = {"INCIDENTCTL_NOW": "2026-02-12T12:00:00Z"}
+    for _ in range(3):  # a pinned clock: every event has the same at and recorded_at
+        inc = cli.declare("t", env=pinned)
+        cli("mitigate", inc, "-m", "x", env=pinned)
+        cli("resolve", inc, "--root-cause", "a", "--resolution", "b", env=pinned)
+        assert cli("show", inc, "--json", env=pinned).json()["status"] == "resolved"

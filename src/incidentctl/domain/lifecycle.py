@@ -88,23 +88,21 @@ class Breach:
             f"{describe(self.then, new)} at {stamp(self.then.at)}: {self.why}"
         )
 
-    def other(self, new: frozenset[str]) -> ev.EventBase:
-        """The event of the two that is already in the record: the one to correct."""
-        return self.then if self.first.id in new else self.first
-
 
 def stamp(at: datetime) -> str:
     return at.strftime("%Y-%m-%d %H:%M:%S UTC" if at.second else "%Y-%m-%d %H:%M UTC")
 
 
-def describe(e: ev.EventBase, new: frozenset[str] = frozenset()) -> str:
+def name(e: ev.EventBase) -> str:
+    """What the event is, in words: "the mitigation", "the status change to identified"."""
     if isinstance(e, ev.StatusChanged):
-        name = f"the status change to {e.status}"
-    elif isinstance(e, ev.Mitigated) and e.status:
-        name = f"the mitigation (status {e.status})"
-    else:
-        name = _NAMES.get(e.type, f"the {e.type} event")
-    return name if e.id in new else f"{name} {e.id[:12]}"
+        return f"the status change to {e.status}"
+    return _NAMES.get(e.type, f"the {e.type} event")
+
+
+def describe(e: ev.EventBase, new: frozenset[str] = frozenset()) -> str:
+    """Its name, and the start of its ID if it is in the record (`new` are not yet)."""
+    return name(e) if e.id in new else f"{name(e)} {e.id[:12]}"
 
 
 def _resolves(e: ev.EventBase) -> bool:
@@ -157,9 +155,7 @@ def breaches(events: Iterable[ev.EventBase]) -> list[Breach]:
             continue
         if isinstance(e, ev.Reopened):
             if closed is None:
-                out.append(
-                    Breach("reopen-open", opened, e, "only a resolved incident can be reopened")
-                )
+                out.append(_reopen_open(opened, e, live[i + 1 :]))
             closed, opened = None, e
         elif _resolves(e) or e.type in OPEN_ONLY:
             if closed is not None:
@@ -170,13 +166,21 @@ def breaches(events: Iterable[ev.EventBase]) -> list[Breach]:
 
 
 def _needs_open(closed: ev.EventBase, e: ev.EventBase, later: list[ev.EventBase]) -> Breach:
-    what = describe(e, frozenset({e.id}))
+    what = name(e)
     reopening = next((x for x in later if isinstance(x, ev.Reopened)), None)
     if reopening is not None:
         # it belongs after the reopening: name the two the user has to put in order
         why = f"{what} needs an open incident, and it is resolved until the reopening"
         return Breach("needs-open", e, reopening, why)
     return Breach("needs-open", closed, e, f"{what} needs an open incident")
+
+
+def _reopen_open(opened: ev.EventBase, e: ev.EventBase, later: list[ev.EventBase]) -> Breach:
+    why = "only a resolved incident can be reopened"
+    resolution = next((x for x in later if _resolves(x)), None)
+    if resolution is not None:  # it belongs after that resolution
+        return Breach("reopen-open", e, resolution, why)
+    return Breach("reopen-open", opened, e, why)
 
 
 def _status_order(
@@ -188,7 +192,7 @@ def _status_order(
     expected = [e.id for e in before if sets_status(e) and e.id in live]
     expected += [e.id for e in setters if e.id in new]
     by_id = {e.id: e for e in setters}
-    for want, got in zip(expected, setters, strict=True):
+    for want, got in zip(expected, setters, strict=False):
         if want != got.id:  # `got` now comes before `want`, which it used to follow
             why = "a status change cannot be dated back past a later one"
             return Breach("status-order", got, by_id[want], why)

@@ -203,7 +203,7 @@ def _check_lifecycle(
 ) -> None:
     """Refuse `planned` if the incident folded with them breaks the lifecycle."""
     from incidentctl.domain import events as ev
-    from incidentctl.domain.lifecycle import check, describe
+    from incidentctl.domain.lifecycle import check, name
 
     new = frozenset(e.id for e in planned)
     breach = check(timeline, timeline + planned, new)
@@ -211,8 +211,7 @@ def _check_lifecycle(
         return
     amended = {e.target for e in planned if isinstance(e, ev.Corrected | ev.Retracted)}
     other = breach.then if breach.first.id in new | amended else breach.first
-    name = describe(other, frozenset({other.id}))
-    fix = f"correct {name}: incidentctl correct {other.id[:12]} --at TIME"
+    fix = f"correct {name(other)}: incidentctl correct {other.id[:12]} --at TIME"
     kinds = {e.type for e in planned}
     if "corrected" in kinds:
         first = "give the correction another --at, or "
@@ -274,7 +273,7 @@ def update(ws: Workspace, ref: str, u: Update, *, by: str | None, at: str | None
     if status == "resolved":
         raise UsageError(
             "update cannot resolve an incident: resolving records its root cause and resolution",
-            hint="incidentctl resolve INC --root-cause TEXT --resolution TEXT",
+            hint=f"resolve it instead: incidentctl resolve {ref} --root-cause TEXT --resolution TEXT",
         )
     severity = ws.severity(u.severity) if u.severity is not None else None
     impact = clean_text(u.impact, "--impact") if u.impact is not None else None
