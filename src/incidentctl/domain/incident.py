@@ -107,11 +107,6 @@ class IncidentState:
     def commander(self) -> str:
         return self.roles.get("commander", "")
 
-    def age(self, now: datetime) -> timedelta:
-        """How long it has been open: to its resolution, or to `now`. Never negative
-        (a declaration a little ahead of this clock is just declared)."""
-        return max((self.resolved_at or now) - self.declared_at, timedelta(0))
-
     @property
     def last_event_at(self) -> datetime:
         return self.timeline[-1].at if self.timeline else self.declared_at
@@ -167,3 +162,8 @@ class IncidentState:
             "communications": [e.to_record() for e in self.communications],
             "corrections": {k: v.to_dict() for k, v in self.corrections.items()},
         }
+
+    def age(self, now: datetime) -> timedelta:
+        """How long it has been open: to its resolution, or to `now`. Never negative
+        (a declaration a little ahead of this clock is just declared)."""
+        return max((self.resolved_at or now) - self.declared_at, timedelta(0))

@@ -11,7 +11,7 @@ import os
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from incidentctl.domain.policy import STATUSES
@@ -105,7 +105,6 @@ def message_context(
     are already worded ("14:23 UTC"). `overrides` (from --set) replace facts before
     the fields worded from them are derived. docs/communications.md lists the keys."""
     from incidentctl.domain import comms as wording
-    from incidentctl.domain.clocks import elapsed_since
     from incidentctl.domain.policy import SeverityPolicy
 
     config = ws.config
@@ -115,13 +114,14 @@ def message_context(
     settings = config.comms
     use_emoji = settings.emoji if emoji is None else emoji
     resolved = not state.is_open
+    end = state.resolved_at if resolved and state.resolved_at else current
     cadence = policy.update_every
     next_at = (
         None if resolved else wording.next_update_at(current, cadence, settings.next_update_align)
     )
     commander = state.commander
     team = _unique([commander, *state.responders, *state.roles.values()])
-    elapsed_open = state.age(current)  # never negative
+    elapsed_open = max(end - state.declared_at, timedelta(0))  # never negative
     pir_due = (
         state.resolved_at + policy.pir_within
         if policy.pir_required and policy.pir_within and state.resolved_at
@@ -187,7 +187,7 @@ def message_context(
             if wording.day(state.declared_at, zone) == wording.day(current, zone)
             else f"on {wording.day(state.declared_at, zone)}"
         ),
-        "elapsed": wording.long_duration(elapsed_since(state.declared_at, current)),
+        "elapsed": wording.long_duration(max(current - state.declared_at, timedelta(0))),
         "duration": wording.long_duration(elapsed_open),
         "cadence": wording.long_duration(cadence) if cadence else "",
         "status_page_cadence": (

@@ -287,7 +287,7 @@ def review_context(
             }
         )
 
-    duration = long_duration(state.age(state.resolved_at)) if state.resolved_at else ""
+    duration = long_duration(state.resolved_at - state.declared_at) if state.resolved_at else ""
     parsed = ids.parse_id(config.incident.id_format, state.human_id)
     seq = f"{parsed[1]:0{config.incident.id_seq_width}d}" if parsed else ""
     first = commits[-1].commit if commits else ""
