@@ -15,8 +15,11 @@ class Clock:
     label: str
     start: datetime
     end: datetime | None  # None: still running
-    elapsed: timedelta
+    elapsed: timedelta  # never negative
     target: timedelta | None
+    # why the clock cannot be measured (its end is before its start: a timeline an
+    # earlier version let through); it then has no elapsed time and no verdict
+    left_out: str = ""
 
     @property
     def running(self) -> bool:
@@ -24,15 +27,24 @@ class Clock:
 
     @property
     def breached(self) -> bool:
-        return self.target is not None and self.elapsed > self.target
+        return not self.left_out and self.target is not None and self.elapsed > self.target
+
+
+def elapsed_since(start: datetime, now: datetime) -> timedelta:
+    """Time from `start` to `now`, never negative: a start a little ahead of this
+    clock (within `[incident] clock_skew`) has just begun."""
+    return max(now - start, timedelta(0))
 
 
 def _clock(name, label, start, end, now, target) -> Clock:
-    return Clock(name, label, start, end, (end or now) - start, target)
+    if end is not None and end < start:
+        return Clock(name, label, start, end, timedelta(0), target, "ends before it starts")
+    return Clock(name, label, start, end, elapsed_since(start, end or now), target)
 
 
 def incident_clocks(state: IncidentState, policy: SeverityPolicy, now: datetime) -> list[Clock]:
-    """MTTD..MTTR for this incident. A clock whose start is unknown is left out."""
+    """MTTD..MTTR for this incident. A clock whose start is unknown is not shown; one
+    whose end comes before its start is shown as left out, without a duration."""
     out: list[Clock] = []
     open_ = state.is_open
     if state.detected_at is not None:

@@ -8,7 +8,7 @@ build than a warm `list` takes to run). The fold that builds these is in `state.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from incidentctl.domain.review import ActionItem
@@ -157,3 +157,8 @@ class IncidentState:
             "communications": [e.to_record() for e in self.communications],
             "corrections": {k: v.to_dict() for k, v in self.corrections.items()},
         }
+
+    def age(self, now: datetime) -> timedelta:
+        """How long it has been open: to its resolution, or to `now`. Never negative
+        (a declaration a little ahead of this clock is just declared)."""
+        return max((self.resolved_at or now) - self.declared_at, timedelta(0))

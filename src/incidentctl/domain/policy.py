@@ -79,6 +79,9 @@ class IncidentSettings(_Strict):
     timezone: str = "UTC"
     war_room: str = "#incident-{id}"
     doc_url: str = ""
+    # how far ahead of this machine's clock an event's time may be: another machine's
+    # clock running a little ahead; anything later is refused as in the future
+    clock_skew: Annotated[Duration, Field(le=timedelta(hours=1))] = timedelta(seconds=30)
 
     @field_validator("id_format")
     @classmethod

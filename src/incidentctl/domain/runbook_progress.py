@@ -63,7 +63,7 @@ class PhaseClock:
 def phase_clock(phase: Phase, declared_at: datetime, at: datetime) -> PhaseClock:
     timebox = phase.timebox_delta
     deadline = declared_at + timebox if timebox is not None else None
-    return PhaseClock(at - declared_at, timebox, deadline)
+    return PhaseClock(max(at - declared_at, timedelta(0)), timebox, deadline)  # never negative
 
 
 @dataclass(frozen=True)

@@ -39,9 +39,7 @@ class IncidentClocks:
 
     def to_dict(self, now: datetime) -> dict[str, Any]:
         data = self.state.summary_dict()
-        data["age_seconds"] = int(
-            ((self.state.resolved_at or now) - self.state.declared_at).total_seconds()
-        )
+        data["age_seconds"] = int(self.state.age(now).total_seconds())
         data["escalation_level"] = self.state.escalation_level
         data["next"] = self.next.to_dict() if self.next else None
         data["overdue"] = bool(self.overdue)

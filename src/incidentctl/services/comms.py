@@ -11,7 +11,7 @@ import os
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from incidentctl.domain.policy import STATUSES
@@ -129,7 +129,7 @@ def message_context(
     )
     commander = state.commander
     team = _unique([commander, *state.responders, *state.roles.values()])
-    elapsed_open = end - state.declared_at
+    elapsed_open = max(end - state.declared_at, timedelta(0))  # never negative
     pir_due = (
         state.resolved_at + policy.pir_within
         if policy.pir_required and policy.pir_within and state.resolved_at
@@ -195,7 +195,7 @@ def message_context(
             if wording.day(state.declared_at, zone) == wording.day(current, zone)
             else f"on {wording.day(state.declared_at, zone)}"
         ),
-        "elapsed": wording.long_duration(current - state.declared_at),
+        "elapsed": wording.long_duration(max(current - state.declared_at, timedelta(0))),
         "duration": wording.long_duration(elapsed_open),
         "cadence": wording.long_duration(cadence) if cadence else "",
         "status_page_cadence": (

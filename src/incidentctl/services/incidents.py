@@ -140,7 +140,9 @@ def _record(
     by: str | None,
     build: Builder,
 ) -> RecordResult:
-    """Find the incident, then under the lock build and commit each event in turn."""
+    """Find the incident, then under the lock build each event, fold the incident with
+    them in their `at` places, refuse them if that makes the lifecycle impossible
+    (`domain.lifecycle`), and commit each in turn. The result's state is that fold."""
     from incidentctl.domain.state import fold
     from incidentctl.store.writer import writing
 
@@ -154,13 +156,17 @@ def _record(
             "recorded_at": ws.now(),
             "author": actor(ws, by),
         }
-        planned = build(loaded, base)
+        events = list(loaded.state.timeline)
+        planned = []
+        for event, subject, body in build(loaded, base):
+            event = _after_ties(event, events + [p[0] for p in planned])
+            planned.append((event, subject, body))
+        _check_lifecycle(loaded, events, [p[0] for p in planned], at_text)
         result = RecordResult(loaded.state, recovered=w.recovered)
         if found.note:
             result.notes.append(found.note)
         for problem in loaded.problems:
             result.notes.append(f"skipped unreadable {problem}")
-        events = list(loaded.state.timeline)
         for event, subject, body in planned:
             result.recorded.append(
                 record_event(w, loaded.folder, loaded.state.human_id, event, subject, body)
@@ -168,6 +174,57 @@ def _record(
             events.append(event)
         result.state = fold(events)
     return result
+
+
+def _after_ties(event: EventBase, timeline: list[EventBase]) -> EventBase:
+    """`event` with an ID that sorts it after every event of the same `at` and
+    `recorded_at` (a pinned clock, or two events of one command): the fold then takes
+    events recorded in one instant in the order they were recorded."""
+    from incidentctl.domain.ulid import new_ulid
+
+    tied = [e.id for e in timeline if (e.at, e.recorded_at) == (event.at, event.recorded_at)]
+    if not tied or max(tied) < event.id:
+        return event
+    import secrets
+
+    from incidentctl.domain.ulid import ALPHABET
+
+    highest = 0
+    for c in max(tied)[10:]:
+        highest = highest * 32 + ALPHABET.index(c)
+    randomness = highest + 1 + secrets.randbits(40)  # two clones never pick the same one
+    if randomness >= 1 << 80:
+        return event
+    return event.model_copy(update={"id": new_ulid(event.at, randomness.to_bytes(10, "big"))})
+
+
+def _check_lifecycle(
+    loaded: LoadedIncident,
+    timeline: list[EventBase],
+    planned: list[EventBase],
+    at_text: str | None,
+) -> None:
+    """Refuse `planned` if the incident folded with them breaks the lifecycle."""
+    from incidentctl.domain import events as ev
+    from incidentctl.domain.lifecycle import check, name
+
+    new = frozenset(e.id for e in planned)
+    breach = check(timeline, timeline + planned, new)
+    if breach is None:
+        return
+    amended = {e.target for e in planned if isinstance(e, ev.Corrected | ev.Retracted)}
+    other = breach.then if breach.first.id in new | amended else breach.first
+    fix = f"correct {name(other)}: incidentctl correct {other.id[:12]} --at TIME"
+    kinds = {e.type for e in planned}
+    if "corrected" in kinds:
+        first = "give the correction another --at, or "
+    elif "retracted" in kinds:
+        first = "keep the event, or "
+    elif at_text is not None:
+        first = "drop --at to record it now, or "
+    else:
+        first = ""
+    raise UsageError(f"{loaded.state.human_id}: {breach.message(new)}", hint=first + fix)
 
 
 def _fields(base: dict[str, Any], at: datetime | None = None) -> dict[str, Any]:
@@ -216,6 +273,11 @@ def update(ws: Workspace, ref: str, u: Update, *, by: str | None, at: str | None
             hint="give --status, --severity, --impact or -m/--message",
         )
     status = _status(u.status) if u.status is not None else None
+    if status == "resolved":
+        raise UsageError(
+            "update cannot resolve an incident: resolving records its root cause and resolution",
+            hint=f"resolve it instead: incidentctl resolve {ref} --root-cause TEXT --resolution TEXT",
+        )
     severity = ws.severity(u.severity) if u.severity is not None else None
     impact = clean_text(u.impact, "--impact") if u.impact is not None else None
     message = clean_text(u.message, "-m", required=True) if u.message is not None else ""

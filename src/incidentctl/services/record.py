@@ -4,7 +4,7 @@ Writing and committing are the store's (`store.writer`): one file, one commit, l
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta, tzinfo
+from datetime import UTC, datetime, tzinfo
 from typing import TYPE_CHECKING
 
 from incidentctl.domain.textsafety import REFUSED_INPUT
@@ -19,7 +19,6 @@ if TYPE_CHECKING:
     from incidentctl.domain.incident import IncidentState
     from incidentctl.store.writer import Recovered, Writer
 
-FUTURE_TOLERANCE = timedelta(minutes=5)
 EARLIEST = datetime(1970, 1, 1, tzinfo=UTC)  # ULIDs count milliseconds from here
 # C0 and C1 control characters except tab, newline and carriage return, and bidi controls
 _CONTROL = REFUSED_INPUT
@@ -85,13 +84,21 @@ def time_option(ws: Workspace, text: str, what: str, zone: tzinfo | None = None)
 
 
 def when(ws: Workspace, text: str | None, what: str = "--at") -> datetime:
-    """Parse the time of an event; default now. A time more than 5 minutes ahead is refused."""
+    """Parse the time of an event; default now. A time ahead of now is taken only
+    within `[incident] clock_skew` (another machine's clock a little ahead of this one)."""
     current = ws.now()
     if text is None:
         return current
     value = time_option(ws, text, what)
-    if value - current > FUTURE_TOLERANCE:
-        raise UsageError(f"{what} {text!r} is in the future", hint=TIME_HINT)
+    skew = ws.config.incident.clock_skew
+    if value - current > skew:
+        from incidentctl.domain.timeparse import format_duration
+
+        raise UsageError(
+            f"{what} {text!r} is in the future, more than the {format_duration(skew)} "
+            "clock skew ([incident] clock_skew) ahead of now",
+            hint="an event is recorded when it happened: give a time up to now",
+        )
     if value < EARLIEST:
         raise UsageError(f"{what} {text!r} is before 1970", hint=TIME_HINT)
     return value

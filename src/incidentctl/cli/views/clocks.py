@@ -84,7 +84,7 @@ def status_table(report: StatusReport) -> Any:
             Text(s.severity, style=SEVERITY_STYLE.get(s.severity, "")),
             Text(s.status, style=STATUS_STYLE.get(s.status, "")),
             Text(s.commander or "-"),
-            format_duration((s.resolved_at or report.now) - s.declared_at),
+            format_duration(s.age(report.now)),
             _next_cell(item),
             _due_cell(item),
         )
@@ -144,7 +144,7 @@ def status_lines(report: StatusReport, *, color: bool) -> list[str]:
                 (s.severity, SEVERITY_STYLE.get(s.severity, "")),
                 (s.status, STATUS_STYLE.get(s.status, "")),
                 (cell_text(s.commander) or "-", ""),
-                (format_duration((s.resolved_at or report.now) - s.declared_at), ""),
+                (format_duration(s.age(report.now)), ""),
                 next_cell,
                 due_cell,
             )

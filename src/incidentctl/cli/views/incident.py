@@ -147,6 +147,9 @@ def incident_view(view: IncidentView) -> Any:
     clocks.add_column()
     clocks.add_column()
     for c in view.clocks:
+        if c.left_out:  # counted, never shown as a duration or "ok"
+            clocks.add_row(f"{c.name} ({c.label})", "left out", Text(c.left_out, style="dim"))
+            continue
         elapsed = format_duration(c.elapsed) + (" so far" if c.running else "")
         target = f"target {format_duration(c.target)}" if c.target is not None else ""
         verdict = Text("")
@@ -240,7 +243,7 @@ def incident_lines(
             s.severity,
             s.status,
             s.declared_at.strftime("%Y-%m-%d %H:%M"),
-            format_duration((s.resolved_at or now) - s.declared_at),
+            format_duration(s.age(now)),
             cell_text(s.commander) or "-",
             cell_text(s.title),
         )
