@@ -250,3 +250,16 @@ def test_events_recorded_in_one_instant_fold_in_the_order_they_were_recorded(cli
         cli("mitigate", inc, "-m", "x", env=pinned)
         cli("resolve", inc, "--root-cause", "a", "--resolution", "b", env=pinned)
         assert cli("show", inc, "--json", env=pinned).json()["status"] == "resolved"
+
+
+def test_a_resolution_message_is_never_rendered_for_an_open_incident(cli):
+    inc = cli.declare("Checkout failing", "--at", "-10m")
+    for template in ("slack/resolved", "statuspage/resolved"):
+        refused = cli("render", template, inc, ok=False)
+        assert refused.code == 2, refused.err
+        assert f"error: {inc} is investigating, not resolved" in refused.err
+        assert "RESOLVED" not in refused.out
+    staged = cli("render", "statuspage", inc, "--stage", "resolved", ok=False)
+    assert staged.code == 2 and not staged.out
+    cli("resolve", inc, "--root-cause", "RC", "--resolution", "RES")
+    assert "RESOLVED" in cli("render", "slack/resolved", inc).out

@@ -379,6 +379,14 @@ def render_for_state(
     _check_format(fmt)
     stage = _check_stage(stage)
     source = choose_template(ws, template, stage, state.status)
+    if source.name.rsplit("/", 1)[-1] == "resolved" and state.status != "resolved":
+        # a message announces only what the record holds
+        raise UsageError(
+            f"{state.human_id} is {state.status}, not resolved: {source.name} would "
+            "announce a resolution the record does not hold",
+            hint=f"resolve it first: incidentctl resolve {state.human_id} "
+            "--root-cause TEXT --resolution TEXT",
+        )
     out_format = fmt or NATURAL_FORMAT.get(source.ext, "text")
     ctx = message_context(ws, state, stage=stage, emoji=emoji, overrides=overrides)
     text = render_source(

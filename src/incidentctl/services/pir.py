@@ -279,7 +279,7 @@ def review_context(
             }
         )
 
-    duration = long_duration(state.resolved_at - state.declared_at) if state.resolved_at else ""
+    duration = long_duration(state.age(state.resolved_at)) if state.resolved_at else ""
     incident = config.incident
     first = commits[-1].commit if commits else ""
     last = commits[0].commit if commits else ""
