@@ -113,7 +113,9 @@ def update(
     status: Annotated[
         str | None,
         typer.Option(
-            "--status", metavar="STATUS", help="investigating, identified, monitoring or resolved."
+            "--status",
+            metavar="STATUS",
+            help="investigating, identified or monitoring (resolve with: incidentctl resolve).",
         ),
     ] = None,
     severity: SeverityOpt = None,
