@@ -54,11 +54,10 @@ def test_declare_and_update_print_exactly_the_slack_message_with_user_text_inert
     assert "\x1b" not in out and "╭" not in out
     assert "recorded declared" in declared.err
     summary = next(line for line in out.splitlines() if line.startswith("Summary: "))
-    assert summary == (
-        "Summary: &lt;!channel&gt; &lt;@U123&gt; {{ ''.__class__.__mro__ }} {% raw %} "
-        "\"quoted\" 'single' $(rm -rf ~) `id` &amp; a = [b] # c \\ 🔥"
-    )
-    assert "<!channel>" not in out and "<@U123>" not in out
+    # printed and copied for a person to paste: Slack's client escapes pasted text, so
+    # it is shown as typed (an entity would show literally); the API gets it escaped
+    assert summary == f"Summary: {NASTY}"
+    assert "&lt;" not in out and "&amp;" not in out
     # the same message as `render`, so a pipe gets exactly what render shows
     rendered = waooaw("render", "slack/declared", INC, env=NOW)
     assert rendered.out == out
@@ -71,7 +70,7 @@ def test_declare_and_update_print_exactly_the_slack_message_with_user_text_inert
 
     updated = waooaw("update", INC, "--status", "identified", "-m", "Leak <b>found</b>", env=LATER)
     assert updated.out.startswith("🔄 INCIDENT UPDATE - INC-2026-02-12-001\n\nStatus: Identified\n")
-    assert "- Leak &lt;b&gt;found&lt;/b&gt;\n" in updated.out
+    assert "- Leak <b>found</b>\n" in updated.out
     assert "Next Update: 15:15 UTC\n" in updated.out
 
     as_json = waooaw("update", INC, "-m", "still digging", "--json", env=LATER)
@@ -588,3 +587,17 @@ def test_on_a_terminal_over_ssh_copy_uses_osc52_and_shows_a_panel(waooaw):
     assert "╭" in screen and "slack/declared · INC-2026-02-12-001" in screen
     assert "hint: --copy copies it" in screen
     assert "copied slack/declared to the clipboard via OSC 52" in screen
+
+
+def test_a_pasted_message_is_as_typed_and_the_posted_one_is_escaped(waooaw, webhook_env):
+    """Printed and copied text is for a person to paste (Slack's client escapes it), so
+    it carries no entity; the webhook gets the escaped mrkdwn, so nothing can ping."""
+    hook, env = webhook_env()
+    _declare(waooaw)
+    waooaw("update", INC, "--severity", "P3", "-m", "<!channel> x & y", env=LATER)
+    posted = waooaw("render", "slack/update", INC, "--post", env={**env, **LATER})
+    assert "- Severity P1 -> P3: <!channel> x & y" in posted.out
+    assert "&gt;" not in posted.out and "&lt;" not in posted.out
+    [body] = hook.bodies
+    assert "Severity P1 -&gt; P3: &lt;!channel&gt; x &amp; y" in body["text"]
+    assert "<!channel>" not in json.dumps(body)

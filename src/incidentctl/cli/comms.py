@@ -103,7 +103,7 @@ def render(
         from incidentctl.store.atomic import write_atomic
 
         try:
-            write_atomic(output, (rendered.text + "\n").encode("utf-8"))
+            write_atomic(output, (rendered.paste_text + "\n").encode("utf-8"))
         except OSError as exc:
             from incidentctl.errors import IncidentctlError
 

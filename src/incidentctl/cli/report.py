@@ -124,7 +124,7 @@ def published(result: Published, as_json: bool = False, *, finish_after: bool = 
 def show_message(rendered: Rendered) -> None:
     """Off a terminal: exactly the message text. On one: a panel, and a hint on stderr."""
     if not terminal.stdout_is_tty():
-        terminal.out(rendered.text)
+        terminal.out(rendered.paste_text)
         return
     from incidentctl.cli.views.messages import message_panel
 

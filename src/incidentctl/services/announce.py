@@ -141,7 +141,7 @@ def _deliver(
         from incidentctl.adapters.clipboard import ClipboardError, copy_text
 
         try:
-            out.copied_via = copy_text(rendered.text)
+            out.copied_via = copy_text(rendered.paste_text)
         except ClipboardError as exc:
             out.problems.append(Problem.of(exc))
     if request.post:

@@ -262,7 +262,7 @@ def escalation_message(ws: Workspace, state: IncidentState, event: Any) -> str:
     overrides = {"level": str(event.level), "to": event.to, "reason": event.reason}
     return render_message(
         ws, "slack/escalation", state.human_id, fmt="slack", overrides=overrides
-    ).text
+    ).paste_text
 
 
 # -- notify -------------------------------------------------------------------------

@@ -77,6 +77,18 @@ class Rendered:
         return digest(self.text)
 
     @property
+    def paste_text(self) -> str:
+        """The text to print and copy, for a person to paste into Slack. Slack's client
+        escapes what a person types or pastes (`<`, `>`, `&`), so pasted text can ping
+        no one, and an entity such as `&gt;` would show as typed. The escaped `text`
+        is what goes to Slack's API (`--post`, `--json`, `-f blocks`)."""
+        if self.format == "slack":
+            from incidentctl.templating.mrkdwn import unescape_mrkdwn
+
+            return unescape_mrkdwn(self.text)
+        return self.text
+
+    @property
     def excerpt(self) -> str:
         from incidentctl.domain.wording import excerpt
 

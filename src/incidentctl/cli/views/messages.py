@@ -18,7 +18,7 @@ def message_panel(rendered: Rendered) -> Any:
 
     # Text, not markup: user text with [brackets] or :emoji: codes shows as typed
     return Panel(
-        Text(rendered.text),
+        Text(rendered.paste_text),
         title=f"{rendered.template} · {rendered.incident}",
         title_align="left",
         subtitle=rendered.format,
