@@ -18,6 +18,7 @@ from incidentctl.services.record import (
     new_event_id,
     one_line,
     record_event,
+    refuse_damaged,
     when,
 )
 from incidentctl.services.workspace import Workspace
@@ -145,6 +146,7 @@ def _record(
     with writing(ws.repo) as w:
         found = find_incident(ws, ref)
         loaded = found.incident
+        refuse_damaged(loaded)  # a file of this incident cannot be read: docs/storage.md
         base = {
             "incident": loaded.state.uid,
             "at": at,
@@ -155,8 +157,7 @@ def _record(
         result = RecordResult(loaded.state, recovered=w.recovered)
         if found.note:
             result.notes.append(found.note)
-        for problem in loaded.problems:
-            result.notes.append(f"skipped unreadable {problem}")
+        result.notes.extend(str(problem) for problem in loaded.problems)  # warnings only
         events = list(loaded.state.timeline)
         for event, subject, body in planned:
             result.recorded.append(

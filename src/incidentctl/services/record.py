@@ -9,7 +9,7 @@ from datetime import UTC, datetime, timedelta, tzinfo
 from typing import TYPE_CHECKING
 
 from incidentctl.domain.timeparse import TIME_HINT, TimeParseError, parse_time
-from incidentctl.errors import UsageError
+from incidentctl.errors import DataError, UsageError
 from incidentctl.services.workspace import Workspace
 from incidentctl.store import commits
 
@@ -18,6 +18,7 @@ if TYPE_CHECKING:
 
     from incidentctl.domain.events import EventBase
     from incidentctl.domain.incident import IncidentState
+    from incidentctl.store.repo import LoadedIncident
     from incidentctl.store.writer import Recovered, Writer
 
 FUTURE_TOLERANCE = timedelta(minutes=5)
@@ -103,6 +104,24 @@ def actor(ws: Workspace, by: str | None) -> str:
         return clean_text(by, "--by", required=True).strip()
     name, _email = ws.repo.git.identity()
     return name
+
+
+def refuse_damaged(loaded: LoadedIncident) -> None:
+    """Nothing is added to an incident with an event file that cannot be read: the
+    fold the new event is checked against may be missing an event. Other incidents
+    are not affected. (A work-tree copy that differs from its commit is no bar: the
+    committed content is what is folded.)"""
+    damaged = loaded.damaged
+    if not damaged:
+        return
+    first = damaged[0]
+    more = f" (and {len(damaged) - 1} more)" if len(damaged) > 1 else ""
+    raise DataError(
+        f"{loaded.state.human_id}: cannot record an event while {first.path} cannot be "
+        f"read: {first.problem}{more}",
+        hint="run: incidentctl doctor (doctor --fix moves an uncommitted bad entry out of "
+        "events/; a committed one is removed with git rm and a commit)",
+    )
 
 
 def one_line(text: str, limit: int = 60) -> str:
