@@ -93,9 +93,7 @@ BAD_ENTRIES = {
 
 
 @pytest.mark.parametrize("kind", list(BAD_ENTRIES))
-def test_a_bad_entry_is_named_and_stops_nothing_but_writes_to_its_incident(
-    cli, tmp_path, kind
-):
+def test_a_bad_entry_is_named_and_stops_nothing_but_writes_to_its_incident(cli, tmp_path, kind):
     make, problem = BAD_ENTRIES[kind]
     bad_inc = cli.declare("has the bad entry", env=at(1))
     good_inc = cli.declare("a healthy incident", env=at(2))

@@ -14,6 +14,7 @@ from incidentctl.services.lookup import find_incident
 from incidentctl.services.record import (
     RecordResult,
     actor,
+    clean_name,
     clean_text,
     new_event_id,
     one_line,
@@ -45,7 +46,7 @@ def _role(ws: Workspace, text: str) -> str:
 
 
 def _user(text: str, what: str) -> str:
-    return clean_text(text, what, required=True).strip()
+    return clean_name(text, what)
 
 
 @dataclass
@@ -71,7 +72,7 @@ def declare(ws: Workspace, d: Declaration) -> RecordResult:
 
     title = clean_text(d.title, "the title", required=True).strip()
     severity = ws.severity(d.severity)
-    services = [clean_text(s, "--service", required=True).strip() for s in d.services]
+    services = [clean_name(s, "--service") for s in d.services]
     impact = clean_text(d.impact, "--impact")
     commander = _user(d.commander, "--commander") if d.commander is not None else ""
     responders = [_user(r, "--responder") for r in d.responders or []]

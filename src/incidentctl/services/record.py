@@ -25,6 +25,8 @@ FUTURE_TOLERANCE = timedelta(minutes=5)
 EARLIEST = datetime(1970, 1, 1, tzinfo=UTC)  # ULIDs count milliseconds from here
 # C0 and C1 control characters except tab, newline and carriage return
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
+# ... and in a name, every control character, and the Unicode line separators
+_NAME_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]")
 
 
 @dataclass(frozen=True)
@@ -77,6 +79,19 @@ def clean_text(value: str, what: str, *, required: bool = False) -> str:
     return value
 
 
+def clean_name(value: str, what: str) -> str:
+    """A name (a person, a role, an owner, a service): one line of text, required.
+    Newlines are refused here too: a name lands in commit subjects and trailers, where
+    `--by $'@a\\nIncident-Uid: X'` would forge a second line."""
+    value = clean_text(value, what, required=True)
+    if _NAME_CONTROL.search(value):
+        raise UsageError(
+            f"{what} contains a newline, tab or other control character",
+            hint="a name is one line of text",
+        )
+    return value.strip()
+
+
 def time_option(ws: Workspace, text: str, what: str, zone: tzinfo | None = None) -> datetime:
     """Parse a time the user typed for option `what`, in `zone` (default: the team's),
     or raise a usage error that names the option."""
@@ -101,7 +116,7 @@ def when(ws: Workspace, text: str | None, what: str = "--at") -> datetime:
 
 def actor(ws: Workspace, by: str | None) -> str:
     if by is not None:
-        return clean_text(by, "--by", required=True).strip()
+        return clean_name(by, "--by")
     name, _email = ws.repo.git.identity()
     return name
 

@@ -10,16 +10,19 @@ from types import TracebackType
 
 from incidentctl.errors import LockTimeout, RepoError
 
-DEFAULT_TIMEOUT = float(os.environ.get("INCIDENTCTL_LOCK_TIMEOUT", "60"))
+TIMEOUT_ENV = "INCIDENTCTL_LOCK_TIMEOUT"
+DEFAULT_TIMEOUT = 60.0  # seconds; $INCIDENTCTL_LOCK_TIMEOUT sets another
 
 
 class RepoLock:
     """An flock on <git-dir>/incidentctl.lock. The kernel drops it when the holder dies,
     so a crash never leaves a lock that blocks the next command."""
 
-    def __init__(self, git_dir: Path, timeout: float = DEFAULT_TIMEOUT) -> None:
+    def __init__(self, git_dir: Path, timeout: float | None = None) -> None:
+        from incidentctl.environment import seconds
+
         self.path = git_dir / "incidentctl.lock"
-        self.timeout = timeout
+        self.timeout = seconds(TIMEOUT_ENV, DEFAULT_TIMEOUT) if timeout is None else timeout
         self._fd: int | None = None
 
     def __enter__(self) -> RepoLock:

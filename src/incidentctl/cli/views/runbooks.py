@@ -5,7 +5,7 @@ objects, never through Rich markup, so `[bold]` in a step prints as typed."""
 from __future__ import annotations
 
 import re
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from incidentctl.domain.timeparse import format_duration
@@ -28,8 +28,13 @@ OUTCOME_MARK = {"done": "✓", "skipped": "↷", "failed": "✗", "decided": "�
 OUTCOME_STYLE = {"done": "green", "skipped": "yellow", "failed": "bold red", "decided": "magenta"}
 
 
-def hhmm(dt: datetime | None) -> str:
-    return dt.strftime("%H:%M UTC") if dt else "-"
+def hhmm(dt: datetime | None, now: datetime | None = None) -> str:
+    """HH:MM UTC; with the date too when it is not `now`'s UTC day."""
+    if dt is None:
+        return "-"
+    if now is not None and dt.astimezone(UTC).date() != now.astimezone(UTC).date():
+        return dt.astimezone(UTC).strftime("%Y-%m-%d %H:%M UTC")
+    return dt.astimezone(UTC).strftime("%H:%M UTC")
 
 
 def command_text(line: CommandLine, indent: int = 0) -> Text:
@@ -298,7 +303,7 @@ def progress_renderable(report: ProgressReport) -> Any:
                 Text(ph.phase.title),
                 f"{ph.answered}/{ph.total}",
                 ph.phase.timebox or "-",
-                hhmm(ph.clock.deadline),
+                hhmm(ph.clock.deadline, report.now),
                 status,
             )
         parts.append(phases)
@@ -319,7 +324,7 @@ def progress_renderable(report: ProgressReport) -> Any:
                 Text(OUTCOME_MARK.get(a.outcome, "?"), style=OUTCOME_STYLE.get(a.outcome, "")),
                 s.id,
                 Text(outcome, style=OUTCOME_STYLE.get(a.outcome, "")),
-                hhmm(a.at),
+                hhmm(a.at, report.now),
                 Text(a.author),
                 extra,
             )
