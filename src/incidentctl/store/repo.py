@@ -394,53 +394,80 @@ class IncidentRepo:
         """What HEAD holds in each incident folder's events/ (folders as absolute path
         strings): one `git ls-tree` for them all. Nothing, before the first commit."""
         found: dict[str, Committed] = {folder: {} for folder in folders}
-        by_rel = {f"{self.rel(folder)}/{EVENTS}": folder for folder in folders}
-        rels = list(by_rel)
+        rels = [self._events_rel(folder) for folder in folders]
         for i in range(0, len(rels), 1000):  # keep the command line short
-            out = self.git.run_quiet(
-                "ls-tree", "-z", "HEAD", "--", *(f"{r}/" for r in rels[i : i + 1000])
-            )
-            for item in out.split("\0"):
-                meta, _, path = item.partition("\t")
-                parts = meta.split()
-                parent, _, name = path.rpartition("/")
-                if len(parts) == 3 and parent in by_rel:
-                    found[by_rel[parent]][name] = (parts[0], parts[2])
+            chunk = folders[i : i + 1000]
+            out = self.git.run_quiet("ls-tree", "-z", "HEAD", "--", *rels[i : i + 1000])
+            for folder, held in self._parse_ls_tree(out, chunk).items():
+                found[folder] = held
         return found
 
-    def _committed_bytes(self, path: str, mode: str, oid: str) -> tuple[bytes, FileProblem | None]:
-        """The committed bytes of event file `path`, and a warning if the work tree's
-        copy is not those bytes (the committed history is the truth)."""
+    def _events_rel(self, folder: str) -> str:
+        return f"{self.rel(folder)}/{EVENTS}/"
+
+    def _parse_ls_tree(self, out: str, folders: list[str]) -> dict[str, Committed]:
+        by_rel = {self._events_rel(folder)[:-1]: folder for folder in folders}
+        found: dict[str, Committed] = {folder: {} for folder in folders}
+        for item in out.split("\0"):
+            meta, _, path = item.partition("\t")
+            parts = meta.split()
+            parent, _, name = path.rpartition("/")
+            if len(parts) == 3 and parent in by_rel:
+                found[by_rel[parent]][name] = (parts[0], parts[2])
+        return found
+
+    def _read_work(self, path: str, uid: str) -> tuple[bytes | None, EventBase | None, list]:
+        """(bytes, event, problems) of one work-tree entry of events/."""
+        try:
+            data = self.read_bytes(path)
+        except BadFileError as exc:
+            return None, None, [FileProblem(exc.path, exc.problem)]
+        try:
+            return data, self.parse_event(path, data, uid), []
+        except BadFileError as exc:
+            return data, None, [FileProblem(exc.path, exc.problem)]
+
+    def _as_committed(
+        self,
+        path: str,
+        held: tuple[str, str],
+        work: tuple[bytes | None, EventBase | None, list],
+        uid: str,
+    ) -> tuple[bytes | None, EventBase | None, list]:
+        """An entry of events/ as HEAD holds it: the work-tree reading when its bytes
+        are the committed ones; else the committed bytes, with a warning naming the
+        file (the committed history is the truth)."""
+        mode, oid = held
         rel = self.rel(path)
         if mode not in _FILE_MODES:
             kind = _GIT_KINDS.get(mode, f"git mode {mode}")
-            raise BadFileError(rel, f"committed as {kind}, not an event file")
-        try:
-            work: bytes | None = self.read_bytes(path)
-            how = "differs from its commit"
-        except BadFileError as exc:
-            work = None
-            how = (
-                "is missing from the work tree"
-                if exc.problem == "missing"
-                else f"is unreadable in the work tree ({exc.problem})"
-            )
-        if work is not None and _blob_id(work, len(oid)) == oid:
-            return work, None
+            return None, None, [FileProblem(rel, f"committed as {kind}, not an event file")]
+        data, _event, problems = work
+        if data is not None and _blob_id(data, len(oid)) == oid:
+            return work
         from incidentctl.store.history import read_blob
 
         try:
-            data = read_blob(self.git, oid)
+            committed = read_blob(self.git, oid)
         except Exception as exc:  # a broken object store: say so, as for a bad file
-            raise BadFileError(rel, f"its committed content cannot be read: {exc}") from None
-        if work is not None and work.replace(b"\r\n", b"\n") == data.replace(b"\r\n", b"\n"):
-            return data, None  # only line endings differ (core.autocrlf)
-        warning = FileProblem(
-            rel,
-            f"{how}; its committed content is used (restore it: git checkout -- {rel})",
-            warning=True,
-        )
-        return data, warning
+            return None, None, [FileProblem(rel, f"its committed content cannot be read: {exc}")]
+        out: list = []
+        if data is None or data.replace(b"\r\n", b"\n") != committed.replace(b"\r\n", b"\n"):
+            # (only line endings differing is core.autocrlf at work, not a change)
+            if data is not None:
+                how = "differs from its commit"
+            elif problems and problems[0].problem == "missing":
+                how = "is missing from the work tree"
+            else:
+                how = f"is unreadable in the work tree ({problems[0].problem})"
+            fix = f"restore it: git checkout -- {rel}"
+            out.append(
+                FileProblem(rel, f"{how}; its committed content is used ({fix})", warning=True)
+            )
+        try:
+            return committed, self.parse_event(path, committed, uid), out
+        except BadFileError as exc:
+            return committed, None, [*out, FileProblem(exc.path, exc.problem)]
 
     def load(self, folder: Path | str, committed: Committed | None = None) -> LoadedIncident:
         """Fold one incident as committed. An event file whose work-tree copy differs
@@ -450,38 +477,33 @@ class IncidentRepo:
         event cannot be loaded at all.
 
         `committed` is what HEAD holds in its events/ (`committed_events`): None asks
-        git; empty reads the work tree as it is (the caller knows it matches HEAD).
-        Files that HEAD does not hold (a write a killed command left) are read as they are.
+        git (while the files are read); empty reads the work tree as it is (the caller
+        knows it matches HEAD). A file HEAD does not hold (a write a killed command
+        left) is read as it is.
         """
         from incidentctl.domain.state import FoldError, fold
 
         folder = str(folder)
-        if committed is None:
-            committed = self.committed_events([folder])[folder]
+        asking = None
+        if committed is None:  # runs on the other core while the files are parsed
+            asking = self.git._start("ls-tree", "-z", "HEAD", "--", self._events_rel(folder))
         uid = folder.rsplit("/", 1)[-1][:26]
-        paths = self._event_paths(folder)
-        if committed:  # a committed file gone from the work tree is still part of the record
-            named = {p.rsplit("/", 1)[-1] for p in paths}
+        found = {path: self._read_work(path, uid) for path in self._event_paths(folder)}
+        if asking is not None:
+            committed = self._parse_ls_tree(self.git._finish(asking) or "", [folder])[folder]
+        if committed:
             events_dir = f"{folder}/{EVENTS}"
-            paths += [
-                f"{events_dir}/{n}"
-                for n in committed
-                if n not in named and n.endswith(".toml") and n[0] != "."
-            ]
-            paths.sort()
+            for name, held in committed.items():
+                if name.endswith(".toml") and name[0] != ".":
+                    path = f"{events_dir}/{name}"
+                    work = found.get(path) or (None, None, [FileProblem(self.rel(path), "missing")])
+                    found[path] = self._as_committed(path, held, work, uid)
         events, problems = [], []
-        for path in paths:
-            held = committed.get(path.rsplit("/", 1)[-1]) if committed else None
-            try:
-                if held is None:
-                    events.append(self.read_event(path, uid))
-                    continue
-                data, warning = self._committed_bytes(path, *held)
-                if warning is not None:
-                    problems.append(warning)
-                events.append(self.parse_event(path, data, uid))
-            except BadFileError as exc:
-                problems.append(FileProblem(exc.path, exc.problem))
+        for path in sorted(found):
+            _data, event, entry_problems = found[path]
+            problems.extend(entry_problems)
+            if event is not None:
+                events.append(event)
         try:
             state = fold(events)
         except FoldError as exc:
