@@ -83,8 +83,11 @@ def test_a_hand_edited_file_is_seen(cli):
         fh.seek(0)
         fh.write(text)
         fh.truncate()
-    assert titles(cli)[inc][0] == "edited by hand"
-    # committed, the edit is still what is shown
+    # seen, and reported: the committed content is what is read (DESIGN invariant 11)
+    result = cli("list", "--all", "--json")
+    assert "differs from its commit" in result.err
+    assert {i["id"]: i["title"] for i in result.json()}[inc] == "original title"
+    # committed, the edit is what is shown
     cli.git("commit", "-qam", "hand edit")
     assert titles(cli)[inc][0] == "edited by hand"
 

@@ -423,8 +423,10 @@ def test_a_malformed_file_is_named_and_other_incidents_still_list(cli):
     assert "invalid TOML" in result.err and broken.name in result.err
     assert "Traceback" not in result.err
     # a declared event that does not validate: that incident is reported, the other lists
+    # (committed: a work-tree edit alone is read around, from the commit)
     declared = sorted((cli.repo / folder / "events").glob("*.toml"))[-1]
     declared.write_text(declared.read_text().replace('type = "declared"', 'type = "exploded"'))
+    cli.git("commit", "-qm", "hand edit", "--", str(declared.relative_to(cli.repo)))
     result = cli("list", "--json", ok=False)
     assert result.code == 1 and [i["id"] for i in result.json()] == [good]
     assert "unknown event type 'exploded'" in result.err

@@ -284,6 +284,7 @@ def test_status_and_list_keep_columns_with_wide_names_and_defuse_control_charact
     declared.write_text(
         declared.read_text().replace('title = "Narrow"', 'title = "Nar\\u001b[2Jrow\\nsecond"')
     )
+    cli.git("commit", "-qam", "as pulled")  # committed: a work-tree edit alone is read around
     for args in (["status"], ["list"]):
         out = cli(*args, env=at(5)).out
         assert "\x1b" not in out and "Nar\ufffd[2Jrow second" in out, out

@@ -311,7 +311,7 @@ def test_an_override_left_uncommitted_by_a_killed_command_is_committed_next_time
     )
     commits = team.commits()
     result = team(
-        "oncall", "override", "@zoe\nnewline", "--from", "2026-02-20T09:00", "--to", "2026-02-20T17:00",
+        "oncall", "override", "@zoe newline", "--from", "2026-02-20T09:00", "--to", "2026-02-20T17:00",
         env={"INCIDENTCTL_NOW": "2026-02-12T15:00:00Z"},
     )  # fmt: skip
     assert f"recovered oncall/overrides/{left.name}" in result.err

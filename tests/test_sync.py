@@ -22,7 +22,7 @@ def _user_config(home: Path) -> dict:
 def test_init_remote_publishes_and_clone_joins(tmp_path, isolated_env):
     config_dir = isolated_env / ".config" / "incidentctl"
     config_dir.mkdir(parents=True)
-    (config_dir / "config.toml").write_text('editor = "vim"\n')
+    (config_dir / "config.toml").write_text(f'repo = "{tmp_path / "elsewhere"}"\n')
 
     origin, (a, b) = team(tmp_path)
 
@@ -30,7 +30,7 @@ def test_init_remote_publishes_and_clone_joins(tmp_path, isolated_env):
     assert a.git("rev-parse", "HEAD") == b.git("rev-parse", "HEAD")
     assert a.git("rev-parse", "--abbrev-ref", "main@{upstream}").strip() == "origin/main"
     config = _user_config(isolated_env)
-    assert config == {"editor": "vim", "repo": str(b.repo)}  # the last one joined; keys kept
+    assert config == {"repo": str(b.repo)}  # the last one joined
     # with no --repo, commands now find the joined repo from anywhere
     listed = run_cli("list", "--all", "--json", cwd=tmp_path)
     assert listed.code == 0 and listed.json() == []

@@ -5,6 +5,7 @@ environment the user gave incidentctl, not what incidentctl set for itself."""
 
 from __future__ import annotations
 
+import math
 import os
 
 PYDANTIC_PLUGINS = "PYDANTIC_DISABLE_PLUGINS"
@@ -23,3 +24,23 @@ def skip_pydantic_plugins() -> None:
 def for_children() -> dict[str, str]:
     """The environment for a command incidentctl starts: the user's, as given."""
     return {k: v for k, v in os.environ.items() if k not in _set_here}
+
+
+def seconds(name: str, default: float) -> float:
+    """The number of seconds environment variable `name` holds (`default` when unset
+    or empty). Anything else is a usage error naming the variable (exit 2)."""
+    text = os.environ.get(name, "").strip()
+    if not text:
+        return default
+    try:
+        value = float(text)
+    except ValueError:
+        value = math.nan
+    if not (math.isfinite(value) and value >= 0):
+        from incidentctl.errors import UsageError
+
+        raise UsageError(
+            f"{name}={text!r} is not a number of seconds",
+            hint=f"set {name} to a number such as {default:g}, or unset it",
+        )
+    return value

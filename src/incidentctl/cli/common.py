@@ -65,16 +65,17 @@ NoEmojiOpt = Annotated[
 ]
 
 
-def workspace(ctx: typer.Context) -> Workspace:
+def workspace(ctx: typer.Context, *, check_config: bool = True) -> Workspace:
     """The workspace of this invocation, opened on first use and kept on the context's
-    `GlobalOptions`: passed down explicitly, never a module global."""
+    `GlobalOptions`: passed down explicitly, never a module global. Opening it refuses
+    a broken incidentctl.toml, unless `check_config` is false (doctor reports it)."""
     options = ctx.find_object(GlobalOptions)
     if options is None:
         options = ctx.ensure_object(GlobalOptions)
     if options.opened is None:
         from incidentctl.services.workspace import open_workspace
 
-        options.opened = open_workspace(options.repo)
+        options.opened = open_workspace(options.repo, check_config=check_config)
         for notice in options.opened.notices:
             terminal.talk(notice)
     return options.opened

@@ -32,7 +32,10 @@ COPIED_VIA = {  # adapters/clipboard.py's methods, as the user reads them
 def finish(result: Outcome) -> None:
     """Name each problem of `result` after the output, then exit with its status."""
     for problem in result.problem_list():
-        terminal.error(problem.message, problem.hint)
+        if problem.warning:
+            terminal.warn(problem.message)
+        else:
+            terminal.error(problem.message, problem.hint)
     code = int(result.exit_status)
     if code:
         raise typer.Exit(code)

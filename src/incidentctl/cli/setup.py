@@ -58,7 +58,7 @@ def doctor(
     """Check the repo: unreadable files, uncommitted or changed events, config errors."""
     from incidentctl.services.setup import doctor
 
-    report = doctor(workspace(ctx).repo, fix=fix)
+    report = doctor(workspace(ctx, check_config=False).repo, fix=fix)
     if as_json:
         terminal.out_json(report.to_dict())
     else:

@@ -22,6 +22,9 @@ from incidentctl.domain.review import ActionKind, ActionStatus, PirSection
 from incidentctl.domain.timeparse import iso
 
 SCHEMA_VERSION = 1
+# the event schemas this version reads: a new schema is a new number, read alongside
+# the old ones (a file without `schema` is schema 1)
+SCHEMA_VERSIONS: tuple[int, ...] = (1,)
 _FIELD_ORDER = ("type", "id", "incident", "at", "recorded_at", "author")
 # `note` is what `note` records unless told otherwise. Only `update` (what `update -m`
 # records) counts as an update to stakeholders (domain/state.py, the update cadence).
@@ -316,6 +319,13 @@ def parse_event(record: dict[str, Any]) -> EventBase:
         raise EventError("missing 'type'")
     if kind not in EVENT_TYPES:
         raise EventError(f"unknown event type {kind!r}")
+    version = record.get("schema", SCHEMA_VERSION)
+    if type(version) is not int or version not in SCHEMA_VERSIONS:
+        known = ", ".join(map(str, SCHEMA_VERSIONS))
+        raise EventError(
+            f"unknown schema version {version!r} (this incidentctl reads schema {known}; "
+            "a newer incidentctl may have written it)"
+        )
     from pydantic import ValidationError
 
     try:

@@ -71,6 +71,14 @@ class SeverityPolicy(_Strict):
     identify_within: Duration | None = None
     mitigate_within: Duration | None = None
 
+    @field_validator("update_every", "status_page_every")
+    @classmethod
+    def _cadence_is_positive(cls, value: timedelta | None) -> timedelta | None:
+        # one meaning only: no cadence is a key left out; 0 would be "always overdue"
+        if value is not None and value <= timedelta(0):
+            raise ValueError("must be longer than 0 (leave it out for no cadence)")
+        return value
+
 
 class IncidentSettings(_Strict):
     org: str = ""

@@ -23,6 +23,8 @@ C0_C1 = "\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f"
 BIDI_CONTROLS = "\u202a-\u202e\u2066-\u2069"
 
 REFUSED_INPUT = re.compile(f"[{C0_C1}{BIDI_CONTROLS}]")
+# in a name (an author, a role holder), also line breaks of any kind: one line each
+REFUSED_IN_NAMES = re.compile(f"[{C0_C1}\t\n\r\u2028\u2029{BIDI_CONTROLS}]")
 # on a terminal a carriage return is a control too: it rewrites the line
 _TERMINAL_UNSAFE = re.compile(f"[{C0_C1}\r{BIDI_CONTROLS}]")
 _TERMINAL_UNSAFE_ONE_LINE = re.compile(f"[{C0_C1}\r\n\t{BIDI_CONTROLS}]")

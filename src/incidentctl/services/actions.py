@@ -10,7 +10,7 @@ from incidentctl.domain.wording import stamp
 from incidentctl.errors import NotFoundError, UsageError, choices_hint
 from incidentctl.services.incidents import _fields, _record
 from incidentctl.services.outcome import Outcome
-from incidentctl.services.record import RecordResult, clean_text, one_line
+from incidentctl.services.record import RecordResult, clean_name, clean_text, one_line
 from incidentctl.services.workspace import Workspace
 
 if TYPE_CHECKING:
@@ -90,7 +90,7 @@ def add(
     from incidentctl.domain.review import action_label, next_action_number
 
     title = clean_text(title, "the title", required=True).strip()
-    owner = clean_text(owner, "--owner", required=True).strip()
+    owner = clean_name(owner, "--owner")
     due_on = due_date(ws, due)
     priority = ws.severity(priority, "priority", "priorities")
     kind = _kind(kind)
@@ -229,7 +229,7 @@ def list_actions(
     ws: Workspace, *, open_only: bool = False, overdue_only: bool = False, owner: str | None = None
 ) -> ActionListing:
     """Action items across every incident, soonest due first."""
-    wanted_owner = _owner_key(clean_text(owner, "--owner", required=True)) if owner else None
+    wanted_owner = _owner_key(clean_name(owner, "--owner")) if owner else None
     today = ws.now().astimezone(ws.config.zone).date()
     loaded, problems = ws.repo.load_all()
     rows = []

@@ -11,7 +11,7 @@ from incidentctl.errors import ExitCode, IncidentctlError, UsageError
 from incidentctl.services.incidents import _fields, _record, _require_open, _user
 from incidentctl.services.lookup import find_incident
 from incidentctl.services.outcome import Outcome, Problem
-from incidentctl.services.record import RecordResult, clean_text, one_line
+from incidentctl.services.record import RecordResult, clean_name, clean_text, one_line
 from incidentctl.services.workspace import Workspace
 
 if TYPE_CHECKING:
@@ -51,7 +51,7 @@ class IncidentClocks:
 class StatusReport(Outcome):
     now: datetime
     incidents: list[IncidentClocks]
-    problems: list[FileProblem] = field(default_factory=list)
+    problems: list[FileProblem | Problem] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
     check: bool = False  # status --check: anything overdue is exit 3, for cron and alerting
 
@@ -136,6 +136,10 @@ def status_report(ws: Workspace, ref: str | None = None, *, check: bool = False)
     fails the report (exit 3)."""
     report = _report(_load(ws, ref), ws.config, ws.now())
     report.check = check
+    for item in report.incidents:
+        undefined = ws.undefined_severity(item.state) if item.state.is_open else None
+        if undefined:
+            report.problems.append(Problem(undefined, exit_code=ExitCode.OK, warning=True))
     return report
 
 
@@ -283,7 +287,7 @@ def notify(
     from incidentctl.domain.obligations import stakeholder_key
     from incidentctl.domain.wording import flat
 
-    who = clean_text(who, "ROLE", required=True).strip()
+    who = clean_name(who, "ROLE")
     message = clean_text(message, "-m")
     canonical = _policy_stakeholder(ws.config, stakeholder_key(who))
     recorded_who = canonical or flat(who)

@@ -14,10 +14,12 @@ from incidentctl.services.lookup import find_incident, make_current
 from incidentctl.services.record import (
     RecordResult,
     actor,
+    clean_name,
     clean_text,
     new_event_id,
     one_line,
     record_event,
+    refuse_damaged,
     when,
 )
 from incidentctl.services.workspace import Workspace
@@ -44,7 +46,7 @@ def _role(ws: Workspace, text: str) -> str:
 
 
 def _user(text: str, what: str) -> str:
-    return clean_text(text, what, required=True).strip()
+    return clean_name(text, what)
 
 
 @dataclass
@@ -70,7 +72,7 @@ def declare(ws: Workspace, d: Declaration) -> RecordResult:
 
     title = clean_text(d.title, "the title", required=True).strip()
     severity = ws.severity(d.severity)
-    services = [clean_text(s, "--service", required=True).strip() for s in d.services]
+    services = [clean_name(s, "--service") for s in d.services]
     impact = clean_text(d.impact, "--impact")
     commander = _user(d.commander, "--commander") if d.commander is not None else ""
     responders = [_user(r, "--responder") for r in d.responders or []]
@@ -150,6 +152,7 @@ def _record(
     with writing(ws.repo) as w:
         found = find_incident(ws, ref)
         loaded = found.incident
+        refuse_damaged(loaded)  # a file of this incident cannot be read: docs/storage.md
         base = {
             "incident": loaded.state.uid,
             "at": at,
@@ -165,8 +168,7 @@ def _record(
         result = RecordResult(loaded.state, recovered=w.recovered)
         if found.note:
             result.notes.append(found.note)
-        for problem in loaded.problems:
-            result.notes.append(f"skipped unreadable {problem}")
+        result.notes.extend(str(problem) for problem in loaded.problems)  # warnings only
         for event, subject, body in planned:
             result.recorded.append(
                 record_event(w, loaded.folder, loaded.state.human_id, event, subject, body)

@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any
 
 from incidentctl.errors import BadFileError, ConfigError, UsageError, choices_hint
 from incidentctl.services.outcome import Outcome
-from incidentctl.services.record import actor, clean_text, new_event_id, one_line, when
+from incidentctl.services.record import actor, clean_name, clean_text, new_event_id, one_line, when
 from incidentctl.services.workspace import Workspace
 
 if TYPE_CHECKING:
@@ -223,7 +223,7 @@ def add_override(
     from incidentctl.domain.timeparse import iso
     from incidentctl.store.writer import writing
 
-    user = clean_text(user, "the user", required=True).strip()
+    user = clean_name(user, "the user")
     reason = clean_text(reason, "-m")
     role = role.strip().lower()
     if role not in ROLES:

@@ -20,15 +20,19 @@ class Problem:
     message: str
     hint: str | None = None
     exit_code: ExitCode = ExitCode.FAILED
+    warning: bool = False  # `warning:`, and the command still succeeds
 
     @classmethod
     def of(cls, item: Any) -> Problem:
         """A problem from what the lower layers report: an error, an unreadable file
-        (store's FileProblem), or a sentence."""
+        (store's FileProblem; one marked `warning`, such as a work-tree file that
+        differs from its commit, is a warning), or a sentence."""
         if isinstance(item, Problem):
             return item
         if isinstance(item, IncidentctlError):
             return cls(item.message, item.hint, item.exit_code)
+        if getattr(item, "warning", False):
+            return cls(str(item), None, ExitCode.OK, warning=True)
         return cls(str(item), DOCTOR_HINT)
 
 

@@ -74,6 +74,15 @@ def schedule(ws: Workspace, ref: str, review_at: str, *, by: str | None) -> Reco
     def build(loaded: LoadedIncident, base: dict[str, Any]):
         state = loaded.state
         policy = _policy(ws.config, state)
+        # a review follows its incident: never before the declaration, nor before the
+        # resolution of a resolved incident (`pir complete` holds it to the same)
+        for what, since in (("declared", state.declared_at), ("resolved", state.resolved_at)):
+            if since is not None and meeting < since:
+                raise UsageError(
+                    f"the review on {stamp(meeting)} would be before {state.human_id} "
+                    f"was {what} ({stamp(since)})",
+                    hint="check --at: the meeting's date and time, e.g. --at 2026-02-16T14:00Z",
+                )
         if state.is_open:
             warnings.append(
                 f"{state.human_id} is still {state.status}: a review follows resolution, "

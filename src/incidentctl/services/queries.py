@@ -49,7 +49,7 @@ def show(ws: Workspace, ref: str) -> IncidentView:
         now=current,
         path=ws.repo.rel(found.incident.folder),
         problems=found.incident.problems,
-        notes=[found.note] if found.note else [],
+        notes=[n for n in (found.note, ws.undefined_severity(state)) if n],
     )
 
 

@@ -7,9 +7,9 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, tzinfo
 from typing import TYPE_CHECKING
 
-from incidentctl.domain.textsafety import REFUSED_INPUT
+from incidentctl.domain.textsafety import REFUSED_IN_NAMES, REFUSED_INPUT
 from incidentctl.domain.timeparse import TIME_HINT, TimeParseError, parse_time
-from incidentctl.errors import UsageError
+from incidentctl.errors import DataError, UsageError
 from incidentctl.services.workspace import Workspace
 
 if TYPE_CHECKING:
@@ -17,11 +17,14 @@ if TYPE_CHECKING:
 
     from incidentctl.domain.events import EventBase
     from incidentctl.domain.incident import IncidentState
+    from incidentctl.store.repo import LoadedIncident
     from incidentctl.store.writer import Recovered, Writer
 
 EARLIEST = datetime(1970, 1, 1, tzinfo=UTC)  # ULIDs count milliseconds from here
 # C0 and C1 control characters except tab, newline and carriage return, and bidi controls
 _CONTROL = REFUSED_INPUT
+# ... and in a name, every control character, and the Unicode line separators
+_NAME_CONTROL = REFUSED_IN_NAMES
 
 
 @dataclass(frozen=True)
@@ -74,6 +77,19 @@ def clean_text(value: str, what: str, *, required: bool = False) -> str:
     return value
 
 
+def clean_name(value: str, what: str) -> str:
+    """A name (a person, a role, an owner, a service): one line of text, required.
+    Newlines are refused here too: a name lands in commit subjects and trailers, where
+    `--by $'@a\\nIncident-Uid: X'` would forge a second line."""
+    value = clean_text(value, what, required=True)
+    if _NAME_CONTROL.search(value):
+        raise UsageError(
+            f"{what} contains a newline, tab or other control character",
+            hint="a name is one line of text",
+        )
+    return value.strip()
+
+
 def time_option(ws: Workspace, text: str, what: str, zone: tzinfo | None = None) -> datetime:
     """Parse a time the user typed for option `what`, in `zone` (default: the team's),
     or raise a usage error that names the option."""
@@ -106,9 +122,27 @@ def when(ws: Workspace, text: str | None, what: str = "--at") -> datetime:
 
 def actor(ws: Workspace, by: str | None) -> str:
     if by is not None:
-        return clean_text(by, "--by", required=True).strip()
+        return clean_name(by, "--by")
     name, _email = ws.repo.git.identity()
     return name
+
+
+def refuse_damaged(loaded: LoadedIncident) -> None:
+    """Nothing is added to an incident with an event file that cannot be read: the
+    fold the new event is checked against may be missing an event. Other incidents
+    are not affected. (A work-tree copy that differs from its commit is no bar: the
+    committed content is what is folded.)"""
+    damaged = loaded.damaged
+    if not damaged:
+        return
+    first = damaged[0]
+    more = f" (and {len(damaged) - 1} more)" if len(damaged) > 1 else ""
+    raise DataError(
+        f"{loaded.state.human_id}: cannot record an event while {first.path} cannot be "
+        f"read: {first.problem}{more}",
+        hint="run: incidentctl doctor (doctor --fix moves an uncommitted bad entry out of "
+        "events/; a committed one is removed with git rm and a commit)",
+    )
 
 
 def one_line(text: str, limit: int = 60) -> str:

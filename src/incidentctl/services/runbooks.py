@@ -30,6 +30,7 @@ from incidentctl.services.record import (
     clean_text,
     new_event_id,
     one_line,
+    refuse_damaged,
     when,
 )
 from incidentctl.services.workspace import Workspace
@@ -495,6 +496,7 @@ def record_step(
     with writing(ws.repo) as w:
         found = find_incident(ws, ref)
         incident = found.incident
+        refuse_damaged(incident)
         state = incident.state
         author = actor(ws, by)
         event_id = new_event_id(when_at)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import os
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -75,14 +76,16 @@ def doctor(repo: IncidentRepo, *, fix: bool) -> DoctorReport:
         load_config(repo.config_path)
     except ConfigError as exc:
         report.findings.append(Finding("error", CONFIG_NAME, exc.message.split(": ", 1)[-1]))
+    _check_user_config(report)
     # without --fix nothing is committed: the lock only keeps writers out while we look
     with writing(repo, recover=fix, prepare=False) as w:
         for item in w.recovered:
             report.fixed.append(
                 f"committed {item.path} ({item.commit}), left by an interrupted command"
             )
-        _check_git_state(repo, report, w if fix else None)
-        _check_files(repo, report, fix)
+        statuses = repo.git.status(INCIDENTS)
+        _check_git_state(repo, report, statuses, w if fix else None)
+        _check_files(repo, report, statuses, fix)
         if fix and repo.git.head() is not None:
             # changed-path Bloom filters let `log`, `pir generate` and `verify` skip the
             # commits that do not touch an incident: 3.4 s -> 0.4 s at 180,000 commits
@@ -91,13 +94,38 @@ def doctor(repo: IncidentRepo, *, fix: bool) -> DoctorReport:
     return report
 
 
-def _check_git_state(repo: IncidentRepo, report: DoctorReport, fix: Writer | None) -> None:
+def _check_user_config(report: DoctorReport) -> None:
+    from incidentctl.store.locate import read_user_config, user_config_path
+
+    try:
+        read_user_config()
+    except ConfigError as exc:
+        path = str(user_config_path())
+        report.findings.append(Finding("error", path, exc.message.removeprefix(f"{path}: ")))
+
+
+def _event_entry(rel: str) -> bool:
+    """Is `rel` an entry of an incident's events/ folder (incidents/Y/F/events/NAME)?"""
+    parts = rel.split("/")
+    return len(parts) == 5 and parts[3] == "events"
+
+
+def _check_git_state(
+    repo: IncidentRepo,
+    report: DoctorReport,
+    statuses: list[tuple[str, str]],
+    fix: Writer | None,
+) -> None:
     """Uncommitted, changed and deleted files under incidents/; with a `fix` writer,
-    uncommitted event files are committed."""
-    for code, rel in repo.git.status(INCIDENTS):
+    uncommitted event files that parse and validate are committed. Those that do not
+    are left to `_check_files`, which finds every bad entry."""
+    for code, rel in statuses:
         path = repo.root / rel
         if code == "??" or code[0] == "A":
-            if not (rel.endswith(".toml") and "/events/" in rel):
+            entry = "/".join(rel.split("/")[:5])
+            if _event_entry(entry) and entry != rel:
+                continue  # inside a folder named like an event: `_check_files` names it
+            if not (_event_entry(rel) and rel.endswith(".toml")):
                 report.findings.append(
                     Finding("warning", rel, "untracked file in incidents/ (not an event)")
                 )
@@ -105,10 +133,17 @@ def _check_git_state(repo: IncidentRepo, report: DoctorReport, fix: Writer | Non
             if path.name.startswith("."):
                 continue  # temp files: reported below
             try:
-                event = repo.read_event(path)
-            except BadFileError as exc:
+                event = repo.read_event(path, path.parent.parent.name[:26])
+            except BadFileError:
+                continue  # `_check_files` reports it, and --fix moves it aside
+            if not path.name.endswith(f"-{event.id}.toml"):
                 report.findings.append(
-                    Finding("error", rel, f"uncommitted and unreadable: {exc.problem}")
+                    Finding(
+                        "error",
+                        rel,
+                        f"uncommitted, and its name does not end with its event ID {event.id} "
+                        "(verify would refuse it, so doctor --fix leaves it)",
+                    )
                 )
                 continue
             if fix is not None:
@@ -125,15 +160,25 @@ def _check_git_state(repo: IncidentRepo, report: DoctorReport, fix: Writer | Non
             report.findings.append(
                 Finding("error", rel, f"committed file deleted (restore it: git checkout -- {rel})")
             )
-        elif "M" in code or "R" in code:
+        elif "M" in code or "R" in code or "T" in code:
             report.findings.append(
                 Finding("error", rel, f"committed file changed (restore it: git checkout -- {rel})")
             )
 
 
-def _check_files(repo: IncidentRepo, report: DoctorReport, fix: bool) -> None:
+def _check_files(
+    repo: IncidentRepo, report: DoctorReport, statuses: list[tuple[str, str]], fix: bool
+) -> None:
     seen_ids: dict[str, str] = {}
-    for folder in repo.incident_folders():
+    folders = repo.incident_folder_paths()
+    # compare with HEAD only the folders that differ from it, as every read does
+    changed = {
+        str(repo.root / "/".join(rel.split("/")[:3])) for code, rel in statuses if code != "??"
+    }
+    held = repo.committed_events([f for f in folders if f in changed])
+    tracked: set[str] | None = None
+    for folder_text in folders:
+        folder = Path(folder_text)
         for tmp in stale_temp_files(folder / "events"):
             rel = repo.rel(tmp)
             if fix:
@@ -146,14 +191,16 @@ def _check_files(repo: IncidentRepo, report: DoctorReport, fix: bool) -> None:
                     )
                 )
         try:
-            loaded = repo.load(folder)
+            loaded = repo.load(folder_text, held.get(folder_text, {}))
         except BadFileError as exc:
             report.findings.append(Finding("error", exc.path, exc.problem))
             continue
         report.incidents += 1
         report.events += len(loaded.state.timeline)
-        for problem in loaded.problems:
-            report.findings.append(Finding("error", problem.path, problem.problem))
+        for problem in loaded.damaged:
+            if tracked is None:
+                tracked = set(repo.git.run("ls-files", "-z", "--", INCIDENTS).split("\0"))
+            _bad_entry(repo, report, problem.path, problem.problem, tracked, fix)
         human_id = loaded.state.human_id
         if human_id in seen_ids:
             report.findings.append(
@@ -165,3 +212,41 @@ def _check_files(repo: IncidentRepo, report: DoctorReport, fix: bool) -> None:
             )
         else:
             seen_ids[human_id] = repo.rel(folder)
+
+
+def _bad_entry(
+    repo: IncidentRepo, report: DoctorReport, rel: str, problem: str, tracked: set[str], fix: bool
+) -> None:
+    """An entry of events/ that is left out of its incident's fold (and keeps events
+    from being added to it). Never committed, --fix moves it out of the repo, into the
+    git dir; a committed one is part of the history, and only a commit removes it."""
+    committed = rel in tracked or any(t.startswith(f"{rel}/") for t in tracked)
+    if committed:
+        report.findings.append(
+            Finding(
+                "error",
+                rel,
+                f"{problem} (committed: remove it with git rm -r -- {rel} and a commit; "
+                "its incident takes no new events until then)",
+            )
+        )
+        return
+    if not fix:
+        report.findings.append(Finding("error", rel, f"{problem}; not committed", fixable=True))
+        return
+    moved = _quarantine(repo, rel)
+    report.fixed.append(f"moved {rel} ({problem}) out of the repo to {moved}")
+
+
+def _quarantine(repo: IncidentRepo, rel: str) -> Path:
+    """Move an uncommitted bad entry to <git dir>/incidentctl/quarantine/, keeping it."""
+    import shutil
+
+    target = repo.git_dir / "incidentctl" / "quarantine" / rel
+    n = 1
+    while os.path.lexists(target):
+        n += 1
+        target = target.with_name(f"{Path(rel).name}.{n}")
+    target.parent.mkdir(parents=True, exist_ok=True)
+    shutil.move(str(repo.root / rel), str(target))
+    return target

@@ -27,6 +27,10 @@ EVENT_PATH = re.compile(rf"^{_FOLDER}/events/\d{{8}}T\d{{6}}\.\d{{3}}Z-(?P<id>{_
 EVIDENCE_PATH = re.compile(rf"^{_FOLDER}/evidence/[^/]+\.txt$")
 PIR_PATH = re.compile(rf"^{_FOLDER}/pir\.md$")
 INCIDENTS_PREFIX = "incidents/"
+# a file inside a folder in events/: git tracks no folders, only the files in them
+IN_EVENTS_FOLDER = re.compile(rf"^{_FOLDER}/events/(?P<name>[^/]+)/")
+FILE_MODES = ("100644", "100755")
+NOT_FILE_MODES = {"120000": "a symbolic link", "160000": "a submodule (gitlink)"}
 
 SIGNATURE_STATUS = {
     "B": "bad signature",
@@ -92,6 +96,18 @@ def _kind(path: str) -> str:
     if PIR_PATH.match(path):
         return "pir"
     return "other"
+
+
+def _not_a_file(change: Change) -> str:
+    """Why an added path under incidents/ is no file incidentctl could have written:
+    a symbolic link (which a reader would follow anywhere on its disk), a submodule, or
+    a file inside a folder in events/. "" when it is a plain file."""
+    m = IN_EVENTS_FOLDER.match(change.path)
+    if m:
+        return f"a folder in events/ ({m['name']}/), not an event file"
+    if change.mode and change.mode not in FILE_MODES:
+        return NOT_FILE_MODES.get(change.mode, f"git mode {change.mode}") + ", not a file"
+    return ""
 
 
 def _under_incidents(change: Change) -> bool:
@@ -170,6 +186,10 @@ class _Verifier:
                 self.problem(rec.commit, c.old_path, f"unexpected file renamed to {c.path}")
                 return
         if c.status in ("A", "C"):
+            not_a_file = _not_a_file(c)
+            if not_a_file:
+                self.problem(rec.commit, c.path, not_a_file)
+                return
             if kind == "event":
                 events.append(c)
             elif kind == "evidence":

@@ -21,6 +21,7 @@ class Change:
     path: str
     old_path: str = ""  # the source of a rename or copy
     blob: str = ""  # the new blob ("" when deleted)
+    mode: str = ""  # the new git mode: 100644 a file, 120000 a symbolic link ("" when deleted)
 
 
 @dataclass
@@ -65,15 +66,16 @@ def _parse_changes(raw: str) -> list[Change]:
             i += 1
             continue
         letter = status[:1]
+        new_mode = "" if letter == "D" or len(parts) < 2 else parts[1]
         if letter in ("R", "C"):
             old, new = tokens[i], tokens[i + 1]
             i += 2
-            changes.append(Change(letter, new, old_path=old, blob=new_blob))
+            changes.append(Change(letter, new, old_path=old, blob=new_blob, mode=new_mode))
         else:
             path = tokens[i] if i < len(tokens) else ""
             i += 1
             blob = "" if letter == "D" else new_blob
-            changes.append(Change(letter, path, blob=blob))
+            changes.append(Change(letter, path, blob=blob, mode=new_mode))
     return changes
 
 

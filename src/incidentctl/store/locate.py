@@ -33,15 +33,35 @@ def default_repo_path() -> Path:
     return Path(user_data_dir(APP_NAME)) / "repo"
 
 
+# The keys the user config may hold. A typo is an error: ignored, a misspelt `repo`
+# would send every command to a new private default repo, away from the team's.
+USER_CONFIG_KEYS = ("repo",)
+
+
 def read_user_config() -> dict:
     path = user_config_path()
     try:
         with path.open("rb") as fh:
-            return tomllib.load(fh)
+            data = tomllib.load(fh)
     except FileNotFoundError:
         return {}
     except (tomllib.TOMLDecodeError, OSError) as exc:
         raise ConfigError(f"{path}: {exc}", hint="fix or remove the user config file") from None
+    for key, value in data.items():
+        if key not in USER_CONFIG_KEYS:
+            import difflib
+
+            close = difflib.get_close_matches(key, USER_CONFIG_KEYS, n=1, cutoff=0.5)
+            raise ConfigError(
+                f"{path}: unknown key {key!r}" + (f"; did you mean {close[0]!r}?" if close else ""),
+                hint=f"the user config knows: {', '.join(USER_CONFIG_KEYS)}; fix {path}",
+            )
+        if not isinstance(value, str):
+            raise ConfigError(
+                f"{path}: {key} must be a string (a path), not {type(value).__name__}",
+                hint=f'write it as {key} = "PATH" in {path}',
+            )
+    return data
 
 
 def enclosing_work_tree(start: Path) -> Path | None:

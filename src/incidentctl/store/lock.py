@@ -11,12 +11,7 @@ from types import TracebackType
 from incidentctl.errors import LockTimeout, RepoError
 
 TIMEOUT_ENV = "INCIDENTCTL_LOCK_TIMEOUT"
-DEFAULT_TIMEOUT = 60.0
-
-
-def default_timeout() -> float:
-    """Seconds to wait for another writer: $INCIDENTCTL_LOCK_TIMEOUT, read at each lock."""
-    return float(os.environ.get(TIMEOUT_ENV, DEFAULT_TIMEOUT))
+DEFAULT_TIMEOUT = 60.0  # seconds; $INCIDENTCTL_LOCK_TIMEOUT sets another
 
 
 class RepoLock:
@@ -24,8 +19,10 @@ class RepoLock:
     so a crash never leaves a lock that blocks the next command."""
 
     def __init__(self, git_dir: Path, timeout: float | None = None) -> None:
+        from incidentctl.environment import seconds
+
         self.path = git_dir / "incidentctl.lock"
-        self.timeout = default_timeout() if timeout is None else timeout
+        self.timeout = seconds(TIMEOUT_ENV, DEFAULT_TIMEOUT) if timeout is None else timeout
         self._fd: int | None = None
 
     def __enter__(self) -> RepoLock:

@@ -11,6 +11,8 @@ from __future__ import annotations
 import dataclasses
 import logging
 import os
+import stat
+import subprocess
 import sys
 import tomllib
 from collections.abc import Sequence
@@ -46,13 +48,26 @@ MAX_WORKERS = 8  # a container's CPU quota may be far below the host's core coun
 class FileProblem:
     path: str  # relative to the repo root
     problem: str
+    # a warning: the file is not used as it is in the work tree (its committed content
+    # is), and nothing is missing from the fold. Reads go on, exit 0; writes go on.
+    warning: bool = False
 
     def __str__(self) -> str:
         return f"{self.path}: {self.problem}"
 
 
+# What HEAD holds in an incident's events/ folder: file name -> (git mode, object id).
+# An empty one means "read the work tree as it is": the caller knows it matches HEAD.
+Committed = dict[str, tuple[str, str]]
+_FILE_MODES = ("100644", "100755")
+_GIT_KINDS = {"120000": "a symbolic link", "040000": "a folder", "160000": "a submodule"}
+_NOFOLLOW = getattr(os, "O_NOFOLLOW", 0)
+_NONBLOCK = getattr(os, "O_NONBLOCK", 0)  # a FIFO named like an event must not hang a read
+
+
 class LoadedIncident:
-    """An incident's folded state, where it lives, and any files that could not be read."""
+    """An incident's folded state, where it lives, and any files that could not be read
+    (and, as warnings, any whose work-tree copy differs from its commit)."""
 
     def __init__(
         self, state: IncidentState, folder: Path | str, problems: list[FileProblem] | None = None
@@ -60,6 +75,11 @@ class LoadedIncident:
         self.state = state
         self._folder = folder  # a str until asked for: Path() costs too much at 10k
         self.problems = problems if problems is not None else []
+
+    @property
+    def damaged(self) -> list[FileProblem]:
+        """The files left out of the fold: an event may be missing from this state."""
+        return [p for p in self.problems if not p.warning]
 
     @property
     def folder(self) -> Path:
@@ -82,14 +102,16 @@ def serialise_event(event: EventBase) -> bytes:
 class LazyTimeline(Sequence):
     """A cached incident's timeline, read from its files on first use."""
 
-    def __init__(self, repo: IncidentRepo, folder: Path | str) -> None:
+    def __init__(self, repo: IncidentRepo, folder: Path | str, committed: Committed) -> None:
         self._repo = repo
         self._folder = folder
+        self._committed = committed
         self._events: list[EventBase] | None = None
 
     def _load(self) -> list[EventBase]:
         if self._events is None:
-            self._events = list(self._repo.load(Path(self._folder)).state.timeline)
+            loaded = self._repo.load(self._folder, self._committed)
+            self._events = list(loaded.state.timeline)
         return self._events
 
     def __getitem__(self, index):  # type: ignore[override]
@@ -124,6 +146,8 @@ class FolderKeyProbe:
         self._ls_tree = git.start("ls-tree", "HEAD", "--", *years) if years else None
         # HEAD against the work tree through the index: git's threaded stat of every file
         self._changed = git.start("diff-index", "--name-only", "HEAD", "--", INCIDENTS)
+        # the folders with a changed, staged or deleted file (after `keys`), relative
+        self.changed: set[str] = set()
 
     def _finish(self, proc: subprocess.Popen[bytes] | None) -> str:
         return (self.repo.git.finish(proc) or "") if proc is not None else ""
@@ -136,7 +160,9 @@ class FolderKeyProbe:
             if len(parts) == 3 and parts[1] == "tree":
                 trees[path] = parts[2]
         for path in self._finish(self._changed).splitlines():
-            trees.pop("/".join(path.split("/")[:3]), None)
+            changed = "/".join(path.split("/")[:3])
+            trees.pop(changed, None)
+            self.changed.add(changed)
         keys = {}
         root = self.repo.root
         for path, tree in trees.items():
@@ -160,10 +186,19 @@ def _ignore_interrupts() -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)
 
 
-def _bare_load_chunk(job: tuple[Path, list[str]]) -> list[tuple[str, Any]]:
+def _bare_load_chunk(job: tuple[Path, list[tuple[str, Committed]]]) -> list[tuple[str, Any]]:
     """A worker process's share of `IncidentRepo._read_in_parallel`."""
     repo = IncidentRepo(job[0])
-    return [(folder, repo._bare_load(folder)) for folder in job[1]]
+    return [(folder, repo._bare_load(folder, committed)) for folder, committed in job[1]]
+
+
+def _blob_id(data: bytes, length: int) -> str:
+    """The git object id of a file with these bytes (SHA-1, or SHA-256 in a repo that
+    uses it: `length` is that of the ids git gave)."""
+    import hashlib
+
+    digest = hashlib.sha256 if length == 64 else hashlib.sha1
+    return digest(b"blob %d\0" % len(data) + data).hexdigest()
 
 
 class IncidentRepo:
@@ -240,7 +275,8 @@ class IncidentRepo:
     @staticmethod
     def _event_paths(folder: str) -> list[str]:
         """The event files of a folder, in name (time) order. Strings, not Paths: a cold
-        read of 180,000 events spent a second building and comparing Path objects."""
+        read of 180,000 events spent a second building and comparing Path objects.
+        Every entry named like an event is listed, file or not: reading says what it is."""
         events = f"{folder}/{EVENTS}"
         try:
             names = os.listdir(events)
@@ -248,21 +284,48 @@ class IncidentRepo:
             return []
         return [f"{events}/{n}" for n in sorted(names) if n.endswith(".toml") and n[0] != "."]
 
-    def read_record(self, path: Path | str) -> dict[str, Any]:
+    def read_bytes(self, path: Path | str) -> bytes:
+        """The bytes of a file in the repo: a regular file, never read through a
+        symbolic link (a committed link could point anywhere on the reader's disk)."""
         try:
-            with open(path, encoding="utf-8") as fh:
-                return tomllib.loads(fh.read())
-        except UnicodeDecodeError:
-            raise BadFileError(self.rel(Path(path)), "not UTF-8 text") from None
-        except tomllib.TOMLDecodeError as exc:
-            raise BadFileError(self.rel(Path(path)), f"invalid TOML: {exc}") from None
+            fd = os.open(path, os.O_RDONLY | _NOFOLLOW | _NONBLOCK)
         except OSError as exc:
-            raise BadFileError(self.rel(Path(path)), f"cannot read: {exc.strerror}") from None
+            if os.path.islink(path):
+                raise BadFileError(self.rel(path), "a symbolic link, not a file") from None
+            if isinstance(exc, FileNotFoundError):
+                raise BadFileError(self.rel(path), "missing") from None
+            raise BadFileError(self.rel(path), f"cannot read: {exc.strerror}") from None
+        try:
+            mode = os.fstat(fd).st_mode
+            if not _NOFOLLOW and os.path.islink(path):
+                raise BadFileError(self.rel(path), "a symbolic link, not a file")
+            if stat.S_ISDIR(mode):
+                raise BadFileError(self.rel(path), "a folder, not a file")
+            if not stat.S_ISREG(mode):
+                raise BadFileError(self.rel(path), "not a regular file")
+            with open(fd, "rb", closefd=False) as fh:
+                return fh.read()
+        except OSError as exc:
+            raise BadFileError(self.rel(path), f"cannot read: {exc.strerror}") from None
+        finally:
+            os.close(fd)
 
-    def read_event(self, path: Path | str, uid: str | None = None) -> EventBase:
+    def parse_record(self, path: Path | str, data: bytes) -> dict[str, Any]:
+        try:
+            return tomllib.loads(data.decode("utf-8"))
+        except UnicodeDecodeError:
+            raise BadFileError(self.rel(path), "not UTF-8 text") from None
+        except tomllib.TOMLDecodeError as exc:
+            raise BadFileError(self.rel(path), f"invalid TOML: {exc}") from None
+
+    def read_record(self, path: Path | str) -> dict[str, Any]:
+        return self.parse_record(path, self.read_bytes(path))
+
+    def parse_event(self, path: Path | str, data: bytes, uid: str | None = None) -> EventBase:
+        """One event from a file's bytes; BadFileError names the file and the problem."""
         from incidentctl.domain.events import EventError, parse_event
 
-        record = self.read_record(path)
+        record = self.parse_record(path, data)
         try:
             event = parse_event(record)
         except EventError as exc:
@@ -271,10 +334,15 @@ class IncidentRepo:
             raise BadFileError(self.rel(path), f"belongs to incident {event.incident}, not {uid}")
         return event
 
+    def read_event(self, path: Path | str, uid: str | None = None) -> EventBase:
+        return self.parse_event(path, self.read_bytes(path), uid)
+
     def human_ids(self, folder: Path) -> tuple[str, list[str]]:
         """(current human ID, former ones) of an incident, reading only its `declared`
         event and the first line of the others, where the type is, to find renumberings:
-        finding INC-... must not cost a full fold of every incident declared that day."""
+        finding INC-... must not cost a full fold of every incident declared that day.
+        A file that cannot be read is passed over here (loading the incident names it);
+        without its `declared` event, the incident has no ID."""
         from incidentctl.domain.events import Declared, Renumbered
 
         uid = folder.name[:26]
@@ -285,13 +353,18 @@ class IncidentRepo:
                 event = self.read_event(path, uid)
                 if isinstance(event, Declared):
                     declared = event
-            else:
-                with path.open("rb") as fh:
-                    first = fh.readline()
-                if b'"renumbered"' in first:
-                    event = self.read_event(path, uid)
-                    if isinstance(event, Renumbered):
-                        renumbered.append(event)
+                continue
+            try:
+                data = self.read_bytes(path)
+            except BadFileError:
+                continue
+            if b'"renumbered"' in data.split(b"\n", 1)[0]:
+                try:
+                    event = self.parse_event(path, data, uid)
+                except BadFileError:
+                    continue
+                if isinstance(event, Renumbered):
+                    renumbered.append(event)
         if declared is None:
             raise BadFileError(self.rel(folder), "cannot load incident: no 'declared' event")
         current, former = declared.human_id, []
@@ -300,18 +373,120 @@ class IncidentRepo:
             current = event.human_id
         return current, former
 
-    def load(self, folder: Path) -> LoadedIncident:
-        """Fold one incident. Unreadable event files are skipped and reported; an
-        incident without a readable `declared` event cannot be loaded at all."""
+    def committed_events(self, folders: list[str]) -> dict[str, Committed]:
+        """What HEAD holds in each incident folder's events/ (folders as absolute path
+        strings): one `git ls-tree` for them all. Nothing, before the first commit."""
+        found: dict[str, Committed] = {folder: {} for folder in folders}
+        rels = [self._events_rel(folder) for folder in folders]
+        for i in range(0, len(rels), 1000):  # keep the command line short
+            chunk = folders[i : i + 1000]
+            out = self.git.run_quiet("ls-tree", "-z", "HEAD", "--", *rels[i : i + 1000])
+            for folder, held in self._parse_ls_tree(out, chunk).items():
+                found[folder] = held
+        return found
+
+    def _events_rel(self, folder: str) -> str:
+        return f"{self.rel(folder)}/{EVENTS}/"
+
+    def _parse_ls_tree(self, out: str, folders: list[str]) -> dict[str, Committed]:
+        by_rel = {self._events_rel(folder)[:-1]: folder for folder in folders}
+        found: dict[str, Committed] = {folder: {} for folder in folders}
+        for item in out.split("\0"):
+            meta, _, path = item.partition("\t")
+            parts = meta.split()
+            parent, _, name = path.rpartition("/")
+            if len(parts) == 3 and parent in by_rel:
+                found[by_rel[parent]][name] = (parts[0], parts[2])
+        return found
+
+    def _read_work(self, path: str, uid: str) -> tuple[bytes | None, EventBase | None, list]:
+        """(bytes, event, problems) of one work-tree entry of events/."""
+        try:
+            data = self.read_bytes(path)
+        except BadFileError as exc:
+            return None, None, [FileProblem(exc.path, exc.problem)]
+        try:
+            return data, self.parse_event(path, data, uid), []
+        except BadFileError as exc:
+            return data, None, [FileProblem(exc.path, exc.problem)]
+
+    def _as_committed(
+        self,
+        path: str,
+        held: tuple[str, str],
+        work: tuple[bytes | None, EventBase | None, list],
+        uid: str,
+    ) -> tuple[bytes | None, EventBase | None, list]:
+        """An entry of events/ as HEAD holds it: the work-tree reading when its bytes
+        are the committed ones; else the committed bytes, with a warning naming the
+        file (the committed history is the truth)."""
+        mode, oid = held
+        rel = self.rel(path)
+        if mode not in _FILE_MODES:
+            kind = _GIT_KINDS.get(mode, f"git mode {mode}")
+            return None, None, [FileProblem(rel, f"committed as {kind}, not an event file")]
+        data, _event, problems = work
+        if data is not None and _blob_id(data, len(oid)) == oid:
+            return work
+        from incidentctl.store.history import read_blob
+
+        try:
+            committed = read_blob(self.git, oid)
+        except Exception as exc:  # a broken object store: say so, as for a bad file
+            return None, None, [FileProblem(rel, f"its committed content cannot be read: {exc}")]
+        out: list = []
+        if data is None or data.replace(b"\r\n", b"\n") != committed.replace(b"\r\n", b"\n"):
+            # (only line endings differing is core.autocrlf at work, not a change)
+            if data is not None:
+                how = "differs from its commit"
+            elif problems and problems[0].problem == "missing":
+                how = "is missing from the work tree"
+            else:
+                how = f"is unreadable in the work tree ({problems[0].problem})"
+            fix = f"restore it: git checkout -- {rel}"
+            out.append(
+                FileProblem(rel, f"{how}; its committed content is used ({fix})", warning=True)
+            )
+        try:
+            return committed, self.parse_event(path, committed, uid), out
+        except BadFileError as exc:
+            return committed, None, [*out, FileProblem(exc.path, exc.problem)]
+
+    def load(self, folder: Path | str, committed: Committed | None = None) -> LoadedIncident:
+        """Fold one incident as committed. An event file whose work-tree copy differs
+        from its commit is folded from its commit and reported as a warning; one that
+        cannot be read (not a file, a symbolic link, malformed, an unknown type or
+        schema) is skipped and reported. An incident without a readable `declared`
+        event cannot be loaded at all.
+
+        `committed` is what HEAD holds in its events/ (`committed_events`): None asks
+        git (while the files are read); empty reads the work tree as it is (the caller
+        knows it matches HEAD). A file HEAD does not hold (a write a killed command
+        left) is read as it is.
+        """
         from incidentctl.domain.state import FoldError, fold
 
-        uid = folder.name[:26]
+        folder = str(folder)
+        asking = None
+        if committed is None:  # runs on the other core while the files are parsed
+            asking = self.git.start("ls-tree", "-z", "HEAD", "--", self._events_rel(folder))
+        uid = folder.rsplit("/", 1)[-1][:26]
+        found = {path: self._read_work(path, uid) for path in self._event_paths(folder)}
+        if asking is not None:
+            committed = self._parse_ls_tree(self.git.finish(asking) or "", [folder])[folder]
+        if committed:
+            events_dir = f"{folder}/{EVENTS}"
+            for name, held in committed.items():
+                if name.endswith(".toml") and name[0] != ".":
+                    path = f"{events_dir}/{name}"
+                    work = found.get(path) or (None, None, [FileProblem(self.rel(path), "missing")])
+                    found[path] = self._as_committed(path, held, work, uid)
         events, problems = [], []
-        for path in self._event_paths(str(folder)):
-            try:
-                events.append(self.read_event(path, uid))
-            except BadFileError as exc:
-                problems.append(FileProblem(exc.path, exc.problem))
+        for path in sorted(found):
+            _data, event, entry_problems = found[path]
+            problems.extend(entry_problems)
+            if event is not None:
+                events.append(event)
         try:
             state = fold(events)
         except FoldError as exc:
@@ -325,17 +500,18 @@ class IncidentRepo:
     def load_all(
         self, *, use_cache: bool = True, parallel_min: int = PARALLEL_MIN
     ) -> tuple[list[LoadedIncident], list[FileProblem]]:
-        """Every incident, folded. With the cache, an incident whose folder is unchanged
-        since it was cached comes back without reading its files. Either way its
-        timeline is read only if someone looks at it. `parallel_min` or more incidents
-        to read from their files are read by worker processes, one per core."""
+        """Every incident, folded as committed. With the cache, an incident whose folder
+        is unchanged since it was cached comes back without reading its files. Either
+        way its timeline is read only if someone looks at it. `parallel_min` or more
+        incidents to read from their files are read by worker processes, one per core.
+        Only folders that differ from HEAD are compared with their commit."""
         from incidentctl.store.cache import StateCache
 
         # git stats every tracked file; let it run on the other core while we read the cache
-        probe = FolderKeyProbe(self) if use_cache and self.incidents_dir.is_dir() else None
+        probe = FolderKeyProbe(self) if self.incidents_dir.is_dir() else None
         folders = self.incident_folder_paths()
         cache = StateCache(self.git_dir)
-        cached = cache.read() if probe is not None else {}
+        cached = cache.read() if probe is not None and use_cache else {}
         keys = probe.keys() if probe is not None else {}
         fresh: dict[str, tuple[str, Any]] = {}
 
@@ -344,10 +520,14 @@ class IncidentRepo:
             return key is not None and hit is not None and hit[0] == key
 
         misses = [folder for folder in folders if not usable(folder.rsplit("/", 1)[-1])]
-        read = self._read_in_parallel(misses) if len(misses) >= parallel_min else {}
+        base = f"{self.root}/"
+        changed = {f"{base}{rel}" for rel in probe.changed} if probe is not None else set()
+        held = self.committed_events([f for f in misses if f in changed]) if changed else {}
+        read = self._read_in_parallel(misses, held) if len(misses) >= parallel_min else {}
         loaded, problems = [], []
         for folder in folders:
             name = folder.rsplit("/", 1)[-1]
+            committed = held.get(folder, {})
             # (state without timeline, problems), from the cache or a worker
             value = cached[name][1] if usable(name) else read.get(folder)
             if isinstance(value, FileProblem):
@@ -355,36 +535,42 @@ class IncidentRepo:
                 continue
             if value is None:  # read here: its timeline is at hand
                 try:
-                    item = self.load(Path(folder))
+                    item = self.load(folder, committed)
                 except BadFileError as exc:
                     problems.append(FileProblem(exc.path, exc.problem))
                     continue
                 value = _cache_value(item)
             else:  # the timeline stays on disk till asked for
                 state, item_problems = value
-                state.timeline = LazyTimeline(self, folder)
+                state.timeline = LazyTimeline(self, folder, committed)
                 item = LoadedIncident(state, folder, list(item_problems))
             if name in keys:
                 fresh[name] = (keys[name], value)
             loaded.append(item)
             problems.extend(item.problems)
-        if probe is not None and (
-            fresh.keys() != cached.keys()
-            or any(cached[name][0] != entry[0] for name, entry in fresh.items())
+        if (
+            probe is not None
+            and use_cache
+            and (
+                fresh.keys() != cached.keys()
+                or any(cached[name][0] != entry[0] for name, entry in fresh.items())
+            )
         ):
             cache.write(fresh)
         return loaded, problems
 
     def _bare_load(
-        self, folder: str
+        self, folder: str, committed: Committed | None = None
     ) -> tuple[IncidentState, tuple[FileProblem, ...]] | FileProblem:
         """What the cache keeps of one incident, or why it cannot be loaded."""
         try:
-            return _cache_value(self.load(Path(folder)))
+            return _cache_value(self.load(folder, {} if committed is None else committed))
         except BadFileError as exc:
             return FileProblem(exc.path, exc.problem)
 
-    def _read_in_parallel(self, folders: list[str]) -> dict[str, Any]:
+    def _read_in_parallel(
+        self, folders: list[str], committed: dict[str, Committed] | None = None
+    ) -> dict[str, Any]:
         """folder -> `_bare_load(folder)`, read by forked workers, one per core (reading
         and validating 180,000 event files is CPU-bound). Empty where that is unsafe or
         pointless: no fork (not Linux), one core, or threads running (`watch`)."""
@@ -398,7 +584,9 @@ class IncidentRepo:
         from concurrent.futures.process import BrokenProcessPool
 
         workers = min(cores, MAX_WORKERS)
-        chunks = [folders[i :: workers * 4] for i in range(workers * 4)]
+        held = committed or {}
+        jobs = [(folder, held.get(folder, {})) for folder in folders]
+        chunks = [jobs[i :: workers * 4] for i in range(workers * 4)]
         sys.stdout.flush()  # nothing buffered may be written twice
         sys.stderr.flush()
         try:

@@ -1,5 +1,6 @@
 """Writing the user config (platformdirs user_config_dir/config.toml): `repo =` after
-joining a team repo. Other keys are kept; the file is replaced atomically."""
+joining a team repo. The file is replaced atomically; it holds no other key (an
+unknown one is an error: store.locate.read_user_config)."""
 
 from __future__ import annotations
 

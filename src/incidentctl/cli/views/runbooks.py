@@ -5,11 +5,11 @@ objects, never through Rich markup, so `[bold]` in a step prints as typed."""
 from __future__ import annotations
 
 import re
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from incidentctl.domain.timeparse import format_duration
-from incidentctl.domain.wording import clock_time, flat
+from incidentctl.domain.wording import clock_time, flat, stamp
 
 if TYPE_CHECKING:
     from rich.text import Text
@@ -29,8 +29,13 @@ OUTCOME_MARK = {"done": "✓", "skipped": "↷", "failed": "✗", "decided": "�
 OUTCOME_STYLE = {"done": "green", "skipped": "yellow", "failed": "bold red", "decided": "magenta"}
 
 
-def hhmm(dt: datetime | None) -> str:
-    return clock_time(dt) if dt else "-"
+def hhmm(dt: datetime | None, now: datetime | None = None) -> str:
+    """HH:MM UTC; with the date too when it is not `now`'s UTC day."""
+    if dt is None:
+        return "-"
+    if now is not None and dt.astimezone(UTC).date() != now.astimezone(UTC).date():
+        return stamp(dt)
+    return clock_time(dt)
 
 
 def command_text(line: CommandLine, indent: int = 0) -> Text:
@@ -299,7 +304,7 @@ def progress_renderable(report: ProgressReport) -> Any:
                 Text(ph.phase.title),
                 f"{ph.answered}/{ph.total}",
                 ph.phase.timebox or "-",
-                hhmm(ph.clock.deadline),
+                hhmm(ph.clock.deadline, report.now),
                 status,
             )
         parts.append(phases)
@@ -320,7 +325,7 @@ def progress_renderable(report: ProgressReport) -> Any:
                 Text(OUTCOME_MARK.get(a.outcome, "?"), style=OUTCOME_STYLE.get(a.outcome, "")),
                 s.id,
                 Text(outcome, style=OUTCOME_STYLE.get(a.outcome, "")),
-                hhmm(a.at),
+                hhmm(a.at, report.now),
                 Text(a.author),
                 extra,
             )
