@@ -21,9 +21,9 @@ def folder_reads(monkeypatch) -> list[str]:
     reads: list[str] = []
     load = IncidentRepo.load
 
-    def counted(self, folder):
+    def counted(self, folder, *args, **kwargs):
         reads.append(Path(folder).name)
-        return load(self, folder)
+        return load(self, folder, *args, **kwargs)
 
     monkeypatch.setattr(IncidentRepo, "load", counted)
     return reads

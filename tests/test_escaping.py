@@ -204,7 +204,10 @@ def test_clip_message_keeps_short_words_and_cuts_long_runs():
     assert clip_message("no incident 'INC-2026-02-12-001'") == "no incident 'INC-2026-02-12-001'"
     clipped = clip_message("no incident '" + "Y" * 5000 + "'")
     assert clipped.startswith("no incident 'YYYY") and clipped.endswith("more characters)")
-    assert len(clipped) < 200
+    assert len(clipped) < 400
+    # a long repo path, as errors name them, is kept whole
+    path = "incidents/2026/01KH8MQYV0E2DQ23X9BN3JMQST-api-returning-503/events/" + "x" * 120
+    assert clip_message(f"{path}: a folder in events/") == f"{path}: a folder in events/"
 
 
 # -- small wording defects ------------------------------------------------------------

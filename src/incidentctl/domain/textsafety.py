@@ -30,7 +30,7 @@ _TERMINAL_UNSAFE = re.compile(f"[{C0_C1}\r{BIDI_CONTROLS}]")
 _TERMINAL_UNSAFE_ONE_LINE = re.compile(f"[{C0_C1}\r\n\t{BIDI_CONTROLS}]")
 REPLACEMENT = "\ufffd"
 ECHO_LIMIT = 200
-WORD_LIMIT = 120  # no ID, path or name a message quotes is longer
+WORD_LIMIT = 300  # longer than any ID, name or repo path a message quotes
 MESSAGE_LIMIT = 2000
 _LONG_WORD = re.compile(r"\S{" + str(WORD_LIMIT + 1) + ",}")
 
