@@ -133,16 +133,18 @@ def test_sigkill_at_random_moments_never_loses_or_tears_an_event(cli):
     kills = checks = 0
     # a kill lands only while the command still runs, which depends on the machine's
     # speed: try until 50 have landed, not a fixed number of times
-    for i in range(300):
+    for i in range(200):
         if kills >= 50:
             break
         if rng.random() < 0.5:
             args = ("note", incident, f'note {i}: "quoted" 🔥 {{{{ x }}}}')
         else:
             args = ("update", incident, "--severity", rng.choice(["P0", "P1", "P2"]), "-m", f"u{i}")
-        env = {PAUSE: "0.3"} if rng.random() < 0.6 else {}
+        paused = rng.random() < 0.6
+        env = {PAUSE: "0.3"} if paused else {}
         proc = _start(cli, *args, env=env)
-        time.sleep(rng.uniform(0.0, 0.8))
+        # within the command's life: from its start, through the write, into the pause
+        time.sleep(rng.uniform(0.0, 0.6 if paused else 0.3))
         proc.send_signal(signal.SIGKILL)
         proc.wait()
         kills += proc.returncode == -signal.SIGKILL
