@@ -111,6 +111,19 @@ class Rendered:
 # -- the template context -------------------------------------------------------------
 
 
+def next_update_for(ws: Workspace, state: IncidentState, current: datetime) -> datetime | None:
+    """When a message rendered at `current` says the next update falls: the severity's
+    cadence, aligned; None once resolved or with no cadence. The messages' `next_update`
+    and the outbox's late-message check both read it here."""
+    from incidentctl.domain.comms import next_update_at
+    from incidentctl.domain.policy import SeverityPolicy
+
+    if not state.is_open:
+        return None
+    policy = ws.config.severity.get(state.severity) or SeverityPolicy()
+    return next_update_at(current, policy.update_every, ws.config.comms.next_update_align)
+
+
 def message_context(
     ws: Workspace,
     state: IncidentState,
@@ -136,9 +149,7 @@ def message_context(
     resolved = not state.is_open
     end = state.resolved_at if resolved and state.resolved_at else current
     cadence = policy.update_every
-    next_at = (
-        None if resolved else comms.next_update_at(current, cadence, settings.next_update_align)
-    )
+    next_at = next_update_for(ws, state, current)
     commander = state.commander
     team = _unique([commander, *state.responders, *state.roles.values()])
     elapsed_open = max(end - state.declared_at, timedelta(0))  # never negative

@@ -183,10 +183,8 @@ def enqueue(
 def _next_update_at(
     ws: Workspace, state: IncidentState | None, uid: str, current: datetime
 ) -> datetime | None:
-    """When the message's "Next update" falls: the formula of message_context's
-    `next_update`, at the time the message was rendered (now)."""
-    from incidentctl.domain.comms import next_update_at
-    from incidentctl.domain.policy import SeverityPolicy
+    """When the message's "Next update" falls, as rendered now (services/comms.py)."""
+    from incidentctl.services.comms import next_update_for
 
     if state is None:
         from incidentctl.services.lookup import find_incident
@@ -195,10 +193,7 @@ def _next_update_at(
             state = find_incident(ws, uid).incident.state
         except IncidentctlError:
             return None
-    if not state.is_open:
-        return None
-    policy = ws.config.severity.get(state.severity) or SeverityPolicy()
-    return next_update_at(current, policy.update_every, ws.config.comms.next_update_align)
+    return next_update_for(ws, state, current)
 
 
 def post_now(
