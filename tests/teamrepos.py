@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import stat
 import subprocess
 import tomllib
 from pathlib import Path
 
-from conftest import Cli, git, run_cli
+from conftest import BIN, Cli, git, run_cli
 
 DAY = "2026-02-12"
 NOW = f"{DAY}T10:00:00Z"
@@ -66,3 +67,19 @@ def edit_config(repo: Path, old: str, new: str, *, commit: bool = True) -> None:
     config.write_text(text.replace(old, new), encoding="utf-8")
     if commit:
         git(repo, "commit", "-q", "-m", "config", "--", "incidentctl.toml")
+
+
+def install_verify_hook(origin: Path) -> None:
+    """docs/verify.md's pre-receive hook: refuse any push whose new commits break the
+    append-only rule."""
+    hook = origin / "hooks" / "pre-receive"
+    hook.write_text(
+        "#!/bin/sh\n"
+        "zero=0000000000000000000000000000000000000000\n"
+        "while read old new ref; do\n"
+        '  [ "$new" = "$zero" ] && continue\n'
+        '  if [ "$old" = "$zero" ]; then range="$new"; else range="$old..$new"; fi\n'
+        f'  "{BIN}" --repo . verify "$range" || exit 1\n'
+        "done\n"
+    )
+    hook.chmod(hook.stat().st_mode | stat.S_IEXEC)

@@ -9,14 +9,13 @@ the work tree is read as committed, with a warning naming it (docs/storage.md)."
 from __future__ import annotations
 
 import os
-import stat
 import tomllib
 from pathlib import Path
 
 import pytest
 
-from conftest import BIN, Cli, git, run_cli
-from teamrepos import at, bare_origin
+from conftest import Cli, git, run_cli
+from teamrepos import at, bare_origin, install_verify_hook
 
 BAD_NAME = "20260101T000000.000Z-01ZZZZZZZZZZZZZZZZZZZZZZZX.toml"
 
@@ -169,25 +168,10 @@ def test_doctor_fix_commits_no_file_it_cannot_validate(cli):
     assert cli.git("show", "--name-only", "--format=", "HEAD").count("\n") == 1
 
 
-def _push_hook(origin: Path) -> None:
-    """docs/verify.md's pre-receive hook."""
-    hook = origin / "hooks" / "pre-receive"
-    hook.write_text(
-        "#!/bin/sh\n"
-        "zero=0000000000000000000000000000000000000000\n"
-        "while read old new ref; do\n"
-        '  [ "$new" = "$zero" ] && continue\n'
-        '  if [ "$old" = "$zero" ]; then range="$new"; else range="$old..$new"; fi\n'
-        f'  "{BIN}" --repo . verify "$range" || exit 1\n'
-        "done\n"
-    )
-    hook.chmod(hook.stat().st_mode | stat.S_IEXEC)
-
-
 @pytest.mark.parametrize("kind", ["symlink", "folder"])
 def test_verify_and_the_hook_refuse_a_symlink_or_folder_in_events(tmp_path, kind):
     origin = bare_origin(tmp_path)
-    _push_hook(origin)
+    install_verify_hook(origin)
     repo = tmp_path / "a"
     assert run_cli("init", str(repo), "--remote", str(origin)).code == 0
     cli = Cli(repo)

@@ -7,14 +7,13 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import stat
 import subprocess
 from pathlib import Path
 
 import pytest
 
-from conftest import BIN, Cli, git, run_cli
-from teamrepos import at, bare_origin, human_id
+from conftest import Cli, git, run_cli
+from teamrepos import at, bare_origin, human_id, install_verify_hook
 
 
 @pytest.fixture(scope="module")
@@ -254,18 +253,7 @@ def test_signatures_are_checked(tmp_path, monkeypatch, isolated_env):
 @pytest.mark.process
 def test_a_pre_receive_hook_rejects_tampered_pushes(tmp_path):
     origin = bare_origin(tmp_path)
-    hook = origin / "hooks" / "pre-receive"
-    hook.write_text(
-        "#!/bin/sh\n"
-        "# docs/verify.md: refuse any push whose new commits break the append-only rule\n"
-        "zero=0000000000000000000000000000000000000000\n"
-        "while read old new ref; do\n"
-        '  [ "$new" = "$zero" ] && continue\n'
-        '  if [ "$old" = "$zero" ]; then range="$new"; else range="$old..$new"; fi\n'
-        f'  "{BIN}" --repo . verify "$range" || exit 1\n'
-        "done\n"
-    )
-    hook.chmod(hook.stat().st_mode | stat.S_IEXEC)
+    install_verify_hook(origin)
     repo = tmp_path / "a"
     assert run_cli("init", str(repo), "--remote", str(origin)).code == 0
     cli = Cli(repo)
