@@ -12,6 +12,7 @@ import inspect
 import re
 
 import pytest
+
 from conftest import run_cli
 
 BOX = re.compile(r"[│╭╮╰╯─]")

@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
+import re
 import sys
 from collections.abc import Callable
 from typing import Annotated, Any
-
-import re
 
 import typer
 from typer.core import TyperArgument, TyperOption
