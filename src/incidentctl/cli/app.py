@@ -23,6 +23,9 @@ from incidentctl.cli import (
     setup,
     sharing,
 )
+from incidentctl.cli import (
+    repo as repo_cli,
+)
 
 app = typer.Typer(
     name="incidentctl",
@@ -59,6 +62,7 @@ def root(
 
 
 setup.register(app)
+repo_cli.register(app)
 incident.register(app)
 reading.register(app)
 clocks.register(app)
