@@ -83,7 +83,7 @@ def workspace(ctx: typer.Context, *, check_config: bool = True) -> Workspace:
         options.opened = open_workspace(options.repo, check_config=check_config)
         for notice in options.opened.notices:
             terminal.talk(notice)
-        from incidentctl.cli.repo import on_open
+        from incidentctl.cli.firstuse import on_open
 
         on_open(ctx, options.opened)
     return options.opened
