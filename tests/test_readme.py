@@ -18,6 +18,7 @@ import re
 import subprocess
 
 import pytest
+
 from conftest import BIN
 from test_docs import readme_shell_blocks, readme_test_command
 
@@ -51,7 +52,7 @@ def test_the_readme_runs_top_to_bottom_on_a_fresh_home(tmp_path, isolated_env):
     assert not (isolated_env / ".local" / "share" / "incidentctl").exists()
     script = ["set -u"]
     commands = []
-    for n, line in enumerate(lines):
+    for line in lines:
         command = runnable(line)
         if command is None:
             continue
