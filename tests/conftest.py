@@ -74,6 +74,8 @@ def isolated_env(tmp_path_factory, monkeypatch):
     monkeypatch.setenv("COLUMNS", "200")
     monkeypatch.setenv("TERM", "dumb")
     monkeypatch.setenv("INCIDENTCTL_LOCK_TIMEOUT", "30")
+    # no first-run question (the handle) on a terminal: tests/test_handle.py asks it
+    monkeypatch.setenv("INCIDENTCTL_NO_FIRST_RUN", "1")
     return home
 
 

@@ -48,3 +48,41 @@ def test_command_reference_matches_help():
     assert DOC.read_text() == expected, (
         "docs/commands.md is stale: UPDATE_DOCS=1 python -m pytest tests/test_docs.py"
     )
+
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def readme_shell_blocks() -> list[list[str]]:
+    """The README's ```sh blocks, in order: each a list of its lines."""
+    import re
+
+    text = (ROOT / "README.md").read_text()
+    return [block.strip("\n").splitlines() for block in re.findall(r"```sh\n(.*?)```", text, re.S)]
+
+
+def readme_test_command() -> str:
+    """The README's test command: the second of its first two commands."""
+    return readme_shell_blocks()[0][1]
+
+
+def test_ci_runs_the_readme_test_command_exactly():
+    lines = [
+        line.strip()
+        for line in (ROOT / ".ci" / "run").read_text().splitlines()
+        if line.strip() and not line.lstrip().startswith("#")
+    ]
+    assert "pytest" in readme_test_command()
+    assert lines[-1] == readme_test_command(), (
+        ".ci/run must end with the README's test command, exactly"
+    )
+
+
+def test_the_readme_installs_into_a_venv_never_the_system_python():
+    """PEP 668: the system python3 is for `-m venv` alone (Debian 12, Ubuntu 24.04)."""
+    for block in readme_shell_blocks():
+        for line in block:
+            for command in line.split("&&"):
+                command = command.strip()
+                if command.startswith(("python3 -m pip", "pip ", "pip3 ", "sudo pip")):
+                    raise AssertionError(f"installs into the system Python: {line}")

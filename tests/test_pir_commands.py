@@ -164,7 +164,7 @@ def test_pir_help_is_light():
     usages = [line.strip() for line in proc.stdout.splitlines() if "Usage:" in line]
     assert usages == [
         "Usage: incidentctl pir [OPTIONS] COMMAND [ARGS]...",
-        "Usage: incidentctl action add [OPTIONS] {INC} {TITLE}",
+        "Usage: incidentctl action add [OPTIONS] INC TITLE",
         "Usage: incidentctl metrics [OPTIONS]",
     ], proc.stdout
     assert run_cli("pir", "--help").code == 0

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import re
 import sys
 from collections.abc import Callable
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
+from typer.core import TyperArgument, TyperOption
 
 from incidentctl import __version__
 from incidentctl.cli import (
@@ -20,6 +22,9 @@ from incidentctl.cli import (
     runbook,
     setup,
     sharing,
+)
+from incidentctl.cli import (
+    repo as repo_cli,
 )
 
 app = typer.Typer(
@@ -57,6 +62,7 @@ def root(
 
 
 setup.register(app)
+repo_cli.register(app)
 incident.register(app)
 reading.register(app)
 clocks.register(app)
@@ -91,12 +97,91 @@ def run(argv: list[str] | None = None) -> int:
     from incidentctl.cli import report, terminal
 
     terminal.reset()
-    command = typer.main.get_command(app_for(sys.argv[1:] if argv is None else argv))
+    command = as_written(typer.main.get_command(app_for(sys.argv[1:] if argv is None else argv)))
     try:
         code = command.main(args=argv, prog_name="incidentctl", standalone_mode=False)
     except (Exception, KeyboardInterrupt) as exc:
         code = report.failed(exc)
     return code if isinstance(code, int) else 0
+
+
+def as_written(command: Any) -> Any:
+    """`command` and its subcommands, with every help string shown as written.
+
+    Typer renders help through Rich, whose markup would eat any bracketed text
+    ("over [runbooks.vars]"); Typer's own labels are off the mark too: a `<bool>`
+    type after a flag (which takes no value), `<str>` after an argument's name and
+    `{title}` in the usage line. The help strings are escaped here, and the
+    parameters shown the way `--help` has always shown them: a flag alone, an
+    argument by its upper-case name (TITLE, [INC]). Nothing else changes."""
+    stack = [command]
+    while stack:
+        current = stack.pop()
+        current.help = _escape_markup(current.help)
+        current.short_help = _escape_markup(current.short_help)
+        if not getattr(current.get_help_option, "as_written", False):
+            current.get_help_option = _help_option_as_flag(current)
+        for param in current.params:
+            if isinstance(param, TyperArgument):
+                param.__class__ = _Argument
+            elif isinstance(param, TyperOption) and (param.is_flag or param.count):
+                param.__class__ = _Flag
+            param.help = _escape_markup(getattr(param, "help", None))
+        stack.extend(getattr(current, "commands", {}).values())
+    return command
+
+
+_MARKUP_TAG = re.compile(r"(\\*)(\[[a-z#/@][^[]*?])")  # rich.markup.escape's pattern
+
+
+def _escape_markup(text: str | None) -> str | None:
+    """`text` with what Rich would read as a markup tag escaped (rich.markup.escape,
+    without importing Rich on every start)."""
+    if not text or "[" not in text:
+        return text
+    return _MARKUP_TAG.sub(lambda m: f"{m.group(1)}{m.group(1)}\\{m.group(2)}", text)
+
+
+def _help_option_as_flag(command: Any) -> Callable[[object], object]:
+    """`command.get_help_option`, whose option is shown as a flag: click makes the
+    `--help` option when help is shown, apart from the parameters."""
+    make = command.get_help_option
+
+    def get_help_option(ctx: object) -> object:
+        option = make(ctx)
+        if isinstance(option, TyperOption):
+            option.__class__ = _Flag
+        return option
+
+    get_help_option.as_written = True  # type: ignore[attr-defined]
+    return get_help_option
+
+
+class _Flag(TyperOption):
+    """A flag: no type after its name (Typer shows `<bool>`, as if it took a value)."""
+
+    def display_type_rich(self, ctx: object) -> str | None:
+        return None
+
+
+class _Argument(TyperArgument):
+    """An argument shown by its metavar, or its name in upper case: TITLE in the
+    usage line (not `{title}`), [INC] (not `[[INC]]`), and no `<str>` after it."""
+
+    @property
+    def display_name_raw(self) -> str:
+        return self.metavar or self.name.upper()
+
+    def display_type_rich(self, ctx: object) -> str | None:
+        return None
+
+    def _usage_display_name(self) -> str:
+        name = self.display_name_raw
+        if not self.required and not name.startswith("["):
+            name = f"[{name}]"
+        if self.nargs != 1 and not name.endswith("..."):
+            name += "..."
+        return name
 
 
 def app_for(args: list[str]) -> typer.Typer:

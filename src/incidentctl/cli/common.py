@@ -38,7 +38,12 @@ AtOpt = Annotated[
     ),
 ]
 ByOpt = Annotated[
-    str | None, typer.Option("--by", metavar="@USER", help="Who did it, if not your git identity.")
+    str | None,
+    typer.Option(
+        "--by",
+        metavar="@USER",
+        help="Who did it, if not you (your handle in the user config, else your git name).",
+    ),
 ]
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print machine-readable JSON on stdout.")]
 # the message flags of the event commands and `render`
@@ -78,6 +83,9 @@ def workspace(ctx: typer.Context, *, check_config: bool = True) -> Workspace:
         options.opened = open_workspace(options.repo, check_config=check_config)
         for notice in options.opened.notices:
             terminal.talk(notice)
+        from incidentctl.cli.firstuse import on_open
+
+        on_open(ctx, options.opened)
     return options.opened
 
 

@@ -28,6 +28,13 @@ def init(
             help="Share it through this git remote: publish to an empty one, or join the team repo it holds.",
         ),
     ] = None,
+    default: Annotated[
+        bool,
+        typer.Option(
+            "--default",
+            help="Make it your default repo (repo = in the user config), for commands run anywhere.",
+        ),
+    ] = False,
 ) -> None:
     """Create an incident repo (git init, incidentctl.toml, a first commit). Reuses an existing git repo."""
     from incidentctl.services.setup import init_repo
@@ -41,11 +48,38 @@ def init(
     result = init_repo(path, example)
     if not result.config_written:
         terminal.talk(f"{result.root} is already an incident repo; nothing changed")
+    else:
+        made = "created git repo and " if result.git_created else ""
+        source = f" from the {result.example} example" if result.example else ""
+        terminal.talk(f"{made}wrote incidentctl.toml{source} · commit {result.commit}")
+        terminal.out(str(result.root))
+    _offer_default(result.root, default)
+
+
+def _offer_default(root: Path, default: bool) -> None:
+    """Make `root` the default repo (--default, or yes on a terminal), or say how."""
+    import sys
+
+    from incidentctl.services.setup import default_repo, make_default
+
+    if default_repo() == root:
+        if default:
+            terminal.talk(f"{root} is already your default repo")
         return
-    made = "created git repo and " if result.git_created else ""
-    source = f" from the {result.example} example" if result.example else ""
-    terminal.talk(f"{made}wrote incidentctl.toml{source} · commit {result.commit}")
-    terminal.out(str(result.root))
+    if not default and sys.stdin.isatty() and sys.stderr.isatty():
+        sys.stderr.write(
+            f"Make {root} your default incident repo, for commands run anywhere? [y/N]: "
+        )
+        sys.stderr.flush()
+        default = sys.stdin.readline().strip().lower() in ("y", "yes")
+    if default:
+        config = make_default(root)
+        terminal.talk(f"{root} is now your default repo (repo = in {config})")
+        return
+    terminal.talk(
+        f"to use it from anywhere: incidentctl init {root} --default "
+        f"(or, per command, --repo {root} or INCIDENTCTL_REPO={root}; inside it, it is used)"
+    )
 
 
 def doctor(

@@ -123,8 +123,7 @@ def when(ws: Workspace, text: str | None, what: str = "--at") -> datetime:
 def actor(ws: Workspace, by: str | None) -> str:
     if by is not None:
         return clean_name(by, "--by")
-    name, _email = ws.repo.git.identity()
-    return name
+    return ws.author()
 
 
 def refuse_damaged(loaded: LoadedIncident) -> None:

@@ -18,7 +18,29 @@ from incidentctl.store.repo import INCIDENTS, IncidentRepo
 if TYPE_CHECKING:
     from incidentctl.store.writer import Writer
 
-__all__ = ["DoctorReport", "Finding", "InitResult", "doctor", "init_repo"]
+__all__ = [
+    "DoctorReport",
+    "Finding",
+    "InitResult",
+    "default_repo",
+    "doctor",
+    "init_repo",
+    "make_default",
+]
+
+
+def default_repo() -> Path | None:
+    """The repo the user config names (`repo =`), or None."""
+    from incidentctl.store.locate import configured_repo
+
+    return configured_repo()
+
+
+def make_default(root: Path) -> Path:
+    """Make `root` the user's default repo; return the user config's path."""
+    from incidentctl.store.userconfig import point_user_config_at
+
+    return point_user_config_at(root)
 
 
 @dataclass(frozen=True)

@@ -57,6 +57,26 @@ class Workspace:
     def now(self) -> datetime:
         return now()
 
+    @cached_property
+    def handle(self) -> str | None:
+        """The user's `handle = "@ann"` (user config), or None."""
+        from incidentctl.store.userconfig import user_handle
+
+        return user_handle()
+
+    def author(self) -> str:
+        """Who did it, when the command is not told (--by): the user's handle, else the
+        git name. The git identity stays the commits' author either way."""
+        if self.handle:
+            return self.handle
+        name, _email = self.repo.git.identity()
+        return name
+
+    @property
+    def commits_made(self) -> int:
+        """How many commits this command made in the repo."""
+        return self.repo.git.commits_made
+
     def undefined_severity(self, state: IncidentState) -> str | None:
         """A warning when `state`'s severity is not in the config (any more): no clock,
         deadline or review policy applies, and "nothing due" would say less than that."""
@@ -161,6 +181,60 @@ def _model_at(model: Any, loc: tuple) -> Any:
     return current if isinstance(current, type) and issubclass(current, BaseModel) else None
 
 
+@dataclass(frozen=True)
+class RepoInUse:
+    """The repo the commands use, and why: `incidentctl repo`, and the notice after a
+    first write."""
+
+    root: Path
+    how: str  # as Located.how
+    why: str  # in words: "the user config (~/.config/incidentctl/config.toml)"
+    initialised: bool
+    configured: Path | None  # the user config's `repo =`
+    passed_over: Path | None  # an enclosing git work tree that is not an incident repo
+
+    @property
+    def is_configured(self) -> bool:
+        return self.configured == self.root
+
+    def to_dict(self) -> dict:
+        return {
+            "repo": str(self.root),
+            "how": self.how,
+            "why": self.why,
+            "initialised": self.initialised,
+            "configured": str(self.configured) if self.configured else None,
+            "passed_over": str(self.passed_over) if self.passed_over else None,
+        }
+
+
+def repo_in_use(repo_option: str | None, located: Located | None = None) -> RepoInUse:
+    """Which repo a command run here would use, and why; nothing is created."""
+    from incidentctl.store.locate import CONFIG_NAME, configured_repo, user_config_path
+
+    located = located or locate(repo_option)
+    why = {
+        "--repo": "the --repo option",
+        "INCIDENTCTL_REPO": f"$INCIDENTCTL_REPO={os.environ.get('INCIDENTCTL_REPO', '')}",
+        "work tree": "the enclosing git repo (it has an incidentctl.toml)",
+        "user config": f"repo = in the user config ({user_config_path()})",
+        "default": "the default repo: no --repo, $INCIDENTCTL_REPO, enclosing incident "
+        "repo or user config names another",
+    }.get(located.how, located.how)
+    try:
+        configured = configured_repo()
+    except ConfigError:
+        configured = None  # the other commands report it
+    return RepoInUse(
+        located.root,
+        located.how,
+        why,
+        (located.root / CONFIG_NAME).is_file(),
+        configured,
+        located.passed_over,
+    )
+
+
 def open_workspace(repo_option: str | None, *, check_config: bool = True) -> Workspace:
     located = locate(repo_option)
     created = False
@@ -172,7 +246,10 @@ def open_workspace(repo_option: str | None, *, check_config: bool = True) -> Wor
     require_initialised(located)
     ws = Workspace(IncidentRepo(located.root), located, created)
     if created:
-        ws.notices.append(f"created the default incident repo at {located.root}")
+        ws.notices.append(
+            f"created the default incident repo at {located.root} "
+            "(to use a team repo instead: incidentctl init PATH --default)"
+        )
     if check_config:
         ws.check_config()
     return ws

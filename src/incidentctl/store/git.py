@@ -104,6 +104,7 @@ class Git:
         self._repo: Any = None
         self._env_overrides: dict[str, str] = {}  # a fallback identity, if git has none
         self._identity: tuple[str, str] | None = None
+        self.commits_made = 0  # by this process: the CLI says where a first write went
         self._identity_proc: subprocess.Popen[bytes] | None = None
         self._staged_proc: subprocess.Popen[bytes] | None = None
 
@@ -290,6 +291,7 @@ class Git:
             # leave the index as we found it: the caller removes the files it wrote
             self.run_quiet("reset", "-q", "--", *paths)
             raise
+        self.commits_made += 1
         m = _COMMIT_LINE.search(out)
         if m:
             return m.group(1)

@@ -4,6 +4,7 @@ the user config's `repo =`, then the default repo in the user data dir."""
 from __future__ import annotations
 
 import os
+import re
 import tomllib
 from dataclasses import dataclass
 from pathlib import Path
@@ -19,6 +20,8 @@ class Located:
     root: Path
     how: str  # "--repo", "INCIDENTCTL_REPO", "work tree", "user config", "default"
     is_default: bool = False
+    # the enclosing git work tree, when it was passed over for having no incidentctl.toml
+    passed_over: Path | None = None
 
 
 def user_config_path() -> Path:
@@ -35,7 +38,10 @@ def default_repo_path() -> Path:
 
 # The keys the user config may hold. A typo is an error: ignored, a misspelt `repo`
 # would send every command to a new private default repo, away from the team's.
-USER_CONFIG_KEYS = ("repo",)
+USER_CONFIG_KEYS = ("repo", "handle")
+# a handle as roles are written: @ann, @sarah-sre, @ann.o
+HANDLE = re.compile(r"@[A-Za-z0-9][A-Za-z0-9._-]{0,63}")
+HANDLE_HINT = 'a handle is @ and a name without spaces, as roles are written: handle = "@ann"'
 
 
 def read_user_config() -> dict:
@@ -57,10 +63,14 @@ def read_user_config() -> dict:
                 hint=f"the user config knows: {', '.join(USER_CONFIG_KEYS)}; fix {path}",
             )
         if not isinstance(value, str):
+            what = "a handle" if key == "handle" else "a path"
+            example = "@ann" if key == "handle" else "PATH"
             raise ConfigError(
-                f"{path}: {key} must be a string (a path), not {type(value).__name__}",
-                hint=f'write it as {key} = "PATH" in {path}',
+                f"{path}: {key} must be a string ({what}), not {type(value).__name__}",
+                hint=f'write it as {key} = "{example}" in {path}',
             )
+        if key == "handle" and not HANDLE.fullmatch(value):
+            raise ConfigError(f"{path}: handle {value!r} is not a handle", hint=HANDLE_HINT)
     return data
 
 
@@ -72,6 +82,9 @@ def enclosing_work_tree(start: Path) -> Path | None:
 
 
 def locate(explicit: str | None, cwd: Path | None = None) -> Located:
+    """Where the commands work, and why (Located.how): the first of --repo,
+    $INCIDENTCTL_REPO, the enclosing git work tree if it is an incident repo, the user
+    config's `repo =`, the default repo."""
     if explicit:
         return Located(Path(explicit).expanduser().resolve(), "--repo")
     env = os.environ.get("INCIDENTCTL_REPO")
@@ -80,10 +93,18 @@ def locate(explicit: str | None, cwd: Path | None = None) -> Located:
     top = enclosing_work_tree((cwd or Path.cwd()).resolve())
     if top is not None and (top / CONFIG_NAME).is_file():
         return Located(top, "work tree")
+    configured = configured_repo()
+    if configured is not None:
+        return Located(configured, "user config", passed_over=top)
+    return Located(default_repo_path(), "default", is_default=True, passed_over=top)
+
+
+def configured_repo() -> Path | None:
+    """The user config's `repo =`, resolved; None if it names none."""
     configured = read_user_config().get("repo")
     if isinstance(configured, str) and configured:
-        return Located(Path(configured).expanduser().resolve(), "user config")
-    return Located(default_repo_path(), "default", is_default=True)
+        return Path(configured).expanduser().resolve()
+    return None
 
 
 def require_initialised(located: Located) -> None:
