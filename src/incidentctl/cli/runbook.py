@@ -1,4 +1,4 @@
-"""`incidentctl runbook ...`: list, show, lint, walk, step, progress."""
+"""`incidentctl runbook ...`: list, show, lint, new, import, walk, step, progress."""
 
 from __future__ import annotations
 
@@ -14,7 +14,7 @@ from incidentctl.cli.report import finish
 
 runbook_app = typer.Typer(
     name="runbook",
-    help="Runbooks: list, show and lint them; walk one step by step; record and follow progress.",
+    help="Runbooks: list, show, lint, write or import them; walk one step by step; record and follow progress.",
     no_args_is_help=True,
     context_settings={"help_option_names": ["-h", "--help"]},
 )
@@ -111,6 +111,51 @@ def lint(
             f"{count} problem{'s' if count != 1 else ''} in {', '.join(r.path for r in bad)}",
             hint="each problem names the field: fix it and lint again",
         )
+
+
+OutputOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--output",
+        "-o",
+        metavar="PATH",
+        help="Write here (a file or a folder) instead of the repo's runbooks/; - prints it.",
+    ),
+]
+
+
+def _written(result, as_json: bool) -> None:
+    if as_json:
+        terminal.out_json(result.to_dict())
+    elif result.path is None:
+        terminal.out(result.text.rstrip("\n"))
+    for note in result.notes:
+        terminal.warn(note)
+    if result.path is not None and not as_json:
+        terminal.talk(
+            f"wrote {result.display}: edit it, check it with"
+            f" `incidentctl runbook lint {result.display}`, and commit it"
+        )
+    finish(result)
+
+
+@runbook_app.command()
+def new(
+    ctx: typer.Context,
+    name: Annotated[
+        str, typer.Argument(metavar="NAME", help="The new runbook's name, e.g. widget-outage.")
+    ],
+    output: OutputOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Write a commented skeleton runbook that lints clean, into the repo's runbooks/ folder.
+
+    An existing file is never overwritten. Nothing is committed: edit it, then commit it.
+    """
+    from incidentctl.services.runbooks import new_runbook
+
+    ws = workspace(ctx) if output is None else None
+    _written(new_runbook(ws, name, output), as_json)
 
 
 @runbook_app.command()

@@ -79,11 +79,11 @@ def _schema_problems(
     """(runbook or None, problem lines `display: field.path: message`)."""
     from incidentctl.domain.runbook import RunbookError, parse_runbook
 
+    stem = file_name.removesuffix(".toml")
     try:
-        runbook = parse_runbook(data, display)
+        runbook = parse_runbook(data, display, default_name=stem)
     except RunbookError as exc:
         return None, str(exc).splitlines()
-    stem = file_name.removesuffix(".toml")
     if runbook.name != stem:
         return runbook, [
             f"{display}: name: {runbook.name!r} does not match the file name {file_name}"
@@ -769,3 +769,127 @@ def progress(ws: Workspace, ref: str) -> ProgressReport:
     if found.note:
         report.notes.append(found.note)
     return report
+
+
+# -- writing drafts: `runbook new`, `runbook import` ------------------------------------
+
+SKELETON = '''\
+# {name}: a team runbook. Edit it, check it with `incidentctl runbook lint {display}`,
+# then commit it. The format: docs/runbooks.md.
+#
+# Required: `title`, and at least one [[phases]] with a `title` holding at least one
+# [[phases.steps]] with a `text`. Everything else is optional: the name is the file's,
+# a phase id is a slug of its title, a step id a slug of its text.
+
+title = "{title}"
+# severity = "P1"                 # the severity it is written for
+# summary = "When to use it, in one line"
+# source = "Where it comes from: a wiki page, a procedure document"
+# symptoms = ["Health check failing"]      # `runbook list --for INC` suggests by these,
+# services = ["api"]                       # the services
+# tags = ["api"]                           # and the tags
+# warnings = ["DO NOT restart the database"]  # shown and acknowledged once, never steps
+
+[vars]                              # defaults of the {{{{ name }}}} variables in commands
+namespace = "production"            # a team sets its own in [runbooks.vars] or with --var
+
+[[phases]]
+title = "Immediate actions (first 5 minutes)"
+timebox = "5m"                      # optional: due this long after the declaration
+
+[[phases.steps]]
+text = "Declare the incident"
+# "Declare ..." is done by the declaration itself: the walk shows it as done, with the
+# event. Name the events that do a step with: satisfied_by = ["acknowledged"]
+
+[[phases.steps]]
+id = "check-pods"                   # optional: a fixed id keeps the answers if the text changes
+kind = "check"                      # action (the default), check, decision or communicate
+text = "Check the pods"
+commands = ["kubectl get pods -n {{{{ namespace }}}}"]   # shown; run only once confirmed
+
+[[phases]]
+title = "Mitigation"
+
+[[phases.steps]]
+kind = "decision"
+text = "Choose a mitigation"
+
+[[phases.steps.options]]
+key = "A"
+text = "Roll back the last deployment"
+# commands = ["kubectl rollout undo deployment/api -n {{{{ namespace }}}}"]
+
+[[phases.steps.options]]
+key = "B"
+text = "Restart the pods"
+
+[[phases.steps]]
+kind = "communicate"
+text = "Tell the team"
+template = "slack/update"           # the message the step calls for: [m] in the walk
+'''
+
+
+@dataclass
+class WrittenRunbook(Outcome):
+    name: str
+    text: str
+    path: Path | None  # None: printed, not written
+    display: str
+    problems: list[Problem] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "name": self.name,
+            "path": str(self.path) if self.path else None,
+            "notes": list(self.notes),
+        }
+
+
+def _check_new_name(name: str) -> str:
+    from incidentctl.domain.runbook import SLUG_RE
+
+    wanted = name.strip().removesuffix(".toml")
+    if not SLUG_RE.fullmatch(wanted):
+        raise UsageError(
+            f"{name!r} is not a runbook name",
+            hint="use lowercase letters, digits and '-', e.g. widget-outage",
+        )
+    return wanted
+
+
+def _write_draft(ws: Workspace | None, name: str, text: str, output: str | None) -> WrittenRunbook:
+    """Write `text` as runbook `name`: to the repo's runbooks/, to `output`, or (`-`) nowhere."""
+    from incidentctl.store.runbooks import team_runbook_path, write_new_runbook
+
+    if output == "-":
+        return WrittenRunbook(name, text, None, "-")
+    if output is not None:
+        path = Path(output)
+        if path.is_dir():
+            path = path / f"{name}.toml"
+        display = str(path)
+    else:
+        if ws is None:
+            raise UsageError("no repo", hint="give --output PATH")
+        path = team_runbook_path(ws.repo.root, name)
+        display = path.relative_to(ws.repo.root).as_posix()
+    if path.name != f"{name}.toml":
+        raise UsageError(
+            f"runbook {name} must live in {name}.toml, not {path.name}",
+            hint=f"give --output {path.parent / (name + '.toml')}, or a folder",
+        )
+    write_new_runbook(path, text, display)
+    return WrittenRunbook(name, text, path, display)
+
+
+def new_runbook(ws: Workspace | None, name: str, output: str | None = None) -> WrittenRunbook:
+    """A commented skeleton of runbook `name` that lints clean, in the repo's runbooks/
+    (or at `output`; `-` prints it). An existing file is never overwritten."""
+    name = _check_new_name(name)
+    title = name.replace("-", " ").capitalize()
+    display = f"runbooks/{name}.toml" if output is None else f"{name}.toml"
+    text = SKELETON.format(name=name, title=title, display=display)
+    return _write_draft(ws, name, text, output)

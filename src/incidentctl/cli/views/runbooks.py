@@ -96,7 +96,8 @@ def runbook_plain(view: RunbookView) -> str:
     lines = [f"{head} ({', '.join(facts)})"]
     if r.summary:
         lines.append(r.summary)
-    lines.append(f"source: {r.source}")
+    if r.source:
+        lines.append(f"source: {r.source}")
     if r.symptoms:
         lines.append("symptoms: " + "; ".join(r.symptoms))
     if r.services:
@@ -155,7 +156,8 @@ def runbook_rich(view: RunbookView) -> Any:
     facts = Table.grid(padding=(0, 2))
     facts.add_column(style="dim")
     facts.add_column()
-    facts.add_row("source", Text(r.source))
+    if r.source:
+        facts.add_row("source", Text(r.source))
     if r.symptoms:
         facts.add_row("symptoms", Text("; ".join(r.symptoms)))
     if r.services or r.tags:
