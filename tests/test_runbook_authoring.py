@@ -6,7 +6,6 @@ import tomllib
 from pathlib import Path
 
 from conftest import Cli, run_cli
-
 from incidentctl.domain.runbook import parse_runbook
 
 MINIMAL = """

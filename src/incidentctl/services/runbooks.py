@@ -773,7 +773,7 @@ def progress(ws: Workspace, ref: str) -> ProgressReport:
 
 # -- writing drafts: `runbook new`, `runbook import` ------------------------------------
 
-SKELETON = '''\
+SKELETON = """\
 # {name}: a team runbook. Edit it, check it with `incidentctl runbook lint {display}`,
 # then commit it. The format: docs/runbooks.md.
 #
@@ -828,7 +828,7 @@ text = "Restart the pods"
 kind = "communicate"
 text = "Tell the team"
 template = "slack/update"           # the message the step calls for: [m] in the walk
-'''
+"""
 
 
 @dataclass
