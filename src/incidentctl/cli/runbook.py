@@ -158,6 +158,43 @@ def new(
     _written(new_runbook(ws, name, output), as_json)
 
 
+@runbook_app.command("import")
+def import_(
+    ctx: typer.Context,
+    document: Annotated[
+        Path, typer.Argument(metavar="PROCEDURE.md", help="A Markdown procedure to import.")
+    ],
+    section: Annotated[
+        str | None,
+        typer.Option(
+            "--section",
+            metavar="TEXT",
+            help="Import the section under the first heading containing TEXT (default: the whole document).",
+        ),
+    ] = None,
+    name: Annotated[
+        str | None,
+        typer.Option(
+            "--name", metavar="NAME", help="The runbook's name (default: from its title)."
+        ),
+    ] = None,
+    output: OutputOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Turn a Markdown procedure into a runbook draft that lints clean, in the repo's runbooks/.
+
+    Headings and bold labels become phases (time boxes from "(First 5 minutes)",
+    "(Minutes 0-5)"), numbered and bulleted items steps, fenced shell blocks their
+    commands, "Option A/B/C" items a decision's options, "DO NOT" lines warnings.
+    An existing file is never overwritten; nothing is committed.
+    """
+    from incidentctl.services.runbooks import import_runbook
+
+    ws = workspace(ctx) if output is None else None
+    result = import_runbook(ws, document, section=section, name=name, output=output)
+    _written(result, as_json)
+
+
 @runbook_app.command()
 def walk(
     ctx: typer.Context,

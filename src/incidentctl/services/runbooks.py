@@ -39,7 +39,7 @@ from incidentctl.store.runbooks import RunbookFile, read_runbook_data, runbook_f
 if TYPE_CHECKING:
     from incidentctl.domain.incident import IncidentState
     from incidentctl.domain.runbook import Option, Phase, Runbook, Step, Suggestion
-    from incidentctl.domain.runbook_progress import PhaseClock, RunbookProgress
+    from incidentctl.domain.runbook_progress import PhaseClock, RunbookProgress, Satisfaction
 
 EVIDENCE = "evidence"
 _VAR_RE = re.compile(r"^([A-Za-z_][A-Za-z0-9_]*)=(.*)$", re.DOTALL)
@@ -680,6 +680,16 @@ class ProgressReport(Outcome):
                 "event": a.event_id,
             }
 
+        def step_dict(ph, s, p) -> dict[str, Any]:
+            data: dict[str, Any] = {"id": s.id, "phase": ph.id}
+            if s.id in p.answers:
+                data.update((k, v) for k, v in answer_dict(p.answers[s.id]).items() if k != "step")
+            elif s.id in p.satisfied:
+                data.update(satisfaction_dict(p.satisfied[s.id]))
+            else:
+                data["outcome"] = None
+            return data
+
         runbooks = []
         for item in self.items:
             data: dict[str, Any] = {"name": item.name, "attached": item.attached}
@@ -718,22 +728,7 @@ class ProgressReport(Outcome):
                         }
                         for ph in p.phases
                     ],
-                    "steps": [
-                        {
-                            "id": s.id,
-                            "phase": ph.id,
-                            **(
-                                {
-                                    k: v
-                                    for k, v in answer_dict(p.answers[s.id]).items()
-                                    if k != "step"
-                                }
-                                if s.id in p.answers
-                                else {"outcome": None}
-                            ),
-                        }
-                        for ph, s in p.runbook.iter_steps()
-                    ],
+                    "steps": [step_dict(ph, s, p) for ph, s in p.runbook.iter_steps()],
                     "unknown_steps": list(p.unknown_steps),
                 }
             )
@@ -744,6 +739,27 @@ class ProgressReport(Outcome):
             "now": iso(self.now),
             "runbooks": runbooks,
         }
+
+
+def satisfaction_dict(sat: Satisfaction) -> dict[str, Any]:
+    """A step the timeline satisfied, in `progress --json`: done, by these events."""
+    from incidentctl.domain.timeparse import iso
+
+    last = sat.event
+    return {
+        "outcome": "done",
+        "option": "",
+        "note": "",
+        "at": iso(last.at),
+        "author": last.author,
+        "evidence": "",
+        "event": last.id,
+        "satisfied_by": [
+            {"satisfier": name, "event": e.id, "type": e.type, "at": iso(e.at)}
+            for name, e in sat.matches
+        ],
+        "summary": sat.summary(),
+    }
 
 
 def progress(ws: Workspace, ref: str) -> ProgressReport:
@@ -893,3 +909,55 @@ def new_runbook(ws: Workspace | None, name: str, output: str | None = None) -> W
     display = f"runbooks/{name}.toml" if output is None else f"{name}.toml"
     text = SKELETON.format(name=name, title=title, display=display)
     return _write_draft(ws, name, text, output)
+
+
+IMPORT_HEADER = """\
+# {name}: a runbook draft imported from {source} by `incidentctl runbook import`.
+# Read it through before the team relies on it: step kinds, message templates and
+# satisfied_by (the events that do a step) were inferred from the words. Check it with
+# `incidentctl runbook lint {display}`, then commit it. The format: docs/runbooks.md.
+
+"""
+
+
+def import_runbook(
+    ws: Workspace | None,
+    document: Path,
+    *,
+    section: str | None = None,
+    name: str | None = None,
+    output: str | None = None,
+) -> WrittenRunbook:
+    """A runbook draft from a Markdown procedure (see domain/runbook_import.py for the
+    rules), validated as `runbook lint` would, then written like `runbook new`'s."""
+    import tomli_w
+
+    from incidentctl.domain.runbook import RunbookError, parse_runbook
+    from incidentctl.domain.runbook_import import ImportError_, import_procedure
+
+    if name is not None:
+        name = _check_new_name(name)
+    try:
+        text = document.read_bytes().decode("utf-8")
+    except FileNotFoundError:
+        raise NotFoundError(f"no file {str(document)!r}", hint="give a Markdown file") from None
+    except UnicodeDecodeError:
+        raise BadFileError(str(document), "not UTF-8 text") from None
+    except OSError as exc:
+        raise BadFileError(str(document), f"cannot read: {exc.strerror}") from None
+    try:
+        draft = import_procedure(text, section=section, source=document.name, name=name)
+    except ImportError_ as exc:
+        raise UsageError(f"{document}: {exc.message}", hint=exc.hint) from None
+    data = draft.data
+    name = data["name"]
+    display = f"runbooks/{name}.toml" if output is None else f"{name}.toml"
+    try:
+        parse_runbook(data, display)  # the draft must lint clean: a bug here, not the user's
+    except RunbookError as exc:
+        raise BadFileError(str(document), f"the imported draft does not validate: {exc}") from None
+    body = tomli_w.dumps(data, multiline_strings=True)
+    header = IMPORT_HEADER.format(name=name, source=document.name, display=display)
+    result = _write_draft(ws, name, header + body, output)
+    result.notes.extend(f"{document}: {note}" for note in draft.notes)
+    return result
