@@ -83,3 +83,37 @@ def test_runbook_new_writes_a_skeleton_that_lints_clean(cli: Cli) -> None:
     printed = cli("runbook", "new", "other", "-o", "-")
     assert printed.out.startswith("# other: a team runbook.")
     assert not (cli.repo / "runbooks" / "other.toml").exists()
+
+
+def test_lint_checks_each_template_a_step_names(cli: Cli, tmp_path: Path) -> None:
+    path = tmp_path / "widgets.toml"
+    path.write_text(
+        MINIMAL
+        + '\n[[phases.steps]]\ntext = "Write it up"\ntemplate = "postmortem"\n'
+        + '\n[[phases.steps]]\ntext = "Tell them"\ntemplate = "statuspage"\n'  # a family
+        + '\n[[phases.steps]]\ntext = "Tell us"\ntemplate = "slack/ours"\n'
+    )
+    result = cli("runbook", "lint", str(path), ok=False)
+    assert result.code == 1
+    lines = result.out.splitlines()
+    assert lines[0].startswith(
+        f"{path}: phases[0].steps[3].template: no message template 'postmortem'"
+        " (the repo can render: email/customer, slack/declared"
+    )
+    assert lines[1].startswith(
+        f"{path}: phases[0].steps[5].template: no message template 'slack/ours'"
+    )
+    assert len(lines) == 2
+    # a template of the repo's own is one it can render
+    (cli.repo / "templates" / "slack").mkdir(parents=True)
+    (cli.repo / "templates" / "slack" / "ours.slack.j2").write_text("{{ title }}\n")
+    result = cli("runbook", "lint", str(path), ok=False)
+    assert [line.split(": ")[1] for line in result.out.splitlines()] == [
+        "phases[0].steps[3].template"
+    ]
+
+
+def test_builtin_steps_name_templates_that_render() -> None:
+    builtin = Path(__file__).resolve().parents[1] / "src" / "incidentctl" / "runbooks"
+    result = run_cli("runbook", "lint", *map(str, sorted(builtin.glob("*.toml"))))
+    assert result.code == 0, result.out + result.err

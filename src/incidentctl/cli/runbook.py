@@ -84,16 +84,24 @@ def show(
 
 @runbook_app.command()
 def lint(
+    ctx: typer.Context,
     files: Annotated[
         list[Path], typer.Argument(metavar="FILE...", help="Runbook TOML files to check.")
     ],
     as_json: JsonOpt = False,
 ) -> None:
-    """Check runbook files: TOML syntax, schema (with field paths), command templates."""
-    from incidentctl.errors import DataError
-    from incidentctl.services.runbooks import lint_file
+    """Check runbook files: TOML syntax, schema (with field paths), commands, message templates.
 
-    results = [lint_file(path) for path in files]
+    Each template a step names must be one the repo can render (its templates/ and the
+    built-ins; outside a repo, the built-ins).
+    """
+    from incidentctl.cli.common import GlobalOptions
+    from incidentctl.errors import DataError
+    from incidentctl.services.runbooks import lint_file, message_templates
+
+    options = ctx.find_object(GlobalOptions)
+    templates = message_templates(options.repo if options else None)
+    results = [lint_file(path, templates) for path in files]
     if as_json:
         terminal.out_json([r.to_dict() for r in results])
     else:

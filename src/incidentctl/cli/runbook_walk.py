@@ -93,7 +93,7 @@ class _Session:
         for step_id, sat in progress.satisfied.items():
             if step_id not in self.shown_satisfied:
                 self.shown_satisfied.add(step_id)
-                terminal.print_talk(satisfied_step(views[step_id], sat, now))
+                terminal.print_talk(satisfied_step(views[step_id], sat, now), soft_wrap=True)
 
 
 def run_walk(

@@ -67,7 +67,8 @@ class Satisfaction:
 
     def summary(self) -> str:
         """What did it, e.g. "declared", "statuspage/investigating sent", "cto notified"."""
-        return ", ".join(_what(e) for e in dict.fromkeys(e for _, e in self.matches))
+        events = {e.id: e for _, e in self.matches}  # one event may match two satisfiers
+        return ", ".join(_what(e) for e in events.values())
 
 
 def _what(event: EventBase) -> str:

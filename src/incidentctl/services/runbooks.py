@@ -209,6 +209,7 @@ class StepView:
             "text": s.text,
             "warnings": list(s.warnings),
             "template": s.template,
+            "satisfied_by": s.satisfiers,
             "commands": [c.to_dict() for c in self.commands if not c.option],
             "options": [
                 {"key": o.key, "text": o.text, "commands": [c.to_dict() for c in lines]}
@@ -351,8 +352,34 @@ class LintResult(Outcome):
         }
 
 
-def lint_file(path: Path) -> LintResult:
-    """Check one runbook file: TOML, schema, file name, and that every command renders."""
+# families of documents, not messages: `pir generate` and `metrics --report` render them
+DOCUMENT_FAMILIES = ("pir", "metrics")
+
+
+def message_templates(repo_option: str | None) -> list[str]:
+    """The message templates the repo in use can render (its own and the built-ins), by
+    name; with no incident repo found (lint creates none), the built-ins."""
+    from incidentctl.errors import IncidentctlError
+    from incidentctl.store.locate import locate
+    from incidentctl.templating.sandbox import available_templates
+
+    try:
+        located = locate(repo_option)
+        root: Path | None = located.root
+    except IncidentctlError:
+        root = None
+    if root is not None and not (root / "incidentctl.toml").is_file():
+        root = None
+    try:
+        names = available_templates(root)
+    except IncidentctlError:
+        names = available_templates(None)  # a bad repo template: `template list` says so
+    return [n for n in names if n.split("/", 1)[0] not in DOCUMENT_FAMILIES]
+
+
+def lint_file(path: Path, templates: list[str] | None = None) -> LintResult:
+    """Check one runbook file: TOML, schema, file name, that every command renders, and
+    (given `templates`, see message_templates) that every template a step names exists."""
     from incidentctl.templating.sandbox import TemplateError, string_variables
 
     shown = str(path)
@@ -375,6 +402,17 @@ def lint_file(path: Path) -> LintResult:
             no_default |= string_variables(template, where) - set(runbook.vars)
         except TemplateError as exc:
             result.problems.append(exc.message)
+    if templates is not None:
+        families = {t.split("/", 1)[0] for t in templates}
+        for p, phase in enumerate(runbook.phases):
+            for n, step in enumerate(phase.steps):
+                t = step.template
+                if t is None or t in templates or t in families:
+                    continue
+                result.problems.append(
+                    f"{shown}: phases[{p}].steps[{n}].template: no message template {t!r}"
+                    f" (the repo can render: {', '.join(templates)})"
+                )
     for name in sorted(no_default):
         result.warnings.append(
             f"{shown}: vars: commands use {{{{ {name} }}}}, which has no default here;"

@@ -127,6 +127,8 @@ def _plain_step(v: StepView) -> list[str]:
     s = v.step
     template = f" (message: {s.template})" if s.template else ""
     out = [f"  {v.number}. {s.id} [{s.kind}] {s.text}{template}"]
+    if s.satisfiers:
+        out.append(" " * (len(str(v.number)) + 4) + "done by: " + ", ".join(s.satisfiers))
     indent = " " * (len(str(v.number)) + 4)
     out += [f"{indent}! {w}" for w in s.warnings]
     for c in v.commands:
@@ -220,6 +222,8 @@ def step_body(v: StepView) -> Any:
             lines.append(Text.assemble(f"    {number} ", command_text(c, 6)))
     if s.template:
         lines.append(Text(f"  message: {s.template}", style="blue"))
+    if s.satisfiers:
+        lines.append(Text("  done by: " + ", ".join(s.satisfiers), style="dim green"))
     return Group(*lines)
 
 
@@ -265,7 +269,7 @@ def satisfied_step(view: StepView, sat: Satisfaction, now: datetime) -> Any:
         + f" (event {sat.event.id})",
         style="green",
     )
-    return text
+    return text  # print it with soft_wrap: an event id is never cut
 
 
 def walk_step(position: WalkPosition) -> Any:
