@@ -77,7 +77,7 @@ CASES: dict[str, dict[str, Any]] = {
             "Check database connectivity",
             "Check external service dependencies",
             "Review monitoring dashboards",
-            "Mitigation options (choose fastest)",
+            "Mitigation Options (Choose fastest)",
             'Update status page: "Investigating API service disruption"',
             "Send email to all active users (template: incident_notification.html)",
             'Post to Twitter/LinkedIn: "We\'re aware of service issues..."',
@@ -122,9 +122,6 @@ CASES: dict[str, dict[str, Any]] = {
         "values": WAOOAW_VALUES,
         "steps": [
             "Declare P0 incident + page engineering leadership immediately",
-            "DO NOT restart services (may propagate corruption)",
-            "DO NOT run migrations or schema changes",
-            "DO NOT delete anything",
             "Take database snapshot immediately",
             "Identify scope of corruption (which tables, how many rows)",
             "Identify time corruption started (transaction logs)",
@@ -132,9 +129,8 @@ CASES: dict[str, dict[str, Any]] = {
             "If recent (< 1 hour), consider point-in-time recovery",
             "If contained to specific customers, quarantine affected data",
             "Restore from last known good backup (if severe)",
-            "Always prefer data preservation over service restoration",
             "Notify customers immediately if their data affected",
-            "Be transparent about root cause and recovery plan",
+            "Transparent about root cause and recovery plan",
             "Legal/compliance teams notified (GDPR, data breach protocols)",
         ],
         "commands": ["pg_dump waooaw > /backup/emergency-$(date +%s).sql"],
@@ -149,8 +145,8 @@ CASES: dict[str, dict[str, Any]] = {
             "Preserve forensic evidence",
             "Rotate all credentials (API keys, database passwords)",
             "Notify legal/compliance teams",
-            "Follow the Security Incident Response Plan"
-            " (./security_incident_response.md, separate document)",
+            "Follow: Security Incident Response Plan"
+            " (./security_incident_response.md) (separate document)",
         ],
         "commands": [
             "docker compose logs > incident-$(date +%s)-logs.txt",
@@ -291,13 +287,12 @@ def seed_commands(name: str) -> list[str]:
 
 
 def texts_in_order(runbook: Runbook) -> list[str]:
-    """Step texts, each followed by its option texts and warnings; runbook warnings last."""
+    """Step texts, each followed by its option texts and warnings."""
     out: list[str] = []
     for _, step in runbook.iter_steps():
         out.append(step.text)
         out.extend(o.text for o in step.options)
         out.extend(step.warnings)
-    out.extend(runbook.warnings)
     return out
 
 
@@ -343,13 +338,21 @@ def test_expected_lists_match_the_seed(name: str) -> None:
     section = seed_section(case["seed"], case["heading"])
     assert commands_in(section) == [normalize(c) for c in case["commands"]]
     # every numbered or bulleted item of the seed appears, in order, in the runbook's
-    # step texts, option texts and warnings
-    texts = [t.lower() for t in texts_in_order(load(name))]
-    at = 0
+    # step texts, option texts and step warnings, or (a DO NOT line, a rule in bold)
+    # in the runbook's warnings, in their order
+    runbook = load(name)
+    texts = [t.lower() for t in texts_in_order(runbook)]
+    warnings = [w.lower() for w in runbook.warnings]
+    at = warned = 0
     for item in items_in(section):
+        in_warnings = [i for i in range(warned, len(warnings)) if item.lower() in warnings[i]]
+        if in_warnings:
+            warned = in_warnings[0] + 1
+            continue
         found = next((i for i in range(at, len(texts)) if item.lower() in texts[i]), None)
         assert found is not None, f"seed item {item!r} missing or out of order"
         at = found
+    assert warned == len(warnings), "a runbook warning the seed does not have"
 
 
 def test_api_outage_mitigation_is_one_decision() -> None:
@@ -400,7 +403,8 @@ def test_data_corruption_warnings() -> None:
         "DO NOT delete anything",
     ):
         assert do_not in runbook.warnings
-        assert any(step.text == do_not for _, step in runbook.iter_steps())
+        # a DO NOT line is a warning, acknowledged once, never a step
+        assert not any("DO NOT" in step.text for _, step in runbook.iter_steps())
     assert "Always prefer data preservation over service restoration" in runbook.warnings
 
 

@@ -174,11 +174,14 @@ def test_walk_end_to_end(drill_repo) -> None:
     assert "$ echo evidence-123\nevidence-123\n[exit code 0]\n" in evidence
     assert not (cli.repo / "pwned").exists() and not marker.exists()
 
-    # 2. resume at step 2; Ctrl-C in the middle of a prompt leaves nothing behind
+    # 2. resume at step 2: the warnings are shown, not asked again; Ctrl-C in the middle
+    #    of a prompt leaves nothing behind
     child = spawn(cli, inc, "drill")
     child.expect(re.escape("resuming at step 2 (choose): 1 of 4 steps answered"))
-    acknowledge(child)
+    child.expect(re.escape("warnings (acknowledged when this walk began)"))
+    child.expect("DO NOT restart the widgets")
     child.expect("step 2 of 4")
+    assert "I have read" not in child.before
     choose(child, "n")
     child.expect("note: ")
     child.send("half a thou")
@@ -192,7 +195,6 @@ def test_walk_end_to_end(drill_repo) -> None:
     #    stopped with Ctrl-C whose output so far is kept
     child = spawn(cli, inc)
     child.expect(re.escape("resuming at step 2 (choose)"))
-    acknowledge(child)
     choose(child, "p")
     child.expect(re.escape("option [A/B]: "))
     child.sendline("b")
@@ -281,14 +283,74 @@ def test_walk_suggests_a_runbook_when_none_is_attached(cli: Cli) -> None:
     child.expect(re.escape("runbook (number or name) (1): "))
     child.sendline("")
     child.expect(re.escape(f"{inc}: API outage  (api-outage, chosen)"))
-    child.expect("step 1 of 12")
+    # "Declare P0 incident" is done by the declaration: shown, not asked
+    child.expect(re.escape("✓ step 1 · Declare P0 incident"))
+    child.expect("step 2 of 12")
     choose(child, "d")
-    child.expect("recorded declare: done")
+    child.expect("recorded page: done")
     choose(child, "q")
     assert finish(child) == 0
     # the walk in progress is found again without naming it
     child = spawn(cli, inc)
     child.expect(re.escape("(api-outage, in progress)"))
-    child.expect(re.escape("resuming at step 2 (page)"))
+    child.expect(re.escape("resuming at step 3 (check-infrastructure): 2 of 12 steps answered"))
     choose(child, "q")
     assert finish(child) == 0
+
+
+def test_the_timeline_satisfies_steps_and_do_not_lines_are_warnings(cli: Cli) -> None:
+    inc = cli.declare(
+        "Orders table has wrong totals", "--runbook", "data-corruption", severity="P0"
+    )
+    declared = cli("show", inc, "--json").json()["timeline"][0]
+    start = cli.commits()
+
+    # 1. the DO NOT lines are warnings, acknowledged once; the declaration did step 1
+    child = spawn(cli, inc)
+    child.expect(re.escape("✓ step 1 · Declare P0 incident + page engineering leadership"))
+    child.expect(re.escape("done: declared at "))
+    child.expect(re.escape(f"(event {declared['id']})"))
+    child.expect("DO NOT restart services")
+    child.expect("DO NOT run migrations or schema changes")
+    child.expect("DO NOT delete anything")
+    child.expect("Always prefer data preservation over service restoration")
+    child.expect(re.escape("I have read these warnings. Start? [y/n] (n): "))
+    child.sendline("y")
+    child.expect(re.escape("step 2 of 11 · Immediate Actions (Critical: DO NOT MAKE WORSE)"))
+    child.expect("Take database snapshot immediately")
+    choose(child, "d")
+    child.expect("recorded snapshot: done")
+    child.expect("step 3 of 11")
+    choose(child, "q")
+    assert finish(child) == 0
+    assert cli.commits() == start + 1  # satisfied steps and warnings record nothing
+
+    # 2. the customer email recorded as sent does the notify-customers step
+    sent = cli("comms", "sent", inc, "email/customer", "--json").json()["events"][0]
+    child = spawn(cli, inc)
+    child.expect(re.escape("✓ step 9 · Notify customers immediately if their data affected"))
+    child.expect(re.escape("done: email/customer sent at "))
+    child.expect(re.escape(f"(event {sent['id']})"))
+    child.expect(re.escape("resuming at step 3 (scope): 3 of 11 steps answered"))
+    child.expect(re.escape("warnings (acknowledged when this walk began)"))
+    child.expect("step 3 of 11")
+    assert "I have read" not in child.before
+    for step in ("scope", "start-time", "cause", "point-in-time-recovery", "quarantine"):
+        choose(child, "s")
+        child.expect(f"recorded {step}: skipped")
+    choose(child, "s")
+    child.expect("recorded restore-backup: skipped")
+    child.expect("step 10 of 11")  # step 9 was not asked
+    choose(child, "q")
+    assert finish(child) == 0
+
+    steps = {
+        s["id"]: s for s in cli("runbook", "progress", inc, "--json").json()["runbooks"][0]["steps"]
+    }
+    assert steps["declare"]["outcome"] == "done"
+    assert steps["declare"]["satisfied_by"] == [
+        {"satisfier": "declared", "event": declared["id"], "type": "declared", "at": declared["at"]}
+    ]
+    assert steps["notify-customers"]["event"] == sent["id"]
+    assert steps["snapshot"]["outcome"] == "done" and "satisfied_by" not in steps["snapshot"]
+    assert steps["transparency"]["outcome"] is None

@@ -1,4 +1,4 @@
-"""`incidentctl runbook ...`: list, show, lint, walk, step, progress."""
+"""`incidentctl runbook ...`: list, show, lint, new, import, walk, step, progress."""
 
 from __future__ import annotations
 
@@ -14,7 +14,7 @@ from incidentctl.cli.report import finish
 
 runbook_app = typer.Typer(
     name="runbook",
-    help="Runbooks: list, show and lint them; walk one step by step; record and follow progress.",
+    help="Runbooks: list, show, lint, write or import them; walk one step by step; record and follow progress.",
     no_args_is_help=True,
     context_settings={"help_option_names": ["-h", "--help"]},
 )
@@ -84,16 +84,24 @@ def show(
 
 @runbook_app.command()
 def lint(
+    ctx: typer.Context,
     files: Annotated[
         list[Path], typer.Argument(metavar="FILE...", help="Runbook TOML files to check.")
     ],
     as_json: JsonOpt = False,
 ) -> None:
-    """Check runbook files: TOML syntax, schema (with field paths), command templates."""
-    from incidentctl.errors import DataError
-    from incidentctl.services.runbooks import lint_file
+    """Check runbook files: TOML syntax, schema (with field paths), commands, message templates.
 
-    results = [lint_file(path) for path in files]
+    Each template a step names must be one the repo can render (its templates/ and the
+    built-ins; outside a repo, the built-ins).
+    """
+    from incidentctl.cli.common import GlobalOptions
+    from incidentctl.errors import DataError
+    from incidentctl.services.runbooks import lint_file, message_templates
+
+    options = ctx.find_object(GlobalOptions)
+    templates = message_templates(options.repo if options else None)
+    results = [lint_file(path, templates) for path in files]
     if as_json:
         terminal.out_json([r.to_dict() for r in results])
     else:
@@ -111,6 +119,88 @@ def lint(
             f"{count} problem{'s' if count != 1 else ''} in {', '.join(r.path for r in bad)}",
             hint="each problem names the field: fix it and lint again",
         )
+
+
+OutputOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--output",
+        "-o",
+        metavar="PATH",
+        help="Write here (a file or a folder) instead of the repo's runbooks/; - prints it.",
+    ),
+]
+
+
+def _written(result, as_json: bool) -> None:
+    if as_json:
+        terminal.out_json(result.to_dict())
+    elif result.path is None:
+        terminal.out(result.text.rstrip("\n"))
+    for note in result.notes:
+        terminal.warn(note)
+    if result.path is not None and not as_json:
+        terminal.talk(
+            f"wrote {result.display}: edit it, check it with"
+            f" `incidentctl runbook lint {result.display}`, and commit it"
+        )
+    finish(result)
+
+
+@runbook_app.command()
+def new(
+    ctx: typer.Context,
+    name: Annotated[
+        str, typer.Argument(metavar="NAME", help="The new runbook's name, e.g. widget-outage.")
+    ],
+    output: OutputOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Write a commented skeleton runbook that lints clean, into the repo's runbooks/ folder.
+
+    An existing file is never overwritten. Nothing is committed: edit it, then commit it.
+    """
+    from incidentctl.services.runbooks import new_runbook
+
+    ws = workspace(ctx) if output is None else None
+    _written(new_runbook(ws, name, output), as_json)
+
+
+@runbook_app.command("import")
+def import_(
+    ctx: typer.Context,
+    document: Annotated[
+        Path, typer.Argument(metavar="PROCEDURE.md", help="A Markdown procedure to import.")
+    ],
+    section: Annotated[
+        str | None,
+        typer.Option(
+            "--section",
+            metavar="TEXT",
+            help="Import the section under the first heading containing TEXT (default: the whole document).",
+        ),
+    ] = None,
+    name: Annotated[
+        str | None,
+        typer.Option(
+            "--name", metavar="NAME", help="The runbook's name (default: from its title)."
+        ),
+    ] = None,
+    output: OutputOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Turn a Markdown procedure into a runbook draft that lints clean, in the repo's runbooks/.
+
+    Headings and bold labels become phases (time boxes from "(First 5 minutes)",
+    "(Minutes 0-5)"), numbered and bulleted items steps, fenced shell blocks their
+    commands, "Option A/B/C" items a decision's options, "DO NOT" lines warnings.
+    An existing file is never overwritten; nothing is committed.
+    """
+    from incidentctl.services.runbooks import import_runbook
+
+    ws = workspace(ctx) if output is None else None
+    result = import_runbook(ws, document, section=section, name=name, output=output)
+    _written(result, as_json)
 
 
 @runbook_app.command()

@@ -1,5 +1,10 @@
 """The interactive runbook walk: prompts on the terminal, one recorded answer per step.
 
+Steps the timeline already satisfies (the declaration, an acknowledgement, a message
+recorded as sent...) are shown as done with the event that did it, and not asked. The
+runbook's warnings are acknowledged once: before the first answer; a resumed walk shows
+them again without asking.
+
 Nothing is written until a step's answer is complete: notes and command output wait in
 memory, so Ctrl-C at any prompt (or quitting) leaves no partial event. Each answer is
 re-checked against the repo before the next step, so answers from another terminal or
@@ -74,6 +79,21 @@ class _Session:
     at: str | None
     by: str | None
     typed_values: dict[str, str] = field(default_factory=dict)  # for variables with no value
+    shown_satisfied: set[str] = field(default_factory=set)  # steps shown as done by events
+
+    def show_satisfied(self, position: WalkPosition | None, progress=None) -> None:
+        """Show, once each, the steps that the timeline satisfies."""
+        from incidentctl.cli.views.runbooks import satisfied_step
+
+        progress = position.progress if position is not None else progress
+        if progress is None:
+            return
+        views = {v.step.id: v for v in self.walk.steps}
+        now = self.ws.now()
+        for step_id, sat in progress.satisfied.items():
+            if step_id not in self.shown_satisfied:
+                self.shown_satisfied.add(step_id)
+                terminal.print_talk(satisfied_step(views[step_id], sat, now), soft_wrap=True)
 
 
 def run_walk(
@@ -111,6 +131,7 @@ def _walk(
         walk = open_walk(ws, ref, chosen, overrides)
         reason = choice.reason if choice.name else "chosen"
         terminal.print_talk(walk_header(walk, reason))
+        session = _Session(ws, walk, at, by)
         position = walk_position(ws, walk)
         if position is None:
             terminal.talk(
@@ -118,22 +139,26 @@ def _walk(
                 f" see: incidentctl runbook progress {walk.human_id}"
             )
             return
-        if position.progress.answered:
+        session.show_satisfied(position)
+        # a walk records no answer before its warnings are acknowledged: answers mean
+        # they were, so a resumed walk shows them without asking again
+        resumed = bool(position.progress.answers)
+        if resumed:
             terminal.talk(
                 f"resuming at step {position.view.number} ({position.view.step.id}):"
                 f" {position.progress.answered} of {position.progress.total} steps answered"
             )
         if walk.loaded.runbook.warnings:
-            terminal.print_talk(runbook_warnings(walk))
-            if not _confirm("I have read these warnings. Start?"):
+            terminal.print_talk(runbook_warnings(walk, acknowledged=resumed))
+            if not resumed and not _confirm("I have read these warnings. Start?"):
                 terminal.talk("not started: the warnings must be acknowledged first")
                 return
     except _Quit:
         terminal.talk("walk stopped; nothing recorded")
         return
-    session = _Session(ws, walk, at, by)
     while True:
         position = walk_position(ws, walk)
+        session.show_satisfied(position)
         if position is None:
             terminal.talk(f"runbook {walk.loaded.name} complete: every step is answered")
             return

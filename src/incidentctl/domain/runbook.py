@@ -3,6 +3,15 @@
 A runbook is data (a TOML file, parsed by the caller into a dict). This module only
 validates it and answers questions about it; it does no I/O.
 
+The minimum is small: a `title`, and phases with a `title` and steps with a `text`. The
+name defaults to the file's (the caller passes it), a phase id to a slug of its title and
+a step id to a slug of its text (made unique with -2, -3, ...); `source` is optional.
+
+A step may be satisfied by the timeline instead of an answer: `satisfied_by` names the
+events that do it (`declared`, `acknowledged`, `sent:slack/declared`, `notified:cto`...);
+without it the step's own action says (see `Step.satisfiers`). Runbook `warnings` (the
+DO NOT list) are acknowledged once, before the first step; they are never steps.
+
 Commands may use `{{ name }}` variables for environment-specific things (namespace,
 deployment, database, ...). Their defaults live in the runbook's `[vars]` table; a team's
 configuration or the command line may override them; templating/sandbox.py renders
@@ -27,6 +36,39 @@ from incidentctl.domain.timeparse import TimeParseError, parse_compact_duration
 SLUG_RE = re.compile(r"^[a-z0-9][a-z0-9-]*$")
 TEMPLATE_RE = re.compile(r"^[a-z0-9][a-z0-9_-]*(?:/[a-z0-9][a-z0-9_-]*)*$")
 _VAR_NAME_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+_SLUG_WORD_RE = re.compile(r"[a-z0-9]+")
+SLUG_MAX = 40
+
+# the timeline events a step can be satisfied by: `kind` or `kind:value`
+SATISFIER_KINDS: dict[str, str] = {
+    "declared": "the incident is declared",
+    "acknowledged": "a responder acknowledged (the page was answered)",
+    "mitigated": "the incident is mitigated",
+    "resolved": "the incident is resolved",
+    "escalated": "the incident was escalated",
+    "assigned": "a role is assigned (assigned:ROLE for one role)",
+    "notified": "a stakeholder was notified (notified:WHO for one)",
+    "sent": "a message was recorded as sent (sent:TEMPLATE, or sent:FAMILY)",
+}
+_SATISFIER_RE = re.compile(r"^(?P<kind>[a-z]+)(?::(?P<value>[A-Za-z0-9@][A-Za-z0-9_./@-]*))?$")
+_WITH_VALUE = {"assigned", "notified", "sent"}
+
+
+def slugify(text: str, limit: int = SLUG_MAX) -> str:
+    """'Check recent deployments!' -> 'check-recent-deployments': lowercase ASCII words
+    joined by '-', cut at a word boundary to at most `limit` characters. '' if no word."""
+    import unicodedata
+
+    ascii_text = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode()
+    out = ""
+    for word in _SLUG_WORD_RE.findall(ascii_text.lower()):
+        longer = f"{out}-{word}" if out else word
+        if len(longer) > limit:
+            if not out:
+                out = word[:limit]
+            break
+        out = longer
+    return out
 
 
 def _slug(value: str) -> str:
@@ -45,6 +87,15 @@ def _timebox(value: str) -> str:
     return value
 
 
+def _satisfier(value: str) -> str:
+    m = _SATISFIER_RE.fullmatch(value)
+    kind = m.group("kind") if m else ""
+    if kind not in SATISFIER_KINDS or (m and m.group("value") and kind not in _WITH_VALUE):
+        known = ", ".join(f"{k}:..." if k in _WITH_VALUE else k for k in SATISFIER_KINDS)
+        raise ValueError(f"{value!r} is not an event a step can be satisfied by (use {known})")
+    return value
+
+
 def _template(value: str) -> str:
     if not TEMPLATE_RE.fullmatch(value):
         raise ValueError(f"{value!r} is not a template name (use e.g. slack/declared)")
@@ -55,6 +106,7 @@ Slug = Annotated[str, AfterValidator(_slug)]
 Text = Annotated[str, Field(min_length=1)]
 Timebox = Annotated[str, AfterValidator(_timebox)]
 TemplateName = Annotated[str, AfterValidator(_template)]
+Satisfier = Annotated[str, AfterValidator(_satisfier)]
 StepKind = Literal["check", "action", "decision", "communicate"]
 Severity = Literal["P0", "P1", "P2", "P3"]
 
@@ -114,6 +166,23 @@ class Step(_Model):
     warnings: list[Text] = []
     options: list[Option] = []
     template: TemplateName | None = None  # e.g. "slack/declared", "statuspage/investigating"
+    # the events that do this step (all of them); None: inferred (see satisfiers), []: none
+    satisfied_by: list[Satisfier] | None = None
+
+    @model_validator(mode="before")
+    @classmethod
+    def _one_satisfier(cls, data: Any) -> Any:
+        if isinstance(data, dict) and isinstance(data.get("satisfied_by"), str):
+            return {**data, "satisfied_by": [data["satisfied_by"]]}  # one event: a string will do
+        return data
+
+    @property
+    def satisfiers(self) -> list[str]:
+        """The events that satisfy this step: `satisfied_by` if the runbook gives it,
+        else what the step's own action implies (see `infer_satisfiers`)."""
+        if self.satisfied_by is not None:
+            return list(self.satisfied_by)
+        return infer_satisfiers(self.text, self.template)
 
     @model_validator(mode="after")
     def _check_kind(self) -> Step:
@@ -157,13 +226,28 @@ class Runbook(_Model):
     title: Text
     severity: Severity | None = None  # suggested severity
     summary: str | None = None
-    source: Text  # which seed document and section the runbook reproduces
+    source: Text | None = None  # which document and section it reproduces (optional)
     symptoms: list[Text] = []
     services: list[Text] = []
     tags: list[Text] = []
     warnings: list[Text] = []  # acknowledged before starting, e.g. the DO NOT list
     vars: dict[str, str] = {}  # default values of command variables
     phases: Annotated[list[Phase], Field(min_length=1)]
+
+    @model_validator(mode="before")
+    @classmethod
+    def _default_ids(cls, data: Any) -> Any:
+        """Phases and steps without an id get a slug of their title or text."""
+        if not isinstance(data, dict) or not isinstance(data.get("phases"), list):
+            return data
+        phases = [dict(p) if isinstance(p, dict) else p for p in data["phases"]]
+        for p in phases:
+            if isinstance(p, dict) and isinstance(p.get("steps"), list):
+                p["steps"] = [dict(s) if isinstance(s, dict) else s for s in p["steps"]]
+        _fill_ids(phases, "title", "phase")
+        steps = [s for p in phases if isinstance(p, dict) for s in p.get("steps") or []]
+        _fill_ids(steps, "text", "step")
+        return {**data, "phases": phases}
 
     @model_validator(mode="after")
     def _check_ids(self) -> Runbook:
@@ -201,6 +285,41 @@ class Runbook(_Model):
         return [c for _, step in self.iter_steps() for c in step.all_commands()]
 
 
+def _fill_ids(items: list[Any], source_key: str, fallback: str) -> None:
+    """Give each dict without an `id` a unique slug of its `source_key` (or `fallback-N`).
+    Ids the file gives are kept as they are (duplicates among them stay errors)."""
+    taken = {i["id"] for i in items if isinstance(i, dict) and isinstance(i.get("id"), str)}
+    for n, item in enumerate(items, 1):
+        if not isinstance(item, dict) or "id" in item:
+            continue
+        source = item.get(source_key)
+        base = (slugify(source) if isinstance(source, str) else "") or f"{fallback}-{n}"
+        candidate, k = base, 2
+        while candidate in taken:
+            candidate, k = f"{base}-{k}", k + 1
+        item["id"] = candidate
+        taken.add(candidate)
+
+
+# what a step's own words imply: (pattern on its text, the events that satisfy it)
+_INFERRED: tuple[tuple[re.Pattern[str], str], ...] = (
+    (re.compile(r"^declare\b", re.IGNORECASE), "declared"),
+    (re.compile(r"^page\b", re.IGNORECASE), "acknowledged"),
+)
+
+
+def infer_satisfiers(text: str, template: str | None) -> list[str]:
+    """The events a step's action implies: "Declare ..." is done by the declaration,
+    "Page ..." by an acknowledgement (the page was answered), a step with a message
+    template by that message recorded as sent. Anything else: none (it is asked)."""
+    for pattern, satisfier in _INFERRED:
+        if pattern.search(text.strip()):
+            return [satisfier]
+    if template:
+        return [f"sent:{template}"]
+    return []
+
+
 def _problems(exc: ValidationError) -> list[tuple[str, str]]:
     out: list[tuple[str, str]] = []
     for err in exc.errors(include_url=False):
@@ -216,8 +335,13 @@ def _problems(exc: ValidationError) -> list[tuple[str, str]]:
     return out
 
 
-def parse_runbook(data: dict[str, Any], source_name: str) -> Runbook:
-    """Validate a runbook parsed from TOML. `source_name` (e.g. the file name) prefixes errors."""
+def parse_runbook(
+    data: dict[str, Any], source_name: str, *, default_name: str | None = None
+) -> Runbook:
+    """Validate a runbook parsed from TOML. `source_name` (e.g. the file name) prefixes
+    errors; `default_name` (the file's stem) is the name when the file gives none."""
+    if default_name is not None and isinstance(data, dict) and "name" not in data:
+        data = {"name": default_name, **data}
     try:
         return Runbook.model_validate(data)
     except ValidationError as exc:

@@ -39,7 +39,7 @@ from incidentctl.store.runbooks import RunbookFile, read_runbook_data, runbook_f
 if TYPE_CHECKING:
     from incidentctl.domain.incident import IncidentState
     from incidentctl.domain.runbook import Option, Phase, Runbook, Step, Suggestion
-    from incidentctl.domain.runbook_progress import PhaseClock, RunbookProgress
+    from incidentctl.domain.runbook_progress import PhaseClock, RunbookProgress, Satisfaction
 
 EVIDENCE = "evidence"
 _VAR_RE = re.compile(r"^([A-Za-z_][A-Za-z0-9_]*)=(.*)$", re.DOTALL)
@@ -79,11 +79,11 @@ def _schema_problems(
     """(runbook or None, problem lines `display: field.path: message`)."""
     from incidentctl.domain.runbook import RunbookError, parse_runbook
 
+    stem = file_name.removesuffix(".toml")
     try:
-        runbook = parse_runbook(data, display)
+        runbook = parse_runbook(data, display, default_name=stem)
     except RunbookError as exc:
         return None, str(exc).splitlines()
-    stem = file_name.removesuffix(".toml")
     if runbook.name != stem:
         return runbook, [
             f"{display}: name: {runbook.name!r} does not match the file name {file_name}"
@@ -209,6 +209,7 @@ class StepView:
             "text": s.text,
             "warnings": list(s.warnings),
             "template": s.template,
+            "satisfied_by": s.satisfiers,
             "commands": [c.to_dict() for c in self.commands if not c.option],
             "options": [
                 {"key": o.key, "text": o.text, "commands": [c.to_dict() for c in lines]}
@@ -351,8 +352,34 @@ class LintResult(Outcome):
         }
 
 
-def lint_file(path: Path) -> LintResult:
-    """Check one runbook file: TOML, schema, file name, and that every command renders."""
+# families of documents, not messages: `pir generate` and `metrics --report` render them
+DOCUMENT_FAMILIES = ("pir", "metrics")
+
+
+def message_templates(repo_option: str | None) -> list[str]:
+    """The message templates the repo in use can render (its own and the built-ins), by
+    name; with no incident repo found (lint creates none), the built-ins."""
+    from incidentctl.errors import IncidentctlError
+    from incidentctl.store.locate import locate
+    from incidentctl.templating.sandbox import available_templates
+
+    try:
+        located = locate(repo_option)
+        root: Path | None = located.root
+    except IncidentctlError:
+        root = None
+    if root is not None and not (root / "incidentctl.toml").is_file():
+        root = None
+    try:
+        names = available_templates(root)
+    except IncidentctlError:
+        names = available_templates(None)  # a bad repo template: `template list` says so
+    return [n for n in names if n.split("/", 1)[0] not in DOCUMENT_FAMILIES]
+
+
+def lint_file(path: Path, templates: list[str] | None = None) -> LintResult:
+    """Check one runbook file: TOML, schema, file name, that every command renders, and
+    (given `templates`, see message_templates) that every template a step names exists."""
     from incidentctl.templating.sandbox import TemplateError, string_variables
 
     shown = str(path)
@@ -375,6 +402,17 @@ def lint_file(path: Path) -> LintResult:
             no_default |= string_variables(template, where) - set(runbook.vars)
         except TemplateError as exc:
             result.problems.append(exc.message)
+    if templates is not None:
+        families = {t.split("/", 1)[0] for t in templates}
+        for p, phase in enumerate(runbook.phases):
+            for n, step in enumerate(phase.steps):
+                t = step.template
+                if t is None or t in templates or t in families:
+                    continue
+                result.problems.append(
+                    f"{shown}: phases[{p}].steps[{n}].template: no message template {t!r}"
+                    f" (the repo can render: {', '.join(templates)})"
+                )
     for name in sorted(no_default):
         result.warnings.append(
             f"{shown}: vars: commands use {{{{ {name} }}}}, which has no default here;"
@@ -680,6 +718,16 @@ class ProgressReport(Outcome):
                 "event": a.event_id,
             }
 
+        def step_dict(ph, s, p) -> dict[str, Any]:
+            data: dict[str, Any] = {"id": s.id, "phase": ph.id}
+            if s.id in p.answers:
+                data.update((k, v) for k, v in answer_dict(p.answers[s.id]).items() if k != "step")
+            elif s.id in p.satisfied:
+                data.update(satisfaction_dict(p.satisfied[s.id]))
+            else:
+                data["outcome"] = None
+            return data
+
         runbooks = []
         for item in self.items:
             data: dict[str, Any] = {"name": item.name, "attached": item.attached}
@@ -718,22 +766,7 @@ class ProgressReport(Outcome):
                         }
                         for ph in p.phases
                     ],
-                    "steps": [
-                        {
-                            "id": s.id,
-                            "phase": ph.id,
-                            **(
-                                {
-                                    k: v
-                                    for k, v in answer_dict(p.answers[s.id]).items()
-                                    if k != "step"
-                                }
-                                if s.id in p.answers
-                                else {"outcome": None}
-                            ),
-                        }
-                        for ph, s in p.runbook.iter_steps()
-                    ],
+                    "steps": [step_dict(ph, s, p) for ph, s in p.runbook.iter_steps()],
                     "unknown_steps": list(p.unknown_steps),
                 }
             )
@@ -744,6 +777,27 @@ class ProgressReport(Outcome):
             "now": iso(self.now),
             "runbooks": runbooks,
         }
+
+
+def satisfaction_dict(sat: Satisfaction) -> dict[str, Any]:
+    """A step the timeline satisfied, in `progress --json`: done, by these events."""
+    from incidentctl.domain.timeparse import iso
+
+    last = sat.event
+    return {
+        "outcome": "done",
+        "option": "",
+        "note": "",
+        "at": iso(last.at),
+        "author": last.author,
+        "evidence": "",
+        "event": last.id,
+        "satisfied_by": [
+            {"satisfier": name, "event": e.id, "type": e.type, "at": iso(e.at)}
+            for name, e in sat.matches
+        ],
+        "summary": sat.summary(),
+    }
 
 
 def progress(ws: Workspace, ref: str) -> ProgressReport:
@@ -769,3 +823,179 @@ def progress(ws: Workspace, ref: str) -> ProgressReport:
     if found.note:
         report.notes.append(found.note)
     return report
+
+
+# -- writing drafts: `runbook new`, `runbook import` ------------------------------------
+
+SKELETON = """\
+# {name}: a team runbook. Edit it, check it with `incidentctl runbook lint {display}`,
+# then commit it. The format: docs/runbooks.md.
+#
+# Required: `title`, and at least one [[phases]] with a `title` holding at least one
+# [[phases.steps]] with a `text`. Everything else is optional: the name is the file's,
+# a phase id is a slug of its title, a step id a slug of its text.
+
+title = "{title}"
+# severity = "P1"                 # the severity it is written for
+# summary = "When to use it, in one line"
+# source = "Where it comes from: a wiki page, a procedure document"
+# symptoms = ["Health check failing"]      # `runbook list --for INC` suggests by these,
+# services = ["api"]                       # the services
+# tags = ["api"]                           # and the tags
+# warnings = ["DO NOT restart the database"]  # shown and acknowledged once, never steps
+
+[vars]                              # defaults of the {{{{ name }}}} variables in commands
+namespace = "production"            # a team sets its own in [runbooks.vars] or with --var
+
+[[phases]]
+title = "Immediate actions (first 5 minutes)"
+timebox = "5m"                      # optional: due this long after the declaration
+
+[[phases.steps]]
+text = "Declare the incident"
+# "Declare ..." is done by the declaration itself: the walk shows it as done, with the
+# event. Name the events that do a step with: satisfied_by = ["acknowledged"]
+
+[[phases.steps]]
+id = "check-pods"                   # optional: a fixed id keeps the answers if the text changes
+kind = "check"                      # action (the default), check, decision or communicate
+text = "Check the pods"
+commands = ["kubectl get pods -n {{{{ namespace }}}}"]   # shown; run only once confirmed
+
+[[phases]]
+title = "Mitigation"
+
+[[phases.steps]]
+kind = "decision"
+text = "Choose a mitigation"
+
+[[phases.steps.options]]
+key = "A"
+text = "Roll back the last deployment"
+# commands = ["kubectl rollout undo deployment/api -n {{{{ namespace }}}}"]
+
+[[phases.steps.options]]
+key = "B"
+text = "Restart the pods"
+
+[[phases.steps]]
+kind = "communicate"
+text = "Tell the team"
+template = "slack/update"           # the message the step calls for: [m] in the walk
+"""
+
+
+@dataclass
+class WrittenRunbook(Outcome):
+    name: str
+    text: str
+    path: Path | None  # None: printed, not written
+    display: str
+    problems: list[Problem] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "name": self.name,
+            "path": str(self.path) if self.path else None,
+            "notes": list(self.notes),
+        }
+
+
+def _check_new_name(name: str) -> str:
+    from incidentctl.domain.runbook import SLUG_RE
+
+    wanted = name.strip().removesuffix(".toml")
+    if not SLUG_RE.fullmatch(wanted):
+        raise UsageError(
+            f"{name!r} is not a runbook name",
+            hint="use lowercase letters, digits and '-', e.g. widget-outage",
+        )
+    return wanted
+
+
+def _write_draft(ws: Workspace | None, name: str, text: str, output: str | None) -> WrittenRunbook:
+    """Write `text` as runbook `name`: to the repo's runbooks/, to `output`, or (`-`) nowhere."""
+    from incidentctl.store.runbooks import team_runbook_path, write_new_runbook
+
+    if output == "-":
+        return WrittenRunbook(name, text, None, "-")
+    if output is not None:
+        path = Path(output)
+        if path.is_dir():
+            path = path / f"{name}.toml"
+        display = str(path)
+    else:
+        if ws is None:
+            raise UsageError("no repo", hint="give --output PATH")
+        path = team_runbook_path(ws.repo.root, name)
+        display = path.relative_to(ws.repo.root).as_posix()
+    if path.name != f"{name}.toml":
+        raise UsageError(
+            f"runbook {name} must live in {name}.toml, not {path.name}",
+            hint=f"give --output {path.parent / (name + '.toml')}, or a folder",
+        )
+    write_new_runbook(path, text, display)
+    return WrittenRunbook(name, text, path, display)
+
+
+def new_runbook(ws: Workspace | None, name: str, output: str | None = None) -> WrittenRunbook:
+    """A commented skeleton of runbook `name` that lints clean, in the repo's runbooks/
+    (or at `output`; `-` prints it). An existing file is never overwritten."""
+    name = _check_new_name(name)
+    title = name.replace("-", " ").capitalize()
+    display = f"runbooks/{name}.toml" if output is None else f"{name}.toml"
+    text = SKELETON.format(name=name, title=title, display=display)
+    return _write_draft(ws, name, text, output)
+
+
+IMPORT_HEADER = """\
+# {name}: a runbook draft imported from {source} by `incidentctl runbook import`.
+# Read it through before the team relies on it: step kinds, message templates and
+# satisfied_by (the events that do a step) were inferred from the words. Check it with
+# `incidentctl runbook lint {display}`, then commit it. The format: docs/runbooks.md.
+
+"""
+
+
+def import_runbook(
+    ws: Workspace | None,
+    document: Path,
+    *,
+    section: str | None = None,
+    name: str | None = None,
+    output: str | None = None,
+) -> WrittenRunbook:
+    """A runbook draft from a Markdown procedure (see domain/runbook_import.py for the
+    rules), validated as `runbook lint` would, then written like `runbook new`'s."""
+    import tomli_w
+
+    from incidentctl.domain.runbook import RunbookError, parse_runbook
+    from incidentctl.domain.runbook_import import ImportError_, import_procedure
+
+    if name is not None:
+        name = _check_new_name(name)
+    try:
+        text = document.read_bytes().decode("utf-8")
+    except FileNotFoundError:
+        raise NotFoundError(f"no file {str(document)!r}", hint="give a Markdown file") from None
+    except UnicodeDecodeError:
+        raise BadFileError(str(document), "not UTF-8 text") from None
+    except OSError as exc:
+        raise BadFileError(str(document), f"cannot read: {exc.strerror}") from None
+    try:
+        draft = import_procedure(text, section=section, source=document.name, name=name)
+    except ImportError_ as exc:
+        raise UsageError(f"{document}: {exc.message}", hint=exc.hint) from None
+    data = draft.data
+    name = data["name"]
+    display = f"runbooks/{name}.toml" if output is None else f"{name}.toml"
+    try:
+        parse_runbook(data, display)  # the draft must lint clean: a bug here, not the user's
+    except RunbookError as exc:
+        raise BadFileError(str(document), f"the imported draft does not validate: {exc}") from None
+    body = tomli_w.dumps(data, multiline_strings=True)
+    header = IMPORT_HEADER.format(name=name, source=document.name, display=display)
+    result = _write_draft(ws, name, header + body, output)
+    result.notes.extend(f"{document}: {note}" for note in draft.notes)
+    return result

@@ -109,3 +109,37 @@ def _target(path: Path) -> str:
 
 def _hint(path: Path) -> str:
     return f"see every problem with: incidentctl runbook lint {path}"
+
+
+def team_runbook_path(repo_root: Path, name: str) -> Path:
+    return repo_root / TEAM_RUNBOOKS / f"{name}.toml"
+
+
+def write_new_runbook(path: Path, text: str, display: str) -> None:
+    """Create a runbook file that does not exist yet (a draft for the team to edit and
+    commit; nothing is committed). An existing file, or a link in its place or in
+    place of its folder, is refused and left as it is."""
+    import os
+
+    folder = path.parent
+    if folder.is_symlink():
+        raise BadFileError(
+            display,
+            f"its folder is a symbolic link (to {_target(folder)}); runbooks must be files of the repo",
+            hint=LINK_HINT,
+        )
+    if path.is_symlink() or path.exists():
+        raise BadFileError(
+            display,
+            "already exists; it is left as it is",
+            hint="choose another name, edit that file, or give --output PATH",
+        )
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
+    except FileExistsError:
+        raise BadFileError(display, "already exists; it is left as it is") from None
+    except OSError as exc:
+        raise BadFileError(display, f"cannot write: {exc.strerror}") from None
+    with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as fh:
+        fh.write(text)

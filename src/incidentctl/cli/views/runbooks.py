@@ -14,6 +14,7 @@ from incidentctl.domain.wording import clock_time, flat, stamp
 if TYPE_CHECKING:
     from rich.text import Text
 
+    from incidentctl.domain.runbook_progress import Satisfaction
     from incidentctl.services.runbooks import (
         CommandLine,
         ProgressReport,
@@ -96,7 +97,8 @@ def runbook_plain(view: RunbookView) -> str:
     lines = [f"{head} ({', '.join(facts)})"]
     if r.summary:
         lines.append(r.summary)
-    lines.append(f"source: {r.source}")
+    if r.source:
+        lines.append(f"source: {r.source}")
     if r.symptoms:
         lines.append("symptoms: " + "; ".join(r.symptoms))
     if r.services:
@@ -125,6 +127,8 @@ def _plain_step(v: StepView) -> list[str]:
     s = v.step
     template = f" (message: {s.template})" if s.template else ""
     out = [f"  {v.number}. {s.id} [{s.kind}] {s.text}{template}"]
+    if s.satisfiers:
+        out.append(" " * (len(str(v.number)) + 4) + "done by: " + ", ".join(s.satisfiers))
     indent = " " * (len(str(v.number)) + 4)
     out += [f"{indent}! {w}" for w in s.warnings]
     for c in v.commands:
@@ -155,7 +159,8 @@ def runbook_rich(view: RunbookView) -> Any:
     facts = Table.grid(padding=(0, 2))
     facts.add_column(style="dim")
     facts.add_column()
-    facts.add_row("source", Text(r.source))
+    if r.source:
+        facts.add_row("source", Text(r.source))
     if r.symptoms:
         facts.add_row("symptoms", Text("; ".join(r.symptoms)))
     if r.services or r.tags:
@@ -217,6 +222,8 @@ def step_body(v: StepView) -> Any:
             lines.append(Text.assemble(f"    {number} ", command_text(c, 6)))
     if s.template:
         lines.append(Text(f"  message: {s.template}", style="blue"))
+    if s.satisfiers:
+        lines.append(Text("  done by: " + ", ".join(s.satisfiers), style="dim green"))
     return Group(*lines)
 
 
@@ -234,12 +241,35 @@ def walk_header(walk: Walk, reason: str) -> Any:
     return text
 
 
-def runbook_warnings(walk: Walk) -> Any:
+def runbook_warnings(walk: Walk, acknowledged: bool = False) -> Any:
+    """The runbook's warnings (its DO NOT list): to acknowledge before the first step, or
+    (`acknowledged`) as a reminder when the walk resumes."""
     from rich.panel import Panel
     from rich.text import Text
 
     body = Text("\n".join(f"⚠ {w}" for w in walk.loaded.runbook.warnings), style="bold")
-    return Panel(body, title="read before you start", border_style="red", title_align="left")
+    title = (
+        "warnings (acknowledged when this walk began)" if acknowledged else "read before you start"
+    )
+    return Panel(body, title=title, border_style="red", title_align="left")
+
+
+def satisfied_step(view: StepView, sat: Satisfaction, now: datetime) -> Any:
+    """A step the timeline already did: shown as done, with the event that did it."""
+    from rich.text import Text
+
+    text = Text()
+    text.append("✓ ", style="green")
+    text.append(f"step {view.number} · ", style="dim")
+    text.append(view.step.text)
+    text.append(f"  {view.step.id}", style="dim")
+    text.append(
+        f"\n  done: {sat.summary()} at {hhmm(sat.at, now)}"
+        + (f" by {sat.event.author}" if sat.event.author else "")
+        + f" (event {sat.event.id})",
+        style="green",
+    )
+    return text  # print it with soft_wrap: an event id is never cut
 
 
 def walk_step(position: WalkPosition) -> Any:
@@ -314,6 +344,17 @@ def progress_renderable(report: ProgressReport) -> Any:
             steps.add_column(name, overflow="fold", no_wrap=name not in ("NOTE / EVIDENCE",))
         for _, s in p.runbook.iter_steps():
             a = p.answers.get(s.id)
+            sat = p.satisfied.get(s.id)
+            if a is None and sat is not None:
+                steps.add_row(
+                    Text("✓", style="green"),
+                    s.id,
+                    Text("done", style="green"),
+                    hhmm(sat.at, report.now),
+                    Text(sat.event.author),
+                    Text(f"by the timeline: {sat.summary()} (event {sat.event.id})", style="dim"),
+                )
+                continue
             if a is None:
                 steps.add_row("·", s.id, Text("-", style="dim"), "", "", "")
                 continue
