@@ -40,7 +40,7 @@ def secret_problems(table: str, data: Any, where: str = "") -> list[str]:
             if isinstance(value, str) and value and _SECRET_KEY.search(str(key)):
                 found.append(
                     f"{path}: a secret in incidentctl.toml (it is committed and shared); "
-                    f"name an environment variable instead: {key}_env = \"...\""
+                    f'name an environment variable instead: {key}_env = "..."'
                 )
             else:
                 found += secret_problems(table, value, path)
