@@ -69,12 +69,12 @@ def enqueue(
     """Queue one prepared request in the outbox. `communication` (template, stage,
     channel, excerpt, digest) makes its delivery a `communication_sent` event too."""
     from incidentctl.domain.timeparse import iso
-    from incidentctl.domain.ulid import new_ulid
     from incidentctl.store.outbox import Outbox
 
     current = ws.now()
+    box = Outbox(ws.repo.git_dir)
     message = {
-        "id": job.event_id or new_ulid(current),
+        "id": job.event_id or next_id(box, current),
         "created_at": iso(current),
         "destination": prepared.destination,
         "incident": job.state.human_id,
@@ -89,8 +89,32 @@ def enqueue(
         "attempts": 0,
         "last_error": "",
     }
-    Outbox(ws.repo.git_dir).add(message)
+    box.add(message)
     return message
+
+
+_CROCKFORD = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
+
+
+def next_id(box: Any, current: Any) -> str:
+    """A ULID for a new outbox entry that sorts after every entry already there: the
+    outbox sends oldest first by ID, and two entries made in the same millisecond (or
+    under a pinned clock) must still go in the order they were queued."""
+    from incidentctl.domain.ulid import new_ulid
+
+    candidate = new_ulid(current)
+    entries, _bad = box.entries()
+    latest = max((e.id for e in entries), default="")
+    if candidate > latest:
+        return candidate
+    digits = list(latest)
+    for i in range(len(digits) - 1, -1, -1):
+        n = _CROCKFORD.index(digits[i]) + 1
+        if n < len(_CROCKFORD):
+            digits[i] = _CROCKFORD[n]
+            break
+        digits[i] = "0"
+    return "".join(digits)
 
 
 @dataclass

@@ -177,10 +177,10 @@ def send_email(
     """Send a rendered email/ template over SMTP ([email]); delivered, it is recorded
     as customer communication."""
     from incidentctl.adapters.destinations import Job
-    from incidentctl.domain.ulid import new_ulid
-    from incidentctl.services.delivery import deliver, prepare
+    from incidentctl.services.delivery import deliver, next_id, prepare
     from incidentctl.services.delivery import dry_run as show
     from incidentctl.services.lookup import find_incident
+    from incidentctl.store.outbox import Outbox
 
     if not rendered.template.startswith("email/"):
         raise UsageError(f"{rendered.template} is not an email template", hint="use email/customer")
@@ -194,7 +194,7 @@ def send_email(
         text=rendered.text,
         template=rendered.template,
         stage=rendered.stage,
-        event_id=new_ulid(now),
+        event_id=next_id(Outbox(ws.repo.git_dir), now),
         options={"to": list(to or [])},
     )
     prepared = prepare(ws, "email", job)
