@@ -310,7 +310,16 @@ def outbox(ctx: typer.Context, as_json: JsonOpt = False) -> None:
     elif items:  # one tab-separated line each, for scripts
         for item in items:
             data = item.to_dict()
-            fields = ("id", "state", "incident", "template", "created_at", "attempts", "last_error")
+            fields = (
+                "id",
+                "state",
+                "destination",
+                "incident",
+                "template",
+                "created_at",
+                "attempts",
+                "last_error",
+            )
             terminal.out("\t".join(str(data[f]) for f in fields))
     else:
         terminal.talk("the outbox is empty")
