@@ -109,6 +109,7 @@ def test_waooaw_scheduler_incident_messages(tmp_path, monkeypatch):
     s.render("waooaw/statuspage-resolved.txt", "statuspage", inc, fmt=None)
     s.render("waooaw/email-customer.txt", "email/customer", inc, fmt=None,
              overrides={"postmortem_url": "https://status.waooaw.com/incidents/inc-2026-02-12-001"})  # fmt: skip
+    s.render("waooaw/email-resolved.txt", "email/resolved", inc, fmt=None)
 
     messages = ("slack/", "statuspage/", "email/")  # reviews and reports have their own goldens
     built_in = {

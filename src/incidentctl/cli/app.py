@@ -17,6 +17,7 @@ from incidentctl.cli import (
     comms,
     corrections,
     incident,
+    integrations,
     reading,
     review,
     runbook,
@@ -71,6 +72,7 @@ review.register(app)
 runbook.register(app)
 sharing.register(app)
 corrections.register(app)
+integrations.register(app)
 
 
 def main(argv: list[str] | None = None) -> None:
