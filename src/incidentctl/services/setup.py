@@ -351,6 +351,10 @@ def _check_remote(
         return
     if branch not in heads or default == branch:
         return  # not pushed yet (sync publishes it), or right
+    local = _local_bare_repo(url, repo.root)
+    if not default and local is not None:  # ls-remote names no HEAD that points nowhere
+        said = Git(local).run_quiet("symbolic-ref", "-q", "HEAD").strip()
+        default = said.removeprefix("refs/heads/")
     shown = remote.shown_url()
     if default and default in heads:
         problem = (
@@ -360,11 +364,10 @@ def _check_remote(
         level = "warning"
     else:
         problem = (
-            f"its default branch (HEAD) is {default or 'unset'}, which does not exist: "
+            f"its default branch (HEAD) is {default or 'a branch'}, which does not exist: "
             f"incidentctl clone {shown} finds no {CONFIG_NAME} there"
         )
         level = "error"
-    local = _local_bare_repo(url, repo.root)
     if local is not None:
         if fix:
             done = Git(local).call("symbolic-ref", "HEAD", f"refs/heads/{branch}")

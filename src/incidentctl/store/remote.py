@@ -161,7 +161,8 @@ class Remote:
             )
         stashes = len(self.git.run_quiet("stash", "list").splitlines())
         args = ["rebase", "--quiet", "--autostash", ref]
-        done = self.git.call(*args)
+        # the reflog says who started it, so doctor can tell a rebase a killed sync left
+        done = self.git.call(*args, env={"GIT_REFLOG_ACTION": "incidentctl sync"})
         if not done.ok:
             conflicted = self.git.run_quiet("diff", "--name-only", "--diff-filter=U")
             self.git.run_quiet("rebase", "--abort")
