@@ -60,7 +60,10 @@ def test_a_stale_index_lock_is_waited_for_said_then_named_with_the_fix(cli, monk
     assert cli.commits() == before + 1
 
 
-def test_a_lock_held_by_a_running_git_is_left(cli):
+def test_a_lock_held_by_a_running_git_is_left(cli, monkeypatch):
+    from incidentctl.services import setup
+
+    monkeypatch.setattr(setup, "GIT_SETTLE_WAIT", 0.5)
     cli.declare()
     lock = cli.repo / ".git" / "index.lock"
     lock.write_text("")
@@ -101,6 +104,7 @@ def test_a_stale_ref_lock_is_found_too(cli):
 
 def _diverged(cli: Cli) -> str:
     """A branch `up` that has a commit main does not, and main one that `up` lacks."""
+    cli.git("config", "gc.auto", "0")  # no background gc to wait for (--fix waits for it)
     inc = cli.declare()
     cli.git("checkout", "-q", "-b", "up", "HEAD~1")
     (cli.repo / "team.txt").write_text("from the team\n")

@@ -102,7 +102,8 @@ def doctor(repo: IncidentRepo, *, fix: bool, now: float | None = None) -> Doctor
         _check_locks(repo, report, fix)
         rebase = _check_rebase(repo, report, fix)
         _check_index(repo, report, fix)
-        _check_detached(repo, report, fix and not rebase)
+        if not rebase:  # HEAD is detached during a rebase: that is said above
+            _check_detached(repo, report, fix)
         writer = Writer(repo) if fix else None
         if writer is not None and not rebase:
             for item in writer.recover():
@@ -148,7 +149,7 @@ def _check_locks(repo: IncidentRepo, report: DoctorReport, fix: bool) -> None:
     found = locks.git_lock_files(repo.git_dir)
     if not found:
         return
-    running = locks.git_processes(repo.root, repo.git_dir)
+    running = _running_git(repo, fix)
     for item in found:
         rel = _rel_git(repo, item.path)
         if running is None:
@@ -162,7 +163,7 @@ def _check_locks(repo: IncidentRepo, report: DoctorReport, fix: bool) -> None:
                 )
             )
         elif running or item.age < STALE_LOCK_AGE:
-            pids = ", ".join(str(p) for p in running) or "just created"
+            pids = locks.describe(running) if running else "just created"
             report.findings.append(
                 Finding(
                     "warning",
@@ -183,6 +184,19 @@ def _check_locks(repo: IncidentRepo, report: DoctorReport, fix: bool) -> None:
                     fixable=True,
                 )
             )
+
+
+# with --fix, how long to wait for the git processes of this repo to end before a lock
+# or a rebase is called theirs (a `git gc --auto` a commit started in the background)
+GIT_SETTLE_WAIT = 10.0
+
+
+def _running_git(repo: IncidentRepo, fix: bool) -> list[int] | None:
+    from incidentctl.store import lock as locks
+
+    if not fix:
+        return locks.git_processes(repo.root, repo.git_dir)
+    return locks.settled_git_processes(repo.root, repo.git_dir, GIT_SETTLE_WAIT)
 
 
 def _check_rebase(repo: IncidentRepo, report: DoctorReport, fix: bool) -> bool:
@@ -209,7 +223,7 @@ def _check_rebase(repo: IncidentRepo, report: DoctorReport, fix: bool) -> bool:
             )
         )
         return True
-    running = locks.git_processes(repo.root, repo.git_dir)
+    running = _running_git(repo, fix)
     if fix and running == []:
         done = repo.git.call("rebase", "--abort")
         if done.ok:
@@ -228,18 +242,18 @@ def _check_rebase(repo: IncidentRepo, report: DoctorReport, fix: bool) -> bool:
             )
         )
         return True
-    if running:
-        advice = "doctor --fix leaves it while a git process of this repo runs"
-    elif running is None:
-        advice = "doctor --fix cannot tell whether a git still runs it: git rebase --abort"
+    if running is None:
+        advice = "doctor cannot tell whether a git still runs it; if none does: git rebase --abort"
+    elif fix and running:
+        advice = f"doctor --fix leaves it while a git process of this repo runs: {locks.describe(running)}"
     else:
-        advice = ""
+        advice = ""  # without --fix: --fix waits for any git of this repo to end, then aborts it
     report.findings.append(
         Finding(
             "error",
             rel,
             f"a rebase{on} left in progress by a killed incidentctl sync",
-            fixable=running == [],
+            fixable=not advice,
             advice=advice,
         )
     )

@@ -205,6 +205,31 @@ def git_processes(root: Path, git_dir: Path) -> list[int] | None:
     return found
 
 
+def settled_git_processes(root: Path, git_dir: Path, wait: float) -> list[int] | None:
+    """`git_processes`, after waiting up to `wait` seconds for them to end (a git gc
+    --auto that a commit or fetch started in the background, a commit finishing)."""
+    deadline = time.monotonic() + wait
+    while True:
+        running = git_processes(root, git_dir)
+        if not running or time.monotonic() >= deadline:
+            return running
+        time.sleep(0.1)
+
+
+def describe(pids: list[int]) -> str:
+    """ "git gc --auto (pid 12)", for messages."""
+    shown = []
+    for pid in pids[:3]:
+        try:
+            argv = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
+            words = [a.decode("utf-8", "replace") for a in argv if a][:4]
+            name = " ".join([Path(words[0]).name, *words[1:]]) if words else "git"
+        except OSError:
+            name = "git"
+        shown.append(f"{name} (pid {pid})")
+    return ", ".join(shown) + (f" and {len(pids) - 3} more" if len(pids) > 3 else "")
+
+
 def remove_if_unchanged(lock: GitLock) -> bool:
     """Remove a stale git lock file, unless it was replaced or written since it was seen."""
     try:
