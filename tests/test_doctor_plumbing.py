@@ -282,3 +282,36 @@ def test_doctor_reports_nothing_on_a_healthy_team_clone(tmp_path):
     for cli in (a, b):
         report = cli("doctor", "--json").json()
         assert report["ok"] and report["findings"] == [], report
+
+
+def test_a_held_repo_lock_is_waited_for_out_loud_and_named_by_doctor(cli):
+    import sys
+
+    inc = cli.declare()
+    lock = cli.repo / ".git" / "incidentctl.lock"
+    # another process holds it, as another incidentctl command would
+    holder = subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            "import fcntl, os, sys, time; fd = os.open(sys.argv[1], os.O_RDWR | os.O_CREAT); "
+            "fcntl.flock(fd, fcntl.LOCK_EX); print('held', flush=True); time.sleep(60)",
+            str(lock),
+        ],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert holder.stdout.readline().strip() == "held"
+        result = cli("note", inc, "waits", ok=False, env={"INCIDENTCTL_LOCK_TIMEOUT": "1.5"})
+        assert result.code == 1
+        pid = f"pid {holder.pid}"
+        assert f"waiting for the repo lock (held by another incidentctl process, {pid})" in (
+            result.err
+        )
+        assert f"another incidentctl process ({pid}) has held" in result.err
+        (held,) = about(findings(cli), ".git/incidentctl.lock")  # no wait past 3 s
+        assert held["level"] == "warning" and pid in held["problem"]
+    finally:
+        holder.kill()
+        holder.wait()

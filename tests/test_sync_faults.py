@@ -9,6 +9,7 @@ the test can SIGKILL the whole sync (incidentctl and its git) exactly there.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import signal
@@ -19,7 +20,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import BIN, Cli, Result
+from conftest import BIN, Cli, Result, run_cli
 from teamrepos import at, event_files, event_ids, human_id, read_event, team
 
 REAL_GIT = shutil.which("git")
@@ -262,3 +263,57 @@ def test_a_full_disk_on_the_clone_loses_nothing(tmp_path):
     assert after.git("status", "--porcelain") == ""
     a("sync")
     _assert_safe([a, after], recorded)
+
+
+@pytest.mark.parametrize("hook", ["pre-receive", "post-receive"])
+def test_the_server_going_away_mid_push_loses_nothing(tmp_path, hook):
+    """A real git server (git daemon) killed while it takes the push: before it updated
+    the branch (pre-receive), or after (post-receive). The sync explains itself in one
+    line; once the server is back, the next sync completes."""
+    from gitserver import GitDaemon
+
+    daemon = GitDaemon(tmp_path / "served")
+    server = daemon.start()
+    try:
+        hosted = server.new_repo()
+        a, b = Cli(tmp_path / "a"), Cli(tmp_path / "b")
+        assert run_cli("init", str(a.repo), "--remote", hosted.url).code == 0
+        assert run_cli("clone", hosted.url, str(b.repo)).code == 0
+        a.declare("from a", env=at(1))
+        a("sync")
+        b.declare("from b", env=at(2))
+        b("note", human_id(1), "b's note", env=at(3))
+        recorded = event_ids(a.repo) | event_ids(b.repo)
+        mark = tmp_path / "in-the-hook"
+        script = hosted.path / "hooks" / hook
+        script.write_text(f'#!/bin/sh\ncat > /dev/null\necho "$$ $PPID" > "{mark}"\nsleep 60\n')
+        script.chmod(0o755)
+        proc = subprocess.Popen(
+            [str(BIN), "--repo", str(b.repo), "sync"],
+            env=dict(os.environ, **at(4)),
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        deadline = time.monotonic() + 60
+        while not (mark.exists() and mark.read_text().strip()):
+            assert proc.poll() is None, proc.stderr.read()
+            assert time.monotonic() < deadline, "the push never reached the server's hook"
+            time.sleep(0.02)
+        # the server goes away: the daemon, the receive-pack and its hook, all at once
+        daemon.stop()
+        for pid in mark.read_text().split():
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(int(pid), signal.SIGKILL)
+        _out, err = proc.communicate(timeout=60)
+        failed = Result(proc.returncode, "", err)
+        assert failed.code == 1 and "your events stay committed here" in _one_line(failed)
+        assert recorded <= event_ids(b.repo)
+        script.unlink()
+        daemon.start()  # back, on the same port
+        again = b("sync", env=at(5))
+        assert "error" not in again.err
+        a("sync")
+        _assert_safe([a, b], recorded)
+    finally:
+        daemon.stop()

@@ -75,6 +75,8 @@ class DoctorReport(Outcome):
         }
 
 
+# without --fix, how long to wait for a writer to finish before looking anyway
+READ_LOCK_WAIT = 3.0
 # a git lock file younger than this is never called stale, whoever holds it
 STALE_LOCK_AGE = 2.0
 
@@ -97,7 +99,7 @@ def doctor(repo: IncidentRepo, *, fix: bool, now: float | None = None) -> Doctor
     _check_user_config(report)
     # with --fix, the repo lock keeps every other incidentctl out while we repair; without,
     # a shared lock only keeps writers out while we look (and none on a read-only repo)
-    with RepoLock(repo.git_dir, shared=not fix) as lock:
+    with RepoLock(repo.git_dir, timeout=None if fix else READ_LOCK_WAIT, shared=not fix) as lock:
         report.read_only = lock.read_only
         _check_locks(repo, report, fix)
         rebase = _check_rebase(repo, report, fix)

@@ -44,7 +44,7 @@ def cache_path(root: Path) -> Path:
     """Where the state cache of the repo whose work tree is `root` lives."""
     from platformdirs import user_cache_dir
 
-    key = hashlib.blake2b(str(Path(root).absolute()).encode(), digest_size=12).hexdigest()
+    key = hashlib.blake2b(str(Path(root).resolve()).encode(), digest_size=12).hexdigest()
     return Path(user_cache_dir("incidentctl")) / "states" / f"{key}.pickle"
 
 

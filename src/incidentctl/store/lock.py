@@ -27,9 +27,10 @@ class RepoLock:
     """An flock on <git-dir>/incidentctl.lock. The kernel drops it when the holder dies,
     so a crash never leaves a lock that blocks the next command.
 
-    `shared` is for a reader that must see no write half done (doctor without --fix):
-    it keeps writers out, not other readers, and on a repo that cannot be written
-    (read-only mount, no permission) it takes no lock at all."""
+    `shared` is for a reader that would rather see no write half done (doctor without
+    --fix): it keeps writers out, not other readers; on a repo that cannot be written
+    (read-only mount, no permission) it takes no lock at all, and when a writer holds
+    the lock past `timeout` it goes on without it (`contended`), never failing."""
 
     def __init__(
         self, git_dir: Path, timeout: float | None = None, *, shared: bool = False
@@ -40,6 +41,7 @@ class RepoLock:
         self.timeout = seconds(TIMEOUT_ENV, DEFAULT_TIMEOUT) if timeout is None else timeout
         self.shared = shared
         self.read_only = False  # shared, on a repo that cannot be written
+        self.contended = False  # shared, and a writer held the lock past the timeout
         self._fd: int | None = None
 
     def _open(self) -> int | None:
@@ -74,6 +76,9 @@ class RepoLock:
                 now = time.monotonic()
                 if now >= deadline:
                     os.close(fd)
+                    if self.shared:
+                        self.contended = True
+                        return self
                     raise LockTimeout(
                         f"another incidentctl process{_held_by(self.path)} has held "
                         f"{self.path} for {self.timeout:.0f}s",
