@@ -188,17 +188,17 @@ def _check_locks(repo: IncidentRepo, report: DoctorReport, fix: bool) -> None:
             )
 
 
-# with --fix, how long to wait for the git processes of this repo to end before a lock
-# or a rebase is called theirs (a `git gc --auto` a commit started in the background)
+# how long to wait for the git processes of this repo to end before a lock or a rebase
+# is called theirs (a `git gc --auto` a commit started in the background); a fifth of
+# it without --fix
 GIT_SETTLE_WAIT = 10.0
 
 
 def _running_git(repo: IncidentRepo, fix: bool) -> list[int] | None:
     from incidentctl.store import lock as locks
 
-    if not fix:
-        return locks.git_processes(repo.root, repo.git_dir)
-    return locks.settled_git_processes(repo.root, repo.git_dir, GIT_SETTLE_WAIT)
+    wait = GIT_SETTLE_WAIT if fix else GIT_SETTLE_WAIT / 5
+    return locks.settled_git_processes(repo.root, repo.git_dir, wait)
 
 
 def _check_rebase(repo: IncidentRepo, report: DoctorReport, fix: bool) -> bool:

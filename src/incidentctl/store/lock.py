@@ -180,13 +180,17 @@ def git_processes(root: Path, git_dir: Path) -> list[int] | None:
         if not entry.name.isdigit():
             continue
         try:
-            comm = (entry / "comm").read_text().strip()
+            stat = (entry / "stat").read_text()
         except OSError:
-            continue
-        if not comm.startswith("git"):
-            continue
+            continue  # gone
+        # "PID (COMM) STATE ...": COMM may hold spaces and parentheses
+        comm, _, rest = stat.partition(" (")[2].rpartition(") ")
+        if not comm.startswith("git") or rest[:1] in ("Z", "X"):
+            continue  # not a git, or a dead one (a zombie holds no lock)
         try:
             cwd = os.readlink(entry / "cwd")
+        except FileNotFoundError:
+            continue  # ended meanwhile
         except OSError:
             # a git we may not look at (another user's): it might be ours
             found.append(int(entry.name))
