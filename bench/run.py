@@ -124,8 +124,10 @@ def ensure_repo(n: int) -> Path:
 
 
 def drop_cache(repo: Path):
+    from incidentctl.store.cache import cache_path  # in the user's cache dir
+
     def drop():
-        shutil.rmtree(repo / ".git" / "incidentctl" / "cache", ignore_errors=True)
+        cache_path(repo).unlink(missing_ok=True)
 
     return drop
 

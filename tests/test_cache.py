@@ -1,5 +1,6 @@
 """The state cache is never stale: every way a folder can change bypasses or replaces it."""
 
+import os
 from pathlib import Path
 
 from conftest import Cli, git, run_cli
@@ -10,7 +11,9 @@ def titles(cli: Cli) -> dict[str, str]:
 
 
 def cache_file(repo: Path) -> Path:
-    return repo / ".git" / "incidentctl" / "cache" / "states.pickle"
+    from incidentctl.store.cache import cache_path
+
+    return cache_path(repo)
 
 
 def folder_reads(monkeypatch) -> list[str]:
@@ -35,6 +38,9 @@ def test_cache_is_written_outside_tracked_files_and_used(cli, monkeypatch):
     assert titles(cli) == {inc: ("first", "investigating")}
     assert len(reads) == 1  # a cold cache: the folder was read
     assert cache_file(cli.repo).is_file()
+    # in the user's cache dir, keyed by the repo's path: never in the repo
+    assert cache_file(cli.repo).is_relative_to(Path(os.environ["XDG_CACHE_HOME"]))
+    assert not (cli.repo / ".git" / "incidentctl" / "cache").exists()
     assert cli.git("status", "--porcelain") == ""
     # a second read gives the same answer from the cache, without reading the folder
     reads.clear()
@@ -158,3 +164,14 @@ def test_a_cold_read_by_worker_processes_matches_one_process(cli):
     assert many == one
     assert len(one[0]) == 3 and len(one[1]) == 2  # the broken file and the empty incident
     assert [e.type for e in many[0][0].timeline] == ["declared", "note_added"]
+
+
+def test_each_repo_has_its_own_cache(tmp_path):
+    a, b = Cli(tmp_path / "a"), Cli(tmp_path / "b")
+    for cli in (a, b):
+        assert run_cli("init", str(cli.repo)).code == 0
+    one, two = a.declare("in a"), b.declare("in b")
+    assert titles(a) == {one: ("in a", "investigating")}
+    assert titles(b) == {two: ("in b", "investigating")}
+    assert cache_file(a.repo) != cache_file(b.repo)
+    assert cache_file(a.repo).is_file() and cache_file(b.repo).is_file()

@@ -85,11 +85,16 @@ def _offer_default(root: Path, default: bool) -> None:
 def doctor(
     ctx: typer.Context,
     fix: Annotated[
-        bool, typer.Option("--fix", help="Commit recovered events and remove stale temp files.")
+        bool,
+        typer.Option(
+            "--fix",
+            help="Repair what is safe: commit recovered events, remove stale temp and git "
+            "lock files, abort a rebase a killed sync left, reattach HEAD, rebuild a broken index.",
+        ),
     ] = False,
     as_json: JsonOpt = False,
 ) -> None:
-    """Check the repo: unreadable files, uncommitted or changed events, config errors."""
+    """Check the repo: unreadable files, uncommitted or changed events, config errors, git plumbing (locks, rebase, HEAD, index, remote). Works read-only without --fix."""
     from incidentctl.services.setup import doctor
 
     report = doctor(workspace(ctx, check_config=False).repo, fix=fix)
@@ -100,10 +105,13 @@ def doctor(
             terminal.talk(f"fixed: {line}")
         for f in report.findings:
             extra = " (doctor --fix repairs this)" if f.fixable else ""
-            terminal.out(f"{f.level}: {f.path}: {f.problem}{extra}")
+            advice = f"; {f.advice}" if f.advice else ""
+            terminal.out(f"{f.level}: {f.path}: {f.problem}{extra}{advice}")
         status = "ok" if report.ok else "problems found"
+        how = " (read-only: nothing can be fixed here)" if report.read_only else ""
         terminal.talk(
-            f"{status}: {report.incidents} incidents, {report.events} events checked in {report.root}"
+            f"{status}: {report.incidents} incidents, {report.events} events checked in "
+            f"{report.root}{how}"
         )
     finish(report)
 

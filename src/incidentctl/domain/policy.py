@@ -267,6 +267,13 @@ class SyncSettings(_Strict):
     timeout: Duration = timedelta(seconds=30)  # for each fetch or push
 
 
+class DoctorSettings(_Strict):
+    """What `doctor` reports (docs/sharing.md, "Doctor")."""
+
+    # committed events not on the remote for longer than this are reported
+    unpushed_after: Duration = timedelta(minutes=15)
+
+
 def _sync_shorthand(value: Any) -> Any:
     # `sync = "auto"` at the top level is short for [sync] mode = "auto"
     return {"mode": value} if isinstance(value, str) else value
@@ -284,6 +291,7 @@ class Config(_Strict):
     pir: ReviewSettings = ReviewSettings()
     comms: CommsSettings = CommsSettings()
     sync: Annotated[SyncSettings, BeforeValidator(_sync_shorthand)] = SyncSettings()
+    doctor: DoctorSettings = DoctorSettings()
     # the destinations, as written: parsed (and refused, exit 2) only when used, by
     # domain/integrations.py
     pagerduty: dict[str, Any] | None = None

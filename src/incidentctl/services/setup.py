@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -11,11 +12,13 @@ from typing import TYPE_CHECKING
 from incidentctl.errors import BadFileError, ConfigError, ExitCode, IncidentctlError
 from incidentctl.services.outcome import Outcome
 from incidentctl.store.atomic import stale_temp_files
+from incidentctl.store.git import Git
 from incidentctl.store.initialise import InitResult, init_repo
 from incidentctl.store.locate import CONFIG_NAME
 from incidentctl.store.repo import INCIDENTS, IncidentRepo
 
 if TYPE_CHECKING:
+    from incidentctl.domain.policy import DoctorSettings, SyncSettings
     from incidentctl.store.writer import Writer
 
 __all__ = [
@@ -49,6 +52,8 @@ class Finding:
     path: str
     problem: str
     fixable: bool = False
+    # for what --fix leaves: why, and what to do by hand
+    advice: str = ""
 
     def to_dict(self) -> dict:
         return {
@@ -56,6 +61,7 @@ class Finding:
             "path": self.path,
             "problem": self.problem,
             "fixable": self.fixable,
+            "advice": self.advice,
         }
 
 
@@ -66,6 +72,7 @@ class DoctorReport(Outcome):
     fixed: list[str] = field(default_factory=list)
     incidents: int = 0
     events: int = 0
+    read_only: bool = False  # the repo cannot be written: checked without the lock
 
     @property
     def ok(self) -> bool:
@@ -82,6 +89,7 @@ class DoctorReport(Outcome):
         return {
             "repo": str(self.root),
             "ok": self.ok,
+            "read_only": self.read_only,
             "incidents": self.incidents,
             "events": self.events,
             "findings": [f.to_dict() for f in self.findings],
@@ -89,31 +97,344 @@ class DoctorReport(Outcome):
         }
 
 
-def doctor(repo: IncidentRepo, *, fix: bool) -> DoctorReport:
+# without --fix, how long to wait for a writer to finish before looking anyway
+READ_LOCK_WAIT = 3.0
+# a git lock file younger than this is never called stale, whoever holds it
+STALE_LOCK_AGE = 2.0
+
+
+def doctor(repo: IncidentRepo, *, fix: bool, now: float | None = None) -> DoctorReport:
+    """Check the repo and its git plumbing; with `fix`, repair what is safe to repair.
+    Without `fix` nothing is written: it runs on a read-only repo too."""
+    from incidentctl.domain.policy import DoctorSettings, SyncSettings
     from incidentctl.services.workspace import load_config
-    from incidentctl.store.writer import writing
+    from incidentctl.store.lock import RepoLock
+    from incidentctl.store.writer import Writer
 
     report = DoctorReport(repo.root)
+    settings = SyncSettings(), DoctorSettings()  # the defaults, if the config is broken
     try:
-        load_config(repo.config_path)
+        config = load_config(repo.config_path)
+        settings = config.sync, config.doctor
     except ConfigError as exc:
         report.findings.append(Finding("error", CONFIG_NAME, exc.message.split(": ", 1)[-1]))
     _check_user_config(report)
-    # without --fix nothing is committed: the lock only keeps writers out while we look
-    with writing(repo, recover=fix, prepare=False) as w:
-        for item in w.recovered:
-            report.fixed.append(
-                f"committed {item.path} ({item.commit}), left by an interrupted command"
-            )
+    # with --fix, the repo lock keeps every other incidentctl out while we repair; without,
+    # a shared lock only keeps writers out while we look (and none on a read-only repo)
+    with RepoLock(repo.git_dir, timeout=None if fix else READ_LOCK_WAIT, shared=not fix) as lock:
+        report.read_only = lock.read_only
+        _check_locks(repo, report, fix)
+        rebase = _check_rebase(repo, report, fix)
+        _check_index(repo, report, fix)
+        if not rebase:  # HEAD is detached during a rebase: that is said above
+            _check_detached(repo, report, fix)
+        writer = Writer(repo) if fix else None
+        if writer is not None and not rebase:
+            for item in writer.recover():
+                report.fixed.append(
+                    f"committed {item.path} ({item.commit}), left by an interrupted command"
+                )
         statuses = repo.git.status(INCIDENTS)
-        _check_git_state(repo, report, statuses, w if fix else None)
+        _check_git_state(repo, report, statuses, None if rebase else writer)
         _check_files(repo, report, statuses, fix)
-        if fix and repo.git.head() is not None:
+        _check_remote(repo, report, *settings, fix, time.time() if now is None else now)
+        if fix and not rebase and repo.git.head() is not None:
             # changed-path Bloom filters let `log`, `pir generate` and `verify` skip the
             # commits that do not touch an incident: 3.4 s -> 0.4 s at 180,000 commits
             repo.git.run("commit-graph", "write", "--reachable", "--changed-paths", "--split")
             report.fixed.append("wrote the commit-graph with changed-path filters")
     return report
+
+
+def _rel_git(repo: IncidentRepo, path: Path) -> str:
+    try:
+        return path.relative_to(repo.root).as_posix()
+    except ValueError:
+        return str(path)
+
+
+def _check_locks(repo: IncidentRepo, report: DoctorReport, fix: bool) -> None:
+    """git's lock files: one whose git is gone is stale, and makes every commit wait
+    10 s, then fail. --fix removes it once no git process of this repo runs. The
+    repo lock is an flock: the kernel drops it with its holder, so it is never stale."""
+    from incidentctl.store import lock as locks
+
+    for holder in locks.flock_holders(repo.git_dir / "incidentctl.lock"):
+        if holder != os.getpid():
+            report.findings.append(
+                Finding(
+                    "warning",
+                    _rel_git(repo, repo.git_dir / "incidentctl.lock"),
+                    f"held by a running incidentctl (pid {holder}); writes wait for it",
+                    advice="it is released when that process ends (never stale: the "
+                    "kernel drops it with its holder)",
+                )
+            )
+    found = locks.git_lock_files(repo.git_dir)
+    if not found:
+        return
+    running = _running_git(repo, fix)
+    for item in found:
+        rel = _rel_git(repo, item.path)
+        if running is None:
+            report.findings.append(
+                Finding(
+                    "error",
+                    rel,
+                    "a git lock file; whether a git process still holds it cannot be told here",
+                    advice="doctor --fix leaves it; if no git command is running in this "
+                    f"repo, remove it by hand: rm {rel}",
+                )
+            )
+        elif running or item.age < STALE_LOCK_AGE:
+            pids = locks.describe(running) if running else "just created"
+            report.findings.append(
+                Finding(
+                    "warning",
+                    rel,
+                    f"held by a running git ({pids}); commits wait for it",
+                    advice="doctor --fix leaves it while a git process of this repo runs",
+                )
+            )
+        elif fix and locks.remove_if_unchanged(item):
+            report.fixed.append(f"removed {rel}, left by a git process that is gone")
+        else:
+            report.findings.append(
+                Finding(
+                    "error",
+                    rel,
+                    f"stale: left by a git process that is gone ({item.age:.0f}s old); "
+                    "every commit waits for it, then fails",
+                    fixable=True,
+                )
+            )
+
+
+# how long to wait for the git processes of this repo to end before a lock or a rebase
+# is called theirs (a `git gc --auto` a commit started in the background); a fifth of
+# it without --fix
+GIT_SETTLE_WAIT = 10.0
+
+
+def _running_git(repo: IncidentRepo, fix: bool) -> list[int] | None:
+    from incidentctl.store import lock as locks
+
+    wait = GIT_SETTLE_WAIT if fix else GIT_SETTLE_WAIT / 5
+    return locks.settled_git_processes(repo.root, repo.git_dir, wait)
+
+
+def _check_rebase(repo: IncidentRepo, report: DoctorReport, fix: bool) -> bool:
+    """A rebase left in progress. One a killed sync left is aborted by --fix (the
+    branch goes back to where it was, with every commit); the user's own is theirs.
+    True if one is still in progress."""
+    from incidentctl.store import lock as locks
+    from incidentctl.store.plumbing import rebase_in_progress
+
+    found = rebase_in_progress(repo.git, repo.git_dir)
+    if found is None:
+        return False
+    rel = _rel_git(repo, repo.git_dir / found.folder)
+    on = f" of {found.branch}" if found.branch else ""
+    if not found.ours:
+        report.findings.append(
+            Finding(
+                "error",
+                rel,
+                f"a rebase{on} is in progress, not started by incidentctl sync; "
+                "sync and the event commands wait until it is finished",
+                advice="doctor --fix leaves it, it is yours: finish it (git rebase "
+                "--continue) or abandon it (git rebase --abort)",
+            )
+        )
+        return True
+    running = _running_git(repo, fix)
+    if fix and running == []:
+        done = repo.git.call("rebase", "--abort")
+        if done.ok:
+            report.fixed.append(
+                f"aborted the rebase{on} a killed sync left; your commits are as they were "
+                "before it (run incidentctl sync again)"
+            )
+            return False
+        report.findings.append(
+            Finding(
+                "error",
+                rel,
+                f"a rebase{on} left by a killed sync could not be aborted: "
+                + (done.err.splitlines() or ["no message"])[-1],
+                advice="abort it by hand: git rebase --abort",
+            )
+        )
+        return True
+    if running is None:
+        advice = "doctor cannot tell whether a git still runs it; if none does: git rebase --abort"
+    elif fix and running:
+        advice = f"doctor --fix leaves it while a git process of this repo runs: {locks.describe(running)}"
+    else:
+        advice = ""  # without --fix: --fix waits for any git of this repo to end, then aborts it
+    report.findings.append(
+        Finding(
+            "error",
+            rel,
+            f"a rebase{on} left in progress by a killed incidentctl sync",
+            fixable=not advice,
+            advice=advice,
+        )
+    )
+    return True
+
+
+def _check_index(repo: IncidentRepo, report: DoctorReport, fix: bool) -> None:
+    from incidentctl.store.plumbing import missing_index_objects, rebuild_index
+
+    missing = missing_index_objects(repo.git)
+    if not missing:
+        return
+    shown = ", ".join(missing[:3]) + (f" and {len(missing) - 3} more" if len(missing) > 3 else "")
+    problem = f"the index names objects the repo does not have ({shown}); commits fail"
+    if fix:
+        differ = rebuild_index(repo.git, repo.git_dir)
+        if not differ:
+            report.fixed.append("rebuilt the index from HEAD (the work tree matched HEAD)")
+            return
+        report.findings.append(
+            Finding(
+                "error",
+                ".git/index",
+                problem,
+                advice="doctor --fix rebuilds it only when the work tree matches HEAD, and "
+                f"{differ[0]} differs: keep a copy of your changes, then run git read-tree HEAD",
+            )
+        )
+        return
+    report.findings.append(
+        Finding("error", ".git/index", problem + " (rebuilt from HEAD)", fixable=True)
+    )
+
+
+def _check_detached(repo: IncidentRepo, report: DoctorReport, fix: bool) -> None:
+    from incidentctl.store.plumbing import detached_head, reattach
+
+    found = detached_head(repo.git)
+    if found is None:
+        return
+    if found.branch is None:
+        report.findings.append(
+            Finding(
+                "error",
+                "HEAD",
+                f"detached at {found.head[:12]}: sync needs a branch",
+                advice=f"doctor --fix leaves it: {found.why_not}",
+            )
+        )
+        return
+    if fix:
+        reattach(repo.git, found)
+        report.fixed.append(f"put HEAD back on {found.branch} (at {found.head[:12]})")
+        return
+    report.findings.append(
+        Finding(
+            "error",
+            "HEAD",
+            f"detached at {found.head[:12]}: sync needs a branch "
+            f"(put back on {found.branch}, no file changes)",
+            fixable=True,
+        )
+    )
+
+
+def _check_remote(
+    repo: IncidentRepo,
+    report: DoctorReport,
+    settings: SyncSettings,
+    checks: DoctorSettings,
+    fix: bool,
+    now: float,
+) -> None:
+    """The remote's default branch, and events not pushed for too long."""
+    from incidentctl.store.plumbing import current_branch, unpushed
+    from incidentctl.store.remote import Remote, RemoteError, remote_heads
+
+    remote = Remote(repo.git, settings.remote, settings.timeout.total_seconds(), prompt=False)
+    url = remote.url()
+    branch = current_branch(repo.git)
+    if url is None or branch is None:
+        return  # not shared (or detached: said above)
+    tracking = remote.tracking_ref(branch)
+    if remote.resolve(tracking):
+        waiting = unpushed(repo.git, tracking)
+        limit = checks.unpushed_after.total_seconds()
+        if waiting and now - waiting[0][1] > limit:
+            minutes = (now - waiting[0][1]) / 60
+            report.findings.append(
+                Finding(
+                    "warning",
+                    branch,
+                    f"{len(waiting)} commit{'s' if len(waiting) != 1 else ''} of events not "
+                    f"pushed to {remote.name}, the oldest {minutes:.0f} minutes old "
+                    f"(over [doctor] unpushed_after)",
+                    advice="doctor does not talk to the team's remote for you: run incidentctl sync",
+                )
+            )
+    try:
+        heads, default = remote_heads(url, settings.timeout.total_seconds(), prompt=False)
+    except RemoteError as exc:
+        report.findings.append(
+            Finding(
+                "warning",
+                remote.name,
+                f"its default branch was not checked: {exc.message}",
+            )
+        )
+        return
+    if branch not in heads or default == branch:
+        return  # not pushed yet (sync publishes it), or right
+    local = _local_bare_repo(url, repo.root)
+    if not default and local is not None:  # ls-remote names no HEAD that points nowhere
+        said = Git(local).run_quiet("symbolic-ref", "-q", "HEAD").strip()
+        default = said.removeprefix("refs/heads/")
+    shown = remote.shown_url()
+    if default and default in heads:
+        problem = (
+            f"its default branch (HEAD) is {default}, not {branch}, which holds "
+            f"{CONFIG_NAME}: a new clone gets {default}"
+        )
+        level = "warning"
+    else:
+        problem = (
+            f"its default branch (HEAD) is {default or 'a branch'}, which does not exist: "
+            f"incidentctl clone {shown} finds no {CONFIG_NAME} there"
+        )
+        level = "error"
+    if local is not None:
+        if fix:
+            done = Git(local).call("symbolic-ref", "HEAD", f"refs/heads/{branch}")
+            if done.ok:
+                report.fixed.append(f"set the default branch (HEAD) of {shown} to {branch}")
+                return
+        else:
+            report.findings.append(Finding(level, remote.name, problem, fixable=True))
+            return
+    report.findings.append(
+        Finding(
+            level,
+            remote.name,
+            problem,
+            advice="doctor --fix sets it only on a remote on this disk; on a server, set the "
+            f"repo's default branch to {branch} in its settings",
+        )
+    )
+
+
+def _local_bare_repo(url: str, root: Path) -> Path | None:
+    """The git dir a path (or file://) remote names, if it is on this disk and writable."""
+    text = url.removeprefix("file://")
+    if "://" in text or (":" in text and not text.startswith("/") and "/" not in text[:2]):
+        return None
+    path = Path(text) if os.path.isabs(text) else (root / text)
+    if (path / "HEAD").is_file() and os.access(path / "HEAD", os.W_OK):
+        return path
+    return None
 
 
 def _check_user_config(report: DoctorReport) -> None:

@@ -6,8 +6,11 @@ file, committed or not) has no key and is always read from its files. So after a
 pull, a checkout of an older commit, a hand edit or a crash, the entry either
 matches the folder's exact content or is not used.
 
-The cache lives in the git dir, never in the tracked files. A cache file that
-fails its checksum is reported and rebuilt.
+The cache lives in the user's cache dir (platformdirs' user_cache_dir, e.g.
+~/.cache/incidentctl/states/), one file per repo, named by a hash of the repo's
+absolute path: never in the tracked files, and never in the repo at all, so a
+read-only repo (a mounted backup, an auditor's copy) is read with a cache too. A
+cache file that fails its checksum is reported and rebuilt.
 """
 
 from __future__ import annotations
@@ -37,9 +40,17 @@ def _fingerprint() -> str:
     return h.hexdigest()
 
 
+def cache_path(root: Path) -> Path:
+    """Where the state cache of the repo whose work tree is `root` lives."""
+    from platformdirs import user_cache_dir
+
+    key = hashlib.blake2b(str(Path(root).resolve()).encode(), digest_size=12).hexdigest()
+    return Path(user_cache_dir("incidentctl")) / "states" / f"{key}.pickle"
+
+
 class StateCache:
-    def __init__(self, git_dir: Path) -> None:
-        self.path = git_dir / "incidentctl" / "cache" / "states.pickle"
+    def __init__(self, root: Path) -> None:
+        self.path = cache_path(root)
 
     def read(self) -> dict[str, tuple[str, Any]]:
         """folder name -> (tree id, cached value); empty if absent, old or corrupt."""
@@ -72,5 +83,5 @@ class StateCache:
         digest = hashlib.blake2b(payload, digest_size=_DIGEST).digest()
         try:
             write_atomic(self.path, _MAGIC + digest + payload)
-        except OSError as exc:  # a read-only clone still works, just slower
-            log.warning("cannot write the state cache %s (%s)", self.path, exc)
+        except OSError as exc:  # reads still work, just slower
+            log.warning("cannot write the state cache %s (%s)", self.path, exc.strerror or exc)

@@ -21,6 +21,7 @@ from incidentctl.errors import GitError
 
 log = logging.getLogger("incidentctl")
 _COMMIT_LINE = re.compile(r"^\[[^\]]*?([0-9a-f]{7,40})\]", re.MULTILINE)
+_LOCK_FILE = re.compile(r"'([^']*index\.lock)'")
 _FILES_CHANGED = re.compile(r"^\s*(\d+) files? changed", re.MULTILINE)
 # How long to wait for another git process's .git/index.lock: the git child of a killed
 # incidentctl command goes on to finish its commit while the next command starts.
@@ -129,9 +130,12 @@ class Git:
         git.run("init", "-q")
         return git
 
-    def start(self, *args: str, env: Mapping[str, str] | None = None) -> subprocess.Popen[bytes]:
+    def start(
+        self, *args: str, env: Mapping[str, str] | None = None, stdin: bool = False
+    ) -> subprocess.Popen[bytes]:
         """Start git, not waiting for it: it runs while the caller goes on (read its
-        output with `finish`). `env` adds to the controlled environment."""
+        output with `finish`). `env` adds to the controlled environment; with `stdin`,
+        its standard input is a pipe (else nothing)."""
         full_env = {
             **for_children(),
             # the C locale: git's output is parsed
@@ -147,7 +151,7 @@ class Git:
                 ["git", *args],
                 cwd=self.root,
                 env=full_env,
-                stdin=subprocess.DEVNULL,
+                stdin=subprocess.PIPE if stdin else subprocess.DEVNULL,
                 stdout=subprocess.PIPE,
                 stderr=subprocess.PIPE,
             )
@@ -172,13 +176,14 @@ class Git:
         *args: Any,
         env: Mapping[str, str] | None = None,
         timeout: float | None = None,
+        input: bytes | None = None,
     ) -> Finished:
-        """Run git to its end, whatever its exit status. At `timeout` seconds it is
-        stopped, with whatever it started (`timed_out`)."""
-        proc = self.start(*map(str, args), env=env)
+        """Run git to its end, whatever its exit status, with `input` on its stdin. At
+        `timeout` seconds it is stopped, with whatever it started (`timed_out`)."""
+        proc = self.start(*map(str, args), env=env, stdin=input is not None)
         timed_out = False
         try:
-            out, err = proc.communicate(timeout=timeout)
+            out, err = proc.communicate(input, timeout=timeout)
         except subprocess.TimeoutExpired:
             _kill_tree(proc.pid)
             out, err = proc.communicate()
@@ -298,19 +303,43 @@ class Git:
         return self.run("rev-parse", "HEAD")
 
     def _run_waiting_for_index(self, *args: Any) -> str:
-        deadline = time.monotonic() + INDEX_LOCK_WAIT
+        """`run`, waiting while another git holds the index lock (the git child of a
+        killed command finishing its commit): the user is told what the wait is for,
+        and at INDEX_LOCK_WAIT seconds gets one line and the fix."""
+        from incidentctl.store.lock import SAY_WAITING_AFTER
+
+        start = time.monotonic()
+        said = False
         while True:
             try:
                 return self.run(*args)
             except GitError as exc:
                 if "index.lock" not in exc.message:
                     raise
-                if time.monotonic() >= deadline:
-                    exc.hint = (
-                        "if no git command is running in this repo, remove its .git/index.lock"
-                    )
-                    raise
+                lock = self._lock_named(exc.message)
+                waited = time.monotonic() - start
+                if waited >= INDEX_LOCK_WAIT:
+                    raise GitError(
+                        f"gave up after {INDEX_LOCK_WAIT:g}s waiting for {lock}: another git "
+                        "process holds it, or a killed one left it behind",
+                        hint="if no git command is running in this repo, remove it with: "
+                        "incidentctl doctor --fix",
+                    ) from None
+                if not said and waited >= SAY_WAITING_AFTER:
+                    said = True
+                    log.warning("waiting for %s (held by another git process) ...", lock)
                 time.sleep(0.05)
+
+    def _lock_named(self, message: str) -> str:
+        """The lock file git could not create, relative to the work tree if inside it."""
+        m = _LOCK_FILE.search(message)
+        if not m:
+            return ".git/index.lock"
+        path = Path(m.group(1))
+        try:
+            return path.relative_to(self.root).as_posix()
+        except ValueError:
+            return str(path)
 
     def head(self) -> str | None:
         return self.run_quiet("rev-parse", "-q", "--verify", "HEAD").strip() or None

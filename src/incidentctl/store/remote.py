@@ -51,6 +51,24 @@ def redact(url: str) -> str:
     return re.sub(r"^([a-z][a-z0-9+.-]*://)[^/@]+@", r"\1***@", url)
 
 
+_DISK_FULL = ("no space left on device", "disk quota exceeded", "file too large")
+
+
+def disk_full(said: str, where: str) -> RemoteError | None:
+    """The error for a git that failed because this clone's disk is full (not the
+    network's fault, whatever else git said after it), or None."""
+    for line in said.splitlines():
+        if any(needle in line.lower() for needle in _DISK_FULL):
+            for prefix in ("fatal:", "error:"):
+                line = line.removeprefix(prefix).strip()
+            return RemoteError(
+                f"the disk of this clone is full ({line}); nothing from {where} was taken, "
+                "and your events stay committed here",
+                hint="free some space, then run incidentctl sync again",
+            )
+    return None
+
+
 def _network_env(prompt: bool) -> dict[str, str]:
     # no credential prompt that nobody will answer (auto-sync runs unattended)
     return {} if prompt else {"GIT_TERMINAL_PROMPT": "0", "GCM_INTERACTIVE": "never"}
@@ -107,6 +125,7 @@ class Remote:
     def branch(self) -> str:
         name = self.git.run_quiet("symbolic-ref", "-q", "--short", "HEAD").strip()
         if not name:
+            self._refuse_if_in_progress()  # HEAD is detached during a rebase: say why
             raise GitError(
                 "HEAD is detached: sync needs a branch",
                 hint="check out your branch first, e.g.: git checkout main",
@@ -140,7 +159,9 @@ class Remote:
                     hint="someone replaced the team's history; this clone still has the "
                     "original. Check the remote with incidentctl verify on a fresh clone",
                 )
-            raise Unreachable(f"cannot reach {self.name} ({self.shown_url()}): {last_line(err)}")
+            raise disk_full(err, self.name) or Unreachable(
+                f"cannot reach {self.name} ({self.shown_url()}): {last_line(err)}"
+            )
         return True
 
     def count(self, revision_range: str) -> int:
@@ -151,17 +172,11 @@ class Remote:
 
     def rebase_onto(self, ref: str) -> None:
         """Replay local commits onto `ref`. On a conflict, abort and raise: nothing changes."""
-        git_dir = Path(self.git.run("rev-parse", "--absolute-git-dir").strip())
-        if any(
-            (git_dir / name).exists() for name in ("rebase-merge", "rebase-apply", "MERGE_HEAD")
-        ):
-            raise RemoteError(
-                "a rebase or merge is in progress in this repo; sync leaves it alone",
-                hint="finish it, or abandon it with: git rebase --abort (or git merge --abort)",
-            )
+        self._refuse_if_in_progress()
         stashes = len(self.git.run_quiet("stash", "list").splitlines())
         args = ["rebase", "--quiet", "--autostash", ref]
-        done = self.git.call(*args)
+        # the reflog says who started it, so doctor can tell a rebase a killed sync left
+        done = self.git.call(*args, env={"GIT_REFLOG_ACTION": "incidentctl sync"})
         if not done.ok:
             conflicted = self.git.run_quiet("diff", "--name-only", "--diff-filter=U")
             self.git.run_quiet("rebase", "--abort")
@@ -179,6 +194,17 @@ class Remote:
                 "your uncommitted changes (outside the events) conflict with what sync brought in; "
                 "they are kept in git stash@{0}",
                 hint="get them back with: git stash pop (and resolve the conflict)",
+            )
+
+    def _refuse_if_in_progress(self) -> None:
+        git_dir = Path(self.git.run("rev-parse", "--absolute-git-dir").strip())
+        if any(
+            (git_dir / name).exists() for name in ("rebase-merge", "rebase-apply", "MERGE_HEAD")
+        ):
+            raise RemoteError(
+                "a rebase or merge is in progress in this repo; sync leaves it alone",
+                hint="finish it, or abandon it with: git rebase --abort (or git merge --abort); "
+                "one a killed sync left: incidentctl doctor --fix",
             )
 
     def push(self, commit: str, branch: str, set_upstream: bool) -> None:
@@ -200,6 +226,8 @@ class Remote:
                     hint="the remote's hook checks the history; see its message above, "
                     "and run: incidentctl verify",
                 )
-            raise Unreachable(f"cannot push to {self.name} ({self.shown_url()}): {last_line(said)}")
+            raise disk_full(said, self.name) or Unreachable(
+                f"cannot push to {self.name} ({self.shown_url()}): {last_line(said)}"
+            )
         if set_upstream:
             self.git.run_quiet("branch", f"--set-upstream-to={self.name}/{branch}", branch)

@@ -510,7 +510,7 @@ class IncidentRepo:
         # git stats every tracked file; let it run on the other core while we read the cache
         probe = FolderKeyProbe(self) if self.incidents_dir.is_dir() else None
         folders = self.incident_folder_paths()
-        cache = StateCache(self.git_dir)
+        cache = StateCache(self.root)
         cached = cache.read() if probe is not None and use_cache else {}
         keys = probe.keys() if probe is not None else {}
         fresh: dict[str, tuple[str, Any]] = {}
