@@ -284,6 +284,12 @@ class Config(_Strict):
     pir: ReviewSettings = ReviewSettings()
     comms: CommsSettings = CommsSettings()
     sync: Annotated[SyncSettings, BeforeValidator(_sync_shorthand)] = SyncSettings()
+    # the destinations, as written: parsed (and refused, exit 2) only when used, by
+    # domain/integrations.py
+    pagerduty: dict[str, Any] | None = None
+    statuspage: dict[str, Any] | None = None
+    slack: dict[str, Any] | None = None
+    email: dict[str, Any] | None = None
 
     @model_validator(mode="after")
     def _check_names(self) -> Config:
