@@ -221,7 +221,9 @@ def send_once(req: HttpRequest, timeout: float, *, what: str = "the server") -> 
                 f"sent, but no answer within {timeout:g}s (it may have arrived)"
             ) from None
         except (OSError, http.client.HTTPException) as exc:
-            raise SendInDoubt(f"sent, but no answer: {_reason(exc)} (it may have arrived)") from None
+            raise SendInDoubt(
+                f"sent, but no answer: {_reason(exc)} (it may have arrived)"
+            ) from None
         status = int(response.status)
         data = b""
         with contextlib.suppress(OSError, http.client.HTTPException):

@@ -59,7 +59,7 @@ def read_credentials(path: Path | None = None) -> dict[str, str]:
     bad = [k for k, v in data.items() if not isinstance(v, str)]
     if bad:
         raise CredentialsError(
-            f"{path}: {', '.join(bad)}: each secret is a string (NAME = \"value\")",
+            f'{path}: {", ".join(bad)}: each secret is a string (NAME = "value")',
             hint=f"fix {path}",
         )
     return data
@@ -85,4 +85,4 @@ class Secrets:
 
     def where(self, name: str) -> str:
         """Where to put a missing secret, for a hint."""
-        return f"set ${name}, or {name} = \"...\" in {self.path or credentials_path()}"
+        return f'set ${name}, or {name} = "..." in {self.path or credentials_path()}'

@@ -33,6 +33,8 @@ IN_DOUBT = "in doubt"  # sent, no usable answer: it may have arrived
 REGISTRY: dict[str, str] = {
     "pagerduty": "incidentctl.adapters.destinations.pagerduty",
     "email": "incidentctl.adapters.destinations.email",
+    "statuspage": "incidentctl.adapters.destinations.statuspage",
+    "slack": "incidentctl.adapters.destinations.slack",
 }
 
 Secret = Callable[[str], str]  # variable name -> the secret, or '' when it is not set
