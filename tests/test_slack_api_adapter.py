@@ -285,7 +285,9 @@ def test_no_answer_is_in_doubt_and_the_history_decides_before_any_resend(
     assert DESTINATION.confirm(prepared, settings, secret) is applied
     history = [r for r in server.log if r.path.endswith("conversations.history")]
     sent = history[0].query.get("include_all_metadata") or [history[0].body.decode()]
-    assert history and any(v in ("1", "true", "True") or "include_all_metadata=1" in v for v in sent), sent
+    assert history and any(
+        v in ("1", "true", "True") or "include_all_metadata=1" in v for v in sent
+    ), sent
     if applied:
         [event] = DESTINATION.events(prepared, Result(DELIVERED, "found"))
         assert event["ts"] == server.posts_of_event("01JEVENT000000000000000001")[0]["ts"]
