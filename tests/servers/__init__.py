@@ -1,3 +1,2 @@
-"""Fake destination servers for the delivery tests: real HTTP (and SMTP) servers on
-127.0.0.1, each implementing the documented request and response shapes of the API it
-stands for, with a log of every request and ways to fail."""
+"""Fake services on 127.0.0.1 for the destination tests: real sockets, the documented
+request and response shapes, a log of every request read, and a script of failures."""

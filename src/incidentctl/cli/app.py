@@ -15,6 +15,7 @@ from incidentctl.cli import (
     comms,
     corrections,
     incident,
+    integrations,
     reading,
     review,
     runbook,
@@ -65,6 +66,7 @@ review.register(app)
 runbook.register(app)
 sharing.register(app)
 corrections.register(app)
+integrations.register(app)
 
 
 def main(argv: list[str] | None = None) -> None:

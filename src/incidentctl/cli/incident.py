@@ -65,13 +65,19 @@ def declare(
     post: PostOpt = False,
     record: RecordOpt = False,
     no_emoji: NoEmojiOpt = False,
+    page: Annotated[
+        bool,
+        typer.Option(
+            "--page", help="Page the severity's page list through PagerDuty ([pagerduty])."
+        ),
+    ] = False,
 ) -> None:
     """Declare an incident: allocate INC-YYYY-MM-DD-NNN, commit it, print the Slack declaration."""
     from incidentctl.services.announce import MessageRequest
     from incidentctl.services.incidents import Declaration, declare
 
     ws = workspace(ctx)
-    request = MessageRequest(copy, post, record, no_emoji, by=by)
+    request = MessageRequest(copy, post, record, no_emoji, by=by, page=page)
     request.check(ws)
     result = declare(
         ws,
@@ -101,10 +107,16 @@ def ack(
     by: ByOpt = None,
     as_json: JsonOpt = False,
 ) -> None:
-    """Acknowledge: a first responder is engaged (stops the MTTA clock)."""
+    """Acknowledge: a first responder is engaged (stops the MTTA clock). A paged
+    incident's pages are acknowledged in PagerDuty too."""
+    from incidentctl.services.announce import MessageRequest
     from incidentctl.services.incidents import acknowledge
 
-    publish(ctx, acknowledge(workspace(ctx), incident, by=by, at=at, message=message), as_json)
+    ws = workspace(ctx)
+    request = MessageRequest(by=by, pager="acknowledge")
+    request.check(ws)
+    result = acknowledge(ws, incident, by=by, at=at, message=message)
+    publish(ctx, result, as_json, request=request)
 
 
 def update(
@@ -246,7 +258,7 @@ def resolve(
     from incidentctl.services.incidents import resolve
 
     ws = workspace(ctx)
-    request = MessageRequest(copy, post, record, no_emoji, by=by)
+    request = MessageRequest(copy, post, record, no_emoji, by=by, pager="resolve")
     request.check(ws)
     result = resolve(ws, incident, root_cause, resolution, category, impact, by=by, at=at)
     publish(ctx, result, as_json, template="slack/resolved", request=request)
@@ -268,6 +280,51 @@ def reopen(
     publish(ctx, reopen(workspace(ctx), incident, message, by=by, at=at), as_json)
 
 
+def page(
+    ctx: typer.Context,
+    incident: IncidentArg,
+    targets: Annotated[
+        list[str] | None,
+        typer.Argument(
+            metavar="TARGET",
+            help="Whom to page: entries of a severity's page list (default: this "
+            "incident's severity's list).",
+        ),
+    ] = None,
+    message: Annotated[
+        str, typer.Option("-m", "--message", metavar="TEXT", help="Added to the page's details.")
+    ] = "",
+    dry_run: Annotated[
+        bool,
+        typer.Option("--dry-run", help="Print the exact requests (secrets masked); send nothing."),
+    ] = False,
+    by: ByOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Page through PagerDuty (Events API v2): one trigger per target, recorded as `paged`.
+
+    Not delivered, a page stays in the outbox and the command exits 4; the dedup key
+    (the incident and the target) makes a retry one alert, never two."""
+    from incidentctl.cli import report, terminal
+    from incidentctl.services.integrations import page as run
+
+    sent = run(workspace(ctx), incident, targets or [], message=message, by=by, dry_run=dry_run)
+    for text in sent.dry_run:
+        terminal.out(text)
+        terminal.out("")
+    if as_json:
+        terminal.out_json([d.to_dict() for d in sent.deliveries])
+    for d in sent.deliveries:
+        if d.outcome == "sent":
+            terminal.talk(f"PagerDuty: {d.summary} delivered")
+            if d.recorded is not None:
+                report.recorded(d.recorded, False)
+    if dry_run:
+        terminal.talk("dry run: nothing was sent or recorded")
+    report.finish(sent)
+
+
 def register(app: typer.Typer) -> None:
     for command in (declare, ack, update, assign, note, mitigate, resolve, reopen):
         app.command(rich_help_panel="Record")(command)
+    app.command(rich_help_panel="Communicate")(page)

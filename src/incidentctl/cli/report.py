@@ -118,6 +118,8 @@ def published(result: Published, as_json: bool = False, *, finish_after: bool = 
         recorded(result.communication, False)
     if result.synced is not None and not sync_first:
         synced(result.synced)
+    for note in result.notes:
+        terminal.talk(note)
     for warning in result.warnings:
         terminal.warn(warning)
     if finish_after:

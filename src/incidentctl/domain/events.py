@@ -251,6 +251,46 @@ class CommunicationSent(EventBase):
     digest: str = ""  # "sha256:<hex>" of the text as sent
 
 
+DELIVERY_OUTCOMES: tuple[str, ...] = ("delivered", "failed", "in doubt")
+
+
+class Paged(EventBase):
+    """A page (PagerDuty Events API v2) to one target: what was asked (trigger,
+    acknowledge, resolve), with which dedup key, and what became of it. Only a
+    delivered trigger meets the pager obligation."""
+
+    type: Literal["paged"] = "paged"
+    target: Annotated[str, Field(min_length=1, max_length=200)]
+    action: Literal["trigger", "acknowledge", "resolve"] = "trigger"
+    dedup_key: Annotated[str, Field(min_length=1, max_length=255)]
+    outcome: Literal["delivered", "failed", "in doubt"]
+    via: str = "pagerduty"
+    detail: Text = ""  # the service's answer or the error
+    message: Text = ""  # -m TEXT
+
+
+class StatuspageLinked(EventBase):
+    """The status-page incident a first post created: every later post updates it."""
+
+    type: Literal["statuspage_linked"] = "statuspage_linked"
+    page_id: str = ""
+    statuspage_incident: Annotated[str, Field(min_length=1, max_length=200)]
+    url: str = ""
+
+
+class SlackPosted(EventBase):
+    """A message the Slack bot posted (the Web API): where it is, so later updates go
+    in its thread and the resolution can update it."""
+
+    type: Literal["slack_posted"] = "slack_posted"
+    channel: str = ""  # the name, "#incidents"
+    channel_id: Annotated[str, Field(min_length=1, max_length=100)]
+    ts: Annotated[str, Field(min_length=1, max_length=100)]
+    thread_ts: str = ""
+    kind: str = ""  # "declaration", "update", "war_room"
+    message_event: str = ""  # the delivery's event id (the message metadata)
+
+
 Ulid = Annotated[str, Field(pattern=r"^[0-9A-HJKMNP-TV-Z]{26}$")]
 
 
@@ -297,6 +337,9 @@ EVENT_TYPES: tuple[str, ...] = (
     "action_updated",
     "runbook_step",
     "communication_sent",
+    "paged",
+    "statuspage_linked",
+    "slack_posted",
     "corrected",
     "retracted",
 )

@@ -91,6 +91,8 @@ class IncidentState:
     runbook_steps: dict[str, dict[str, str]] = field(default_factory=dict)
     last_communication_at: datetime | None = None
     communications: list[Communication] = field(default_factory=list)
+    # each `paged` event's record, in order (target, action, dedup_key, outcome)
+    pages: list[dict[str, Any]] = field(default_factory=list)
     # event ID -> how a later `corrected`/`retracted` event amended it (the timeline
     # holds the corrected copies; retracted events stay in it but were not applied)
     corrections: dict[str, Amendment] = field(default_factory=dict)
@@ -155,6 +157,7 @@ class IncidentState:
             "runbook_steps": {name: dict(steps) for name, steps in self.runbook_steps.items()},
             "last_communication_at": iso(self.last_communication_at),
             "communications": [e.to_record() for e in self.communications],
+            "pages": [dict(p) for p in self.pages],
             "corrections": {k: v.to_dict() for k, v in self.corrections.items()},
         }
 

@@ -52,6 +52,7 @@ _NAMES = {
     "escalated": "the escalation",
     "notified": "the notification",
     "communication_sent": "the communication",
+    "paged": "the page",
     "pir_entry": "the review entry",
     "pir_scheduled": "the review scheduling",
     "pir_completed": "the review's completion",

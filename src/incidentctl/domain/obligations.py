@@ -3,6 +3,9 @@ timeline. Pure: (state, config, now) in, pending obligations out.
 
 Rules (each only while its condition holds; each is cleared by the event named):
 
+- page: open, the severity has a `page` list and [pagerduty] is configured; due at
+  declaration (or the upgrade to this severity). Cleared, target by target, by a
+  `paged` event of a delivered trigger (a failed or in-doubt page does not count).
 - acknowledge: open, not acknowledged; due `ack_within` after declaration.
   Cleared by `acknowledged`.
 - update: open; due `update_every` after the last update. The last update is the
@@ -52,6 +55,7 @@ STATUS_PAGE_PREFIX = "statuspage/"
 EMAIL_PREFIX = "email/"
 
 KINDS = (
+    "page",
     "acknowledge",
     "update",
     "customer_comms",
@@ -160,6 +164,7 @@ def pending_obligations(state: IncidentState, config: Config, now: datetime) -> 
     """Every obligation the incident has not met yet, soonest (or most overdue) first."""
     d = _Deadlines(state, config, now)
     if state.is_open:
+        _page(d)
         _acknowledge(d)
         _update(d)
         _customer(d)
@@ -169,6 +174,24 @@ def pending_obligations(state: IncidentState, config: Config, now: datetime) -> 
     else:
         _pir(d)
     return sorted(d.found, key=lambda o: (o.due_at, KINDS.index(o.kind), o.label))
+
+
+def paged(state: IncidentState) -> set[str]:
+    """The targets a delivered trigger reached."""
+    return {
+        str(p.get("target"))
+        for p in state.pages
+        if p.get("action") == "trigger" and p.get("outcome") == "delivered"
+    }
+
+
+def _page(d: _Deadlines) -> None:
+    if not d.policy.page or d.config.pagerduty is None:
+        return
+    reached = paged(d.state)
+    owed = [t for t in d.policy.page if t not in reached]
+    if owed:
+        d.add("page", "Page: " + " + ".join(owed), d.since, "at declaration", ", ".join(owed))
 
 
 def _acknowledge(d: _Deadlines) -> None:

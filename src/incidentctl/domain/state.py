@@ -147,6 +147,8 @@ def _apply(state: IncidentState, e: ev.EventBase) -> None:
         case ev.CommunicationSent():
             state.communications.append(Communication(e.at, e.template, e.audience, e.to_record()))
             state.last_communication_at = e.at  # events arrive in time order
+        case ev.Paged():
+            state.pages.append(e.to_record())
 
 
 def _set_status(state: IncidentState, status: str, at: datetime) -> None:

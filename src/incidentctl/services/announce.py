@@ -32,6 +32,8 @@ class MessageRequest:
     no_emoji: bool = False
     by: str | None = None
     at: str | None = None  # when the communication happened, for --record without --post
+    page: bool = False  # declare --page: trigger the severity's page list
+    pager: str = ""  # "acknowledge" (ack) or "resolve": follow a page up, if there was one
 
     @property
     def emoji(self) -> bool | None:
@@ -43,6 +45,10 @@ class MessageRequest:
             from incidentctl.services.comms import webhook_url
 
             webhook_url(ws)
+        if self.page or (self.pager and ws.config.pagerduty is not None):
+            from incidentctl.services.destinations import settings_for
+
+            settings_for(ws, "pagerduty")  # a bad [pagerduty]: exit 2, nothing recorded
         if self.record and not self.post and self.at is not None:
             from incidentctl.services.record import when
 
@@ -61,6 +67,8 @@ class Published(Outcome):
     synced: AutoSync | None = None
     problems: list[Problem] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
+    pages: list[Delivery] = field(default_factory=list)  # declare --page, ack, resolve
+    notes: list[str] = field(default_factory=list)  # what was paged, for the user
 
     @property
     def recorded(self) -> list[RecordResult]:
@@ -75,6 +83,8 @@ class Published(Outcome):
         post twice. Otherwise the problems decide (0 without any)."""
         status = super().exit_status
         if self.delivery is not None and self.delivery.pending:
+            return max(status, ExitCode.PENDING)
+        if any(d.pending for d in self.pages):
             return max(status, ExitCode.PENDING)
         return status
 
@@ -104,9 +114,32 @@ def publish(
         render_args = {"emoji": request.emoji}
     if out.rendered is not None:
         _deliver(ws, out, out.rendered, render_args or {}, request)
+    if out.record is not None and (request.page or request.pager):
+        _page(ws, out, request)
     if records_communication:
         _sync(ws, out)
     return out
+
+
+def _page(ws: Workspace, out: Published, request: MessageRequest) -> None:
+    """declare --page: trigger the page list; ack/resolve: acknowledge or resolve
+    the pages the incident had. Never raises: the events stand."""
+    from incidentctl.services import integrations
+
+    state = out.record.state
+    try:
+        if request.page:
+            sent = integrations.page(ws, state.uid, [], by=request.by, state=state)
+        else:
+            sent = integrations.follow_up(ws, state, request.pager, by=request.by)
+    except IncidentctlError as exc:
+        out.problems.append(Problem.of(exc))
+        return
+    out.pages = sent.deliveries
+    out.problems += sent.problems
+    for d in sent.deliveries:
+        if d.outcome == "sent":
+            out.notes.append(f"PagerDuty: {d.summary} delivered")
 
 
 def _render(

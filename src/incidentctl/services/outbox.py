@@ -36,6 +36,7 @@ from incidentctl.errors import IncidentctlError, NotFoundError
 from incidentctl.services.workspace import Workspace
 
 if TYPE_CHECKING:
+    from incidentctl.adapters.destinations import Destination, Prepared, Result
     from incidentctl.domain.incident import IncidentState
     from incidentctl.services.comms import Rendered
     from incidentctl.services.record import RecordResult
@@ -63,6 +64,9 @@ class Delivery:
     record_error: str = ""
     late: bool = False  # sent a minute or more after it was queued, and said so
     tried: bool = False  # posted in this flush (an in-doubt message skipped is not)
+    destination: str = VIA_WEBHOOK
+    response: dict[str, Any] = field(default_factory=dict)  # what the destination answered
+    summary: str = ""  # the request in a few words: "trigger On-call SRE"
 
     @property
     def pending(self) -> bool:
@@ -72,6 +76,7 @@ class Delivery:
     def to_dict(self) -> dict[str, Any]:
         return {
             "id": self.id,
+            "destination": self.destination,
             "incident": self.incident,
             "template": self.template,
             "outcome": self.outcome,
@@ -121,6 +126,8 @@ class OutboxItem:
         return {
             "id": self.id,
             "state": self.state,
+            "destination": m.get("destination") or VIA_WEBHOOK,
+            "summary": m.get("summary", ""),
             "incident": m.get("incident", ""),
             "template": m.get("template", ""),
             "channel": m.get("channel", ""),
@@ -242,8 +249,14 @@ def drop(ws: Workspace, message_id: str) -> OutboxItem:
     return OutboxItem(entry.id, IN_DOUBT if entry.in_doubt else "queued", entry.message)
 
 
-def flush(ws: Workspace, *, only: str | None = None, retry_in_doubt: bool = False) -> FlushReport:
-    """Post every queued message (or just `only`), oldest first, each at most once."""
+def flush(
+    ws: Workspace, *, only: str | set[str] | None = None, retry_in_doubt: bool = False
+) -> FlushReport:
+    """Send every queued message (or just `only`: an ID or a set of them), oldest
+    first, each at most once. An in-doubt entry is sent again with `retry_in_doubt`,
+    or when its destination says that is safe (it deduplicates) or finds it did not
+    arrive (services/delivery.py). Entries of one stream (a PagerDuty dedup key) go
+    in order: one left pending holds the later ones of its stream."""
     from incidentctl.services.comms import webhook_url
 
     timeout = ws.config.comms.webhook_timeout.total_seconds() or 5.0
@@ -251,18 +264,43 @@ def flush(ws: Workspace, *, only: str | None = None, retry_in_doubt: bool = Fals
     report = FlushReport()
     if not box.dir.is_dir():
         return report
+    wanted = {only} if isinstance(only, str) else only
     with box.lock():
         entries, bad = box.entries()
         report.problems = [f"{b.path}: {b.problem}" for b in bad]
-        entries = [e for e in entries if only is None or e.id == only]
-        to_send = [e for e in entries if retry_in_doubt or not e.in_doubt]
-        url = webhook_url(ws) if to_send else ""
+        held: set[str] = set()  # streams with an entry left pending in this flush
+        url = ""
         for entry in entries:
-            if entry in to_send:
-                report.deliveries.append(_send(ws, box, entry, url, timeout))
+            stream = _stream(entry)
+            if wanted is not None and entry.id not in wanted:
+                if stream:  # an older entry of the stream is still waiting: so do these
+                    held.add(stream)
+                continue
+            if stream and stream in held:
+                delivery = _delivery(entry, IN_DOUBT if entry.in_doubt else FAILED)
+                delivery.error = "waits for an earlier message of the same page or post"
+            elif _destination(entry) != VIA_WEBHOOK:
+                delivery = send_entry(ws, box, entry, resend=retry_in_doubt)
+            elif retry_in_doubt or not entry.in_doubt:
+                url = url or webhook_url(ws)
+                delivery = _send(ws, box, entry, url, timeout)
             else:
-                report.deliveries.append(_delivery(entry, IN_DOUBT))
+                delivery = _delivery(entry, IN_DOUBT)
+            if stream and delivery.pending:
+                held.add(stream)
+            report.deliveries.append(delivery)
     return report
+
+
+def _destination(entry: OutboxEntry) -> str:
+    return str(entry.message.get("destination") or VIA_WEBHOOK)
+
+
+def _stream(entry: OutboxEntry) -> str:
+    prepared = entry.message.get("prepared")
+    if isinstance(prepared, dict) and prepared.get("stream"):
+        return f"{_destination(entry)}:{prepared['stream']}"
+    return ""
 
 
 def _delivery(entry: OutboxEntry, outcome: str, error: str = "") -> Delivery:
@@ -277,6 +315,8 @@ def _delivery(entry: OutboxEntry, outcome: str, error: str = "") -> Delivery:
         outcome,
         error,
         int(m.get("attempts", 0)),
+        destination=_destination(entry),
+        summary=str(m.get("summary", "")),
     )
 
 
@@ -425,3 +465,142 @@ def _record_delivery(
         via=VIA_WEBHOOK,
         by=str(message.get("by", "")) or None,
     )
+
+
+# -- the send path of an outbox entry (services/outbox.flush calls it) -----------------
+
+
+DRILL_GUARD = "drills never send to real destinations (no drill destination is configured)"
+
+
+def send_entry(ws: Workspace, box: Outbox, entry: OutboxEntry, *, resend: bool) -> Delivery:
+    """Send one queued (or, with `resend`, in-doubt) entry and record what happened."""
+    from incidentctl.adapters.destinations import DELIVERED, Prepared
+    from incidentctl.adapters.destinations import IN_DOUBT as DOUBTFUL
+    from incidentctl.domain.timeparse import iso
+
+    message = entry.message
+    prepared = Prepared.from_dict(message.get("prepared") or {})
+    if message.get("drill"):  # issue 17: a drill destination would be chosen here
+        return _delivery(entry, FAILED, DRILL_GUARD)
+    from incidentctl.services.destinations import secret_lookup, settings_for
+
+    try:
+        dest, settings = settings_for(ws, prepared.destination)
+    except (IncidentctlError, KeyError) as exc:
+        problem = exc.message if isinstance(exc, IncidentctlError) else f"unknown {exc}"
+        return _delivery(entry, IN_DOUBT if entry.in_doubt else FAILED, problem)
+    secret = secret_lookup(ws)
+    if entry.in_doubt and not resend and not dest.resend_safe:
+        # a request that may have arrived: resent only when safe, or checked first
+        arrived = dest.confirm(prepared, settings, secret)
+        if arrived is None:
+            return _delivery(entry, IN_DOUBT)
+        if arrived:
+            from incidentctl.adapters.destinations import Result
+
+            return _delivered(ws, box, entry, dest, prepared, Result(DELIVERED, "found"))
+    message["attempts"] = int(message.get("attempts", 0)) + 1
+    message["last_attempt_at"] = iso(ws.now())
+    message["last_error"] = ""
+    box.claim(entry)  # durable "in flight" mark before the request leaves
+    result = dest.send(prepared, settings, secret)
+    if result.outcome == DELIVERED:
+        return _delivered(ws, box, entry, dest, prepared, result)
+    message["last_error"] = result.detail
+    if result.outcome == DOUBTFUL:
+        box.keep_in_doubt(entry)
+        delivery = _delivery(entry, IN_DOUBT, result.detail)
+    else:
+        box.release(entry)
+        delivery = _delivery(entry, FAILED, result.detail)
+    delivery.tried = True
+    if message["attempts"] == 1:  # a first try is recorded whatever became of it
+        _record_safely(ws, entry, delivery, dest.events(prepared, result), None)
+    return delivery
+
+
+def _delivered(
+    ws: Workspace,
+    box: Outbox,
+    entry: OutboxEntry,
+    dest: Destination,
+    prepared: Prepared,
+    result: Result,
+) -> Delivery:
+
+    box.remove(entry)
+    delivery = _delivery(entry, SENT)
+    delivery.error, delivery.tried = "", True
+    delivery.response = dict(result.response)
+    events = dest.events(prepared, result)
+    communication = entry.message.get("communication") or {}
+    _record_safely(ws, entry, delivery, events, communication or None, dest)
+    return delivery
+
+
+def _record_safely(
+    ws: Workspace,
+    entry: OutboxEntry,
+    delivery: Delivery,
+    events: list[dict[str, Any]],
+    communication: dict[str, Any] | None,
+    dest: Destination | None = None,
+) -> None:
+    if not events and not communication:
+        return
+    try:
+        delivery.recorded = record_events(
+            ws, entry.message, events, communication, dest, by=entry.message.get("by") or None
+        )
+    except IncidentctlError as exc:
+        delivery.record_error = exc.message
+
+
+def record_events(
+    ws: Workspace,
+    message: dict[str, Any],
+    events: list[dict[str, Any]],
+    communication: dict[str, Any] | None,
+    dest: Destination | None,
+    *,
+    by: str | None,
+):
+    """Commit the events of one delivery: the destination's, then communication_sent."""
+    from incidentctl.domain import events as ev
+    from incidentctl.services.incidents import _fields, _record
+
+    records = list(events)
+    if communication and dest is not None:
+        records.append(
+            {
+                "type": "communication_sent",
+                "template": communication.get("template", ""),
+                "channel": communication.get("channel", ""),
+                "stage": communication.get("stage", ""),
+                "audience": dest.audience,
+                "via": dest.name,
+                "excerpt": communication.get("excerpt", ""),
+                "digest": communication.get("digest", ""),
+            }
+        )
+
+    def build(loaded, base):
+        planned = []
+        for record in records:
+            fields = dict(record)
+            kind = fields.pop("type")
+            event = ev._model_of(kind)(**_fields(base), **fields)
+            planned.append((event, _subject(kind, fields), ""))
+        return planned
+
+    return _record(ws, str(message.get("uid") or message.get("incident")), None, by, build)
+
+
+def _subject(kind: str, fields: dict[str, Any]) -> str:
+    if kind == "paged":
+        return f"paged {fields.get('target', '')}: {fields.get('action', '')} {fields['outcome']}"
+    if kind == "communication_sent":
+        where = fields.get("channel") or fields.get("via") or ""
+        return f"sent {fields.get('template', '')}" + (f" to {where}" if where else "")
+    return kind.replace("_", " ")

@@ -1,0 +1,113 @@
+"""Delivering to the destinations (adapters/destinations/), through the outbox.
+
+A command builds `Job`s, `prepare()` turns each into the exact request (refusing a
+bad configuration, exit 2, before anything is recorded or sent), `deliver()` queues
+the requests in the outbox and flushes just those: each ends delivered, failed (queued
+again, retried by `outbox flush`) or in doubt (kept; resent on its own only where the
+destination says that is safe, or where it can check that it did not arrive).
+
+Every delivered request is recorded: the destination's own events (`paged`,
+`statuspage_linked`, `slack_posted`) and, for a rendered message, a
+`communication_sent` event with the destination as `via` and its audience. A page is
+recorded whatever its outcome on its first try, so the review sees a page that failed.
+
+Drills (issue 17) never reach a real destination: an entry marked `drill` is refused
+in `send_entry` unless a drill destination is configured (`DRILL_GUARD`).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from incidentctl.services.destinations import (
+    IntegrationConfigError,
+    configured,
+    secret_lookup,
+    settings_for,
+)
+
+if TYPE_CHECKING:
+    from incidentctl.adapters.destinations import Job, Prepared
+    from incidentctl.services.outbox import Delivery
+    from incidentctl.services.workspace import Workspace
+
+__all__ = ["IntegrationConfigError", "configured", "secret_lookup", "settings_for"]
+
+
+def prepare(ws: Workspace, name: str, job: Job) -> Prepared:
+    dest, settings = settings_for(ws, name)
+    return dest.prepare(job, settings)
+
+
+def dry_run(ws: Workspace, prepared: list[Prepared]) -> list[str]:
+    """The exact requests, secrets masked; nothing is queued or sent."""
+    texts = []
+    for p in prepared:
+        dest, settings = settings_for(ws, p.destination, check=False)
+        texts.append(dest.dry_run(p, settings, secret_lookup(ws)))
+    return texts
+
+
+def enqueue(
+    ws: Workspace,
+    prepared: Prepared,
+    job: Job,
+    *,
+    by: str | None = None,
+    communication: dict[str, Any] | None = None,
+) -> dict[str, Any]:
+    """Queue one prepared request in the outbox. `communication` (template, stage,
+    channel, excerpt, digest) makes its delivery a `communication_sent` event too."""
+    from incidentctl.domain.timeparse import iso
+    from incidentctl.domain.ulid import new_ulid
+    from incidentctl.store.outbox import Outbox
+
+    current = ws.now()
+    message = {
+        "id": job.event_id or new_ulid(current),
+        "created_at": iso(current),
+        "destination": prepared.destination,
+        "incident": job.state.human_id,
+        "uid": job.state.uid,
+        "template": job.template or f"{prepared.destination}/{prepared.action}",
+        "summary": prepared.summary,
+        "stage": job.stage,
+        "prepared": prepared.to_dict(),
+        "communication": communication or {},
+        "record": True,
+        "by": by or "",
+        "attempts": 0,
+        "last_error": "",
+    }
+    Outbox(ws.repo.git_dir).add(message)
+    return message
+
+
+@dataclass
+class DeliverReport:
+    deliveries: list[Delivery] = field(default_factory=list)
+    dry_run: list[str] = field(default_factory=list)
+
+    @property
+    def pending(self) -> list[Delivery]:
+        return [d for d in self.deliveries if d.pending]
+
+
+def deliver(
+    ws: Workspace,
+    jobs: list[tuple[Prepared, Job, dict[str, Any] | None]],
+    *,
+    by: str | None = None,
+) -> DeliverReport:
+    """Queue each (prepared, job, communication) and flush just those, in order."""
+    from incidentctl.services.outbox import flush
+
+    ids = [enqueue(ws, p, j, by=by, communication=c)["id"] for p, j, c in jobs]
+    report = flush(ws, only=set(ids))
+    by_id = {d.id: d for d in report.deliveries}
+    out = DeliverReport()
+    for message_id in ids:
+        if message_id in by_id:
+            out.deliveries.append(by_id[message_id])
+    return out
