@@ -105,9 +105,13 @@ class JsonServer:
         self.close()
 
 
-def refused_url(path: str = "/") -> str:
-    """A URL on a port nothing listens on (connection refused: not sent)."""
+def free_port() -> int:
+    """A port nothing listens on now (a refused connection, or a server to start)."""
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    return f"http://127.0.0.1:{port}{path}"
+        return probe.getsockname()[1]
+
+
+def refused_url(path: str = "/") -> str:
+    """A URL on a port nothing listens on (connection refused: not sent)."""
+    return f"http://127.0.0.1:{free_port()}{path}"

@@ -83,14 +83,42 @@ def render(
     at: AtOpt = None,
     by: ByOpt = None,
     as_json: JsonOpt = False,
+    to: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--to",
+            metavar="ADDR",
+            help="email/ with --post: send to ADDR (repeatable; default: [email] to).",
+        ),
+    ] = None,
+    dry_run: Annotated[
+        bool,
+        typer.Option(
+            "--dry-run",
+            help="With --post: print the exact request (secrets masked); send and record nothing.",
+        ),
+    ] = False,
 ) -> None:
-    """Render a message template for an incident: print it, write it, copy, post or record it."""
+    """Render a message template for an incident: print it, write it, copy, post or record it.
+
+    An email/ template with --post is sent over SMTP ([email]); delivered, it is
+    recorded as customer communication."""
     from incidentctl.cli import report
     from incidentctl.services.announce import MessageRequest, publish
     from incidentctl.services.comms import parse_settings, render_message
 
     ws = workspace(ctx)
     overrides = parse_settings(settings or [])
+    if post and template.strip().startswith("email/"):
+        from incidentctl.services.destinations import settings_for
+
+        settings_for(ws, "email")  # a bad [email]: exit 2 before anything is written
+        rendered = render_message(
+            ws, template, incident, fmt=fmt, stage=stage, overrides=overrides,
+            emoji=False if no_emoji else None,
+        )  # fmt: skip
+        _send_email(ws, rendered, to or [], by, dry_run, as_json)
+        return
     request = MessageRequest(copy, post, record, no_emoji, by=by, at=at)
     request.check(ws)  # a bad --at or a missing webhook is refused before anything is written
     render_args = {
@@ -116,6 +144,25 @@ def render(
     else:
         report.show_message(rendered)
     report.published(publish(ws, None, rendered=rendered, render_args=render_args, request=request))
+
+
+def _send_email(ws, rendered, to: list[str], by: str | None, dry_run: bool, as_json: bool) -> None:
+    from incidentctl.cli import report
+    from incidentctl.services.integrations import send_email
+
+    sent = send_email(ws, rendered, to=to, by=by, dry_run=dry_run)
+    for text in sent.dry_run:
+        terminal.out(text)
+    if dry_run:
+        terminal.talk("dry run: nothing was sent or recorded")
+    if as_json:
+        terminal.out_json([d.to_dict() for d in sent.deliveries])
+    for d in sent.deliveries:
+        if d.outcome == "sent":
+            terminal.talk(f"emailed {d.summary}")
+            if d.recorded is not None:
+                report.recorded(d.recorded, False)
+    report.finish(sent)
 
 
 # -- template list / show -------------------------------------------------------------

@@ -36,8 +36,17 @@ __all__ = ["IntegrationConfigError", "configured", "secret_lookup", "settings_fo
 
 
 def prepare(ws: Workspace, name: str, job: Job) -> Prepared:
+    """The exact request for `job`. A request the destination cannot build (no
+    recipient, a bad --to) is bad usage."""
+    from incidentctl.errors import UsageError
+
     dest, settings = settings_for(ws, name)
-    return dest.prepare(job, settings)
+    try:
+        return dest.prepare(job, settings)
+    except ValueError as exc:
+        raise UsageError(
+            f"{dest.label}: {exc}", hint=f"see [{dest.section}] in docs/integrations.md"
+        ) from None
 
 
 def dry_run(ws: Workspace, prepared: list[Prepared]) -> list[str]:

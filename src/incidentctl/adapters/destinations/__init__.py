@@ -32,6 +32,7 @@ IN_DOUBT = "in doubt"  # sent, no usable answer: it may have arrived
 # name -> module; the module defines DESTINATION. One line per destination.
 REGISTRY: dict[str, str] = {
     "pagerduty": "incidentctl.adapters.destinations.pagerduty",
+    "email": "incidentctl.adapters.destinations.email",
     "statuspage": "incidentctl.adapters.destinations.statuspage",
     "slack": "incidentctl.adapters.destinations.slack",
 }
