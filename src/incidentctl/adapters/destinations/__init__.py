@@ -108,6 +108,12 @@ class Destination:
     def prepare(self, job: Job, settings: Any) -> Prepared:
         raise NotImplementedError
 
+    def bind(self, prepared: Prepared, state: IncidentState) -> Prepared:
+        """Right before a send (or an in-doubt check), with the incident as recorded
+        now: fill in what an earlier delivery of the same stream has since recorded (the
+        status-page incident to PATCH, the Slack thread). Default: unchanged."""
+        return prepared
+
     def send(self, prepared: Prepared, settings: Any, secret: Secret) -> Result:
         """Send once (a 429 may be waited out inside). Never raises for the network."""
         raise NotImplementedError
