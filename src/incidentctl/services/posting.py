@@ -129,12 +129,15 @@ def post_slack(
     now = ws.now()
     name = rendered.template.rsplit("/", 1)[-1]
     jobs = []
+    # the outbox sends in ID order: IDs made in one millisecond sort at random, so
+    # sorted here (the war room before the declaration, the reply before the rewrite)
+    ids = iter(sorted(new_ulid(now) for _ in range(3)))
 
     def add(
         action: str, text: str, template: str, options: dict[str, Any], communication: bool
     ) -> None:
         job = Job(action, state, ws.config, ws.now(), text=text, template=template,
-                  stage=rendered.stage, event_id=new_ulid(now), options=options)  # fmt: skip
+                  stage=rendered.stage, event_id=next(ids), options=options)  # fmt: skip
         prepared = prepare(ws, "slack", job)
         comm = _communication(rendered, prepared.target) if communication else None
         jobs.append((prepared, job, comm))
