@@ -58,8 +58,8 @@ def team(tmp_path, sp) -> Cli:
     return cli
 
 
-def post(cli: Cli, *extra: str, ok=True):
-    return cli("render", "statuspage", INC, "--post", *extra, env={**NOW, **KEYS}, ok=ok)
+def post(cli: Cli, *extra: str, ok=True, now=NOW):
+    return cli("render", "statuspage", INC, "--post", *extra, env={**now, **KEYS}, ok=ok)
 
 
 def timeline(cli: Cli, kind: str) -> list[dict]:
@@ -167,8 +167,10 @@ def test_no_answer_is_in_doubt_and_the_flush_reads_it_back_before_resending(team
 def test_an_update_queued_behind_a_failed_create_patches_what_the_create_made(team, sp):
     sp.fail(Fault.answer(500))
     post(team, ok=False)
-    team("update", INC, "--status", "identified", "-m", "found it", env=NOW)
-    second = post(team, ok=False)  # waits for the create: same stream
+    # a later time: outbox IDs are ULIDs of the (here frozen) clock, and order the entries
+    later = {"INCIDENTCTL_NOW": "2026-02-12T14:30:00Z"}
+    team("update", INC, "--status", "identified", "-m", "found it", env=later)
+    second = post(team, ok=False, now=later)  # waits for the create: same stream
     assert second.code == 4 and sp.created() == []
     time.sleep(1)
     team("outbox", "flush", env=KEYS)
