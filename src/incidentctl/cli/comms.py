@@ -119,6 +119,12 @@ def render(
         )  # fmt: skip
         _send_email(ws, rendered, to or [], by, dry_run, as_json)
         return
+    if post:
+        from incidentctl.services.posting import statuspage_configured
+
+        if statuspage_configured(ws, template):
+            _post_statuspage(ws, template, incident, fmt, stage, overrides, by, dry_run, as_json)
+            return
     request = MessageRequest(copy, post, record, no_emoji, by=by, at=at)
     request.check(ws)  # a bad --at or a missing webhook is refused before anything is written
     render_args = {
@@ -144,6 +150,32 @@ def render(
     else:
         report.show_message(rendered)
     report.published(publish(ws, None, rendered=rendered, render_args=render_args, request=request))
+
+
+def _post_statuspage(ws, template, incident, fmt, stage, overrides, by, dry_run, as_json) -> None:
+    """render statuspage INC --post with a [statuspage] table: post it to the status page."""
+    from incidentctl.cli import report
+    from incidentctl.services.comms import render_message
+    from incidentctl.services.destinations import settings_for
+    from incidentctl.services.posting import post_statuspage
+
+    settings_for(ws, "statuspage")  # a bad [statuspage]: exit 2 before anything is written
+    rendered = render_message(
+        ws, template, incident, fmt=fmt or "text", stage=stage, overrides=overrides
+    )
+    sent = post_statuspage(ws, rendered, by=by, dry_run=dry_run)
+    for text in sent.dry_run:
+        terminal.out(text)
+    if dry_run:
+        terminal.talk("dry run: nothing was sent or recorded")
+    if as_json:
+        terminal.out_json([d.to_dict() for d in sent.deliveries])
+    for d in sent.deliveries:
+        if d.outcome == "sent":
+            terminal.talk(f"Statuspage: {d.summary}")
+            if d.recorded is not None:
+                report.recorded(d.recorded, False)
+    report.finish(sent)
 
 
 def _send_email(ws, rendered, to: list[str], by: str | None, dry_run: bool, as_json: bool) -> None:

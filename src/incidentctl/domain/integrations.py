@@ -92,6 +92,15 @@ class StatuspageSettings(_Section):
     api_key_env: EnvName = "INCIDENTCTL_STATUSPAGE_API_KEY"
     components: dict[str, str] = {}  # the tool's service name -> component id
     impact: dict[str, str] = {"P0": "critical", "P1": "major", "P2": "minor", "P3": "none"}
+    # severity -> the status of each affected component while open (operational once
+    # resolved): operational, under_maintenance, degraded_performance, partial_outage,
+    # major_outage
+    component_status: dict[str, str] = {
+        "P0": "major_outage",
+        "P1": "partial_outage",
+        "P2": "degraded_performance",
+        "P3": "degraded_performance",
+    }
 
 
 class SlackSettings(_Section):

@@ -42,9 +42,14 @@ class MessageRequest:
     def check(self, ws: Workspace) -> None:
         """Refuse, before anything is committed, what could not be carried out."""
         if self.post:
-            from incidentctl.services.comms import webhook_url
+            from incidentctl.services.posting import check_slack_bot, slack_bot
 
-            webhook_url(ws)
+            if slack_bot(ws):  # the bot (the Web API) posts it: its table must be right
+                check_slack_bot(ws)
+            else:
+                from incidentctl.services.comms import webhook_url
+
+                webhook_url(ws)
         if self.page or (self.pager and ws.config.pagerduty is not None):
             from incidentctl.services.destinations import settings_for
 
@@ -69,6 +74,7 @@ class Published(Outcome):
     warnings: list[str] = field(default_factory=list)
     pages: list[Delivery] = field(default_factory=list)  # declare --page, ack, resolve
     notes: list[str] = field(default_factory=list)  # what was paged, for the user
+    others: list[Delivery] = field(default_factory=list)  # the bot's war room, chat.update
 
     @property
     def recorded(self) -> list[RecordResult]:
@@ -84,7 +90,7 @@ class Published(Outcome):
         status = super().exit_status
         if self.delivery is not None and self.delivery.pending:
             return max(status, ExitCode.PENDING)
-        if any(d.pending for d in self.pages):
+        if any(d.pending for d in self.pages + self.others):
             return max(status, ExitCode.PENDING)
         return status
 
@@ -178,6 +184,11 @@ def _deliver(
         except ClipboardError as exc:
             out.problems.append(Problem.of(exc))
     if request.post:
+        from incidentctl.services.posting import slack_bot
+
+        if slack_bot(ws):
+            _post_as_bot(ws, out, rendered, render_args, request)
+            return
         from incidentctl.services.comms import for_slack
         from incidentctl.services.outbox import post_now
 
@@ -223,6 +234,36 @@ def _deliver(
             )
         except IncidentctlError as exc:
             out.problems.append(Problem.of(exc))
+
+
+def _post_as_bot(
+    ws: Workspace,
+    out: Published,
+    rendered: Rendered,
+    render_args: dict[str, Any],
+    request: MessageRequest,
+) -> None:
+    """--post with a Slack bot token: the bot posts it (services/posting.py); the
+    declaration also opens the war room, the resolution also rewrites the declaration."""
+    from incidentctl.services.comms import for_slack
+    from incidentctl.services.posting import post_slack
+
+    try:
+        slack = for_slack(ws, rendered, rendered.uid, **render_args)
+        state = out.record.state if out.record is not None else None
+        sent = post_slack(ws, slack, state=state, record=request.record, by=request.by)
+    except IncidentctlError as exc:
+        out.problems.append(Problem.of(exc))
+        return
+    main = [d for d in sent.deliveries if d.template == slack.template]
+    out.delivery = main[0] if main else None
+    out.others += [d for d in sent.deliveries if d is not out.delivery]
+    out.problems += sent.problems
+    if out.delivery is not None and out.delivery.outcome == "sent":
+        out.communication = out.delivery.recorded if request.record else None
+    for d in sent.deliveries:
+        if d.outcome == "sent":
+            out.notes.append(f"Slack: {d.summary}")
 
 
 def _sync(ws: Workspace, out: Published) -> None:

@@ -100,14 +100,26 @@ def next_id(box: Any, current: Any) -> str:
     """A ULID for a new outbox entry that sorts after every entry already there: the
     outbox sends oldest first by ID, and two entries made in the same millisecond (or
     under a pinned clock) must still go in the order they were queued."""
+    return next_ids(box, current, 1)[0]
+
+
+def next_ids(box: Any, current: Any, count: int) -> list[str]:
+    """`count` ULIDs for entries queued together, in order, each after every entry
+    already in the outbox and after the one before it."""
     from incidentctl.domain.ulid import new_ulid
 
-    candidate = new_ulid(current)
     entries, _bad = box.entries()
     latest = max((e.id for e in entries), default="")
-    if candidate > latest:
-        return candidate
-    digits = list(latest)
+    ids: list[str] = []
+    for _ in range(count):
+        candidate = new_ulid(current)
+        latest = candidate if candidate > latest else _successor(latest)
+        ids.append(latest)
+    return ids
+
+
+def _successor(ulid: str) -> str:
+    digits = list(ulid)
     for i in range(len(digits) - 1, -1, -1):
         n = _CROCKFORD.index(digits[i]) + 1
         if n < len(_CROCKFORD):

@@ -491,6 +491,7 @@ def send_entry(ws: Workspace, box: Outbox, entry: OutboxEntry, *, resend: bool) 
         problem = exc.message if isinstance(exc, IncidentctlError) else f"unknown {exc}"
         return _delivery(entry, IN_DOUBT if entry.in_doubt else FAILED, problem)
     secret = secret_lookup(ws)
+    prepared = _bound(ws, dest, prepared, message)
     if entry.in_doubt and not resend and not dest.resend_safe:
         # a request that may have arrived: resent only when safe, or checked first
         arrived = dest.confirm(prepared, settings, secret)
@@ -518,6 +519,24 @@ def send_entry(ws: Workspace, box: Outbox, entry: OutboxEntry, *, resend: bool) 
     if message["attempts"] == 1:  # a first try is recorded whatever became of it
         _record_safely(ws, entry, delivery, dest.events(prepared, result), None)
     return delivery
+
+
+def _bound(
+    ws: Workspace, dest: Destination, prepared: Prepared, message: dict[str, Any]
+) -> Prepared:
+    """The request bound to the incident as recorded now (Destination.bind): a status-page
+    update queued before the create was delivered PATCHes what the create made. The
+    bound request is kept in the entry, so a retry sends the same."""
+    from incidentctl.services.lookup import find_incident
+
+    try:
+        state = find_incident(ws, str(message.get("uid") or message.get("incident"))).incident.state
+    except IncidentctlError:
+        return prepared
+    bound = dest.bind(prepared, state)
+    if bound is not prepared:
+        message["prepared"] = bound.to_dict()
+    return bound
 
 
 def _delivered(

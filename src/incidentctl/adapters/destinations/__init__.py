@@ -33,6 +33,8 @@ IN_DOUBT = "in doubt"  # sent, no usable answer: it may have arrived
 REGISTRY: dict[str, str] = {
     "pagerduty": "incidentctl.adapters.destinations.pagerduty",
     "email": "incidentctl.adapters.destinations.email",
+    "statuspage": "incidentctl.adapters.destinations.statuspage",
+    "slack": "incidentctl.adapters.destinations.slack",
 }
 
 Secret = Callable[[str], str]  # variable name -> the secret, or '' when it is not set
@@ -105,6 +107,12 @@ class Destination:
 
     def prepare(self, job: Job, settings: Any) -> Prepared:
         raise NotImplementedError
+
+    def bind(self, prepared: Prepared, state: IncidentState) -> Prepared:
+        """Right before a send (or an in-doubt check), with the incident as recorded
+        now: fill in what an earlier delivery of the same stream has since recorded (the
+        status-page incident to PATCH, the Slack thread). Default: unchanged."""
+        return prepared
 
     def send(self, prepared: Prepared, settings: Any, secret: Secret) -> Result:
         """Send once (a 429 may be waited out inside). Never raises for the network."""
