@@ -23,7 +23,7 @@ def show(ctx: typer.Context, incident: OptionalIncidentArg = "-", as_json: JsonO
     else:
         from incidentctl.cli.views.incident import incident_view
 
-        terminal.print_rich(incident_view(view))
+        terminal.print_rich(incident_view(view, terminal.console().width))
     finish(view)
 
 
@@ -54,11 +54,8 @@ def list_(
     elif listing.incidents:
         from incidentctl.cli.views.incident import incident_lines
 
-        tty = terminal.stdout_is_tty()
-        width = terminal.terminal_width() if tty else None
-        lines = incident_lines(
-            listing, ws.now(), columns=width, color=tty and terminal.color_allowed()
-        )
+        color = terminal.stdout_is_tty() and terminal.color_allowed()
+        lines = incident_lines(listing, ws.now(), columns=terminal.page_width(), color=color)
         terminal.out("\n".join(lines), styled=True)
     else:
         terminal.talk("no open incidents" if open_only else "no incidents")
