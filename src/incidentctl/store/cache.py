@@ -12,6 +12,7 @@ fails its checksum is reported and rebuilt.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import logging
 import pickle
@@ -74,3 +75,22 @@ class StateCache:
             write_atomic(self.path, _MAGIC + digest + payload)
         except OSError as exc:  # a read-only clone still works, just slower
             log.warning("cannot write the state cache %s (%s)", self.path, exc)
+            return
+        write_summary(self.path.with_name("summary.json"), entries)
+
+
+def write_summary(path: Path, entries: dict[str, tuple[str, Any]]) -> None:
+    """Beside the cache, what shell completion offers of each incident (its ID,
+    severity, status, title and open actions) as JSON: a Tab reads this, not the
+    pickle (services/completion.py)."""
+    import json
+
+    rows = []
+    for name, (_key, value) in entries.items():
+        state = value[0] if isinstance(value, tuple) else None
+        if state is None:
+            continue
+        actions = [[a.number, a.title] for a in state.actions if a.is_open]
+        rows.append([name, state.human_id, state.severity, state.status, state.title, actions])
+    with contextlib.suppress(OSError):  # completion then offers the day's folders
+        write_atomic(path, json.dumps(rows, ensure_ascii=False).encode())
