@@ -11,7 +11,19 @@ from incidentctl.cli.common import IncidentArg, JsonOpt, OptionalIncidentArg, wo
 from incidentctl.cli.report import finish
 
 
-def show(ctx: typer.Context, incident: OptionalIncidentArg = "-", as_json: JsonOpt = False) -> None:
+def show(
+    ctx: typer.Context,
+    incident: OptionalIncidentArg = "-",
+    chart: Annotated[
+        bool,
+        typer.Option(
+            "--chart",
+            help="Draw the phases (detected, declared, acknowledged, identified, mitigated, "
+            "resolved) as bars, as the review's Mermaid chart does.",
+        ),
+    ] = False,
+    as_json: JsonOpt = False,
+) -> None:
     """Show an incident (default: the current one): header, roles, impact, clocks, timeline."""
     from incidentctl.services.queries import show
 
@@ -20,6 +32,12 @@ def show(ctx: typer.Context, incident: OptionalIncidentArg = "-", as_json: JsonO
         terminal.warn(note)
     if as_json:
         terminal.out_json(view.to_dict())
+    elif chart:
+        from incidentctl.cli.views.chart import phase_chart
+        from incidentctl.domain.chart import phases
+
+        now = workspace(ctx).now()
+        terminal.print_rich(phase_chart(phases(view.state, now), terminal.console().width))
     else:
         from incidentctl.cli.views.incident import incident_view
 

@@ -59,9 +59,10 @@ class _Incident:
     actions: tuple[tuple[int, str], ...] = ()
 
 
-def _cached(root: Path) -> dict[str, _Incident]:
+def _cached(root: Path) -> dict[str, list]:
     """What the state cache last held, from the summary written beside it
-    (store/cache.py): JSON, not the pickle, so a Tab costs milliseconds at any size."""
+    (store/cache.py): JSON rows [folder, ID, severity, status, title, actions], not the
+    pickle, so a Tab costs milliseconds at any size."""
     import json
 
     from incidentctl.store.locate import git_dir_of
@@ -71,21 +72,13 @@ def _cached(root: Path) -> dict[str, _Incident]:
         rows = json.loads(path.read_bytes())
     except (OSError, ValueError):
         return {}
-    found = {}
-    for row in rows if isinstance(rows, list) else []:
-        try:
-            name, human_id, severity, status, title, actions = row
-            found[name] = _Incident(
-                str(human_id),
-                str(title),
-                str(severity),
-                str(status),
-                str(name)[:26],
-                tuple((int(n), str(t)) for n, t in actions),
-            )
-        except (TypeError, ValueError):
-            continue
-    return found
+    if not isinstance(rows, list):
+        return {}
+    return {row[0]: row for row in rows if isinstance(row, list) and len(row) == 6}
+
+
+def _row(i: _Incident) -> list:
+    return [i.declared, i.human_id, i.severity, i.status, i.title, list(i.actions)]
 
 
 def _from_files(folder: Path) -> _Incident | None:
@@ -124,7 +117,8 @@ def _from_files(folder: Path) -> _Incident | None:
     return incident if incident and incident.human_id else None
 
 
-def _incidents(root: Path) -> list[_Incident]:
+def _incidents(root: Path) -> list[list]:
+    """Rows as in the summary, the last two days' uncached folders added."""
     from incidentctl.domain.ulid import is_ulid, ulid_time
 
     found = _cached(root)
@@ -143,26 +137,38 @@ def _incidents(root: Path) -> list[_Incident]:
                 continue
             item = _from_files(Path(entry.path))
             if item is not None:
-                found[name] = item
+                found[name] = _row(item)
     return list(found.values())
 
 
-def _ordered(items: list[_Incident]) -> list[_Incident]:
-    open_ = sorted((i for i in items if i.status != "resolved"), key=lambda i: i.declared)
-    closed = sorted((i for i in items if i.status == "resolved"), key=lambda i: i.declared)
-    return open_[::-1] + closed[::-1]
+RESOLVED_OFFERED = 20  # resolved incidents offered before a prefix narrows them
+
+
+def _ordered(rows: list[list]) -> list[list]:
+    """Open incidents newest first, then resolved ones newest first (the folder name
+    starts with the declaration's ULID, so it sorts by time)."""
+    rows = sorted(rows, key=lambda r: str(r[0]), reverse=True)
+    return [r for r in rows if r[3] != "resolved"] + [r for r in rows if r[3] == "resolved"]
 
 
 def incidents(explicit_repo: str | None, incomplete: str = "") -> list[Choice]:
     """`-`, then the open incidents, newest first, then the resolved ones; each with
-    its severity, status and title as the help."""
+    its severity, status and title as the help. Of the resolved, the newest
+    RESOLVED_OFFERED, until the prefix typed names a day (INC-2026-02-12) or more."""
     choices = [Choice("-", "the current incident")]
     root = _root(explicit_repo)
     if root is None:
         return choices
-    for i in _ordered(_incidents(root)):
-        if i.human_id.startswith(incomplete.upper()) or not incomplete:
-            choices.append(Choice(i.human_id, f"{i.severity} {i.status}: {i.title}"))
+    prefix = incomplete.upper()
+    resolved_left = RESOLVED_OFFERED if len(prefix) < len("INC-YYYY-MM-DD") else None
+    for _name, human_id, severity, status, title, _actions in _ordered(_incidents(root)):
+        if not str(human_id).startswith(prefix):
+            continue
+        if status == "resolved" and resolved_left is not None:
+            if resolved_left == 0:
+                continue
+            resolved_left -= 1
+        choices.append(Choice(str(human_id), f"{severity} {status}: {title}"))
     return choices
 
 
@@ -172,9 +178,9 @@ def action_ids(explicit_repo: str | None) -> list[Choice]:
     if root is None:
         return []
     return [
-        Choice(f"{i.human_id}#A{number}", title)
-        for i in _ordered(list(_cached(root).values()))
-        for number, title in i.actions
+        Choice(f"{row[1]}#A{number}", str(title))
+        for row in _ordered(list(_cached(root).values()))
+        for number, title in row[5]
     ]
 
 
