@@ -6,10 +6,10 @@ import textwrap
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
+from incidentctl.cli.views.columns import ansi
 from incidentctl.cli.views.incident import (
     SEVERITY_STYLE,
     STATUS_STYLE,
-    ansi,
     cell_text,
     describe,
 )

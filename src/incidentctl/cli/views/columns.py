@@ -72,6 +72,16 @@ def cut(text: str, room: int) -> str:
     return "".join(out) + ELLIPSIS
 
 
+ANSI_CODES = {"bold white on red": "1;37;41", "bold red": "1;31", "red": "31", "yellow": "33",
+         "cyan": "36", "blue": "34", "green": "32", "bold": "1"}  # fmt: skip
+
+
+def ansi(text: str, style: str) -> str:
+    """`text` in one of the styles above as ANSI codes; unstyled if the style is ""."""
+    code = ANSI_CODES.get(style)
+    return f"\x1b[{code}m{text}\x1b[0m" if code else text
+
+
 def fit(cols: Sequence[Col], rows: Sequence[Sequence[Cell]], width: int | None) -> Plan:
     natural = {
         i: max([cells(c.header)] + [cells(row[i][0]) for row in rows]) for i, c in enumerate(cols)
@@ -161,8 +171,6 @@ def lines(
     header: bool = True,
 ) -> list[str]:
     """The table as lines of text, styles as ANSI codes when `color` (the header plain)."""
-    from incidentctl.cli.views.incident import ansi
-
     plan = fit(cols, rows, width)
     out = []
     table: list[tuple[Sequence[Cell], bool]] = [(row, color) for row in rows]

@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-import unicodedata
-from collections.abc import Sequence
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
+from incidentctl.cli.views.columns import ansi  # noqa: F401 (the views' one ANSI styler)
 from incidentctl.domain import wording
 from incidentctl.domain.timeparse import format_duration
 
@@ -199,10 +198,6 @@ def incident_view(view: IncidentView, width: int | None = None) -> Any:
     )
 
 
-_ANSI = {"bold white on red": "1;37;41", "bold red": "1;31", "red": "31", "yellow": "33",
-         "cyan": "36", "blue": "34", "green": "32", "bold": "1"}  # fmt: skip
-
-
 def cell_text(text: str) -> str:
     """User text for one cell of a line: whitespace runs as one space, and any control or
     bidi character (a pulled or hand-edited file is not checked as typed input is) as
@@ -211,35 +206,6 @@ def cell_text(text: str) -> str:
     from incidentctl.domain.textsafety import terminal_safe
 
     return terminal_safe(wording.flat(text), one_line=True)
-
-
-def width(text: str) -> int:
-    """Terminal cells `text` takes: East Asian wide characters take two."""
-    if text.isascii():
-        return len(text)
-    return sum(
-        0 if unicodedata.combining(c) else 2 if unicodedata.east_asian_width(c) in "WF" else 1
-        for c in text
-    )
-
-
-def pad(text: str, cells: int) -> str:
-    return text + " " * (cells - width(text))
-
-
-def aligned(cells: Sequence[tuple[str, str]], widths: Sequence[int], *, color: bool) -> str:
-    """One line of columns: each (text, style) padded to its width in terminal cells,
-    two spaces apart, the style as ANSI codes when `color`."""
-    return "  ".join(
-        ansi(pad(text, cells_wide), style if color else "")
-        for (text, style), cells_wide in zip(cells, widths, strict=True)
-    )
-
-
-def ansi(text: str, style: str) -> str:
-    """`text` in one of the styles above as ANSI codes; unstyled if the style is ""."""
-    code = _ANSI.get(style)
-    return f"\x1b[{code}m{text}\x1b[0m" if code else text
 
 
 def incident_lines(
