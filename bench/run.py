@@ -1,7 +1,7 @@
 """Time incidentctl as whole processes at N = 10, 1,000 and 10,000 incidents, against
 baselines measured in the same run, and check the ratio targets.
 
-    python bench/run.py [--sizes 10,1000,10000] [--runs 5] [--markdown FILE]
+    python bench/run.py [--sizes 10,1000,10000] [--runs 5] [--markdown FILE] [--only completion]
 
 Each figure is the median wall time of RUNS runs after one warm-up, with peak RSS from
 the kernel's accounting of each child (wait4). Each target ratio is the median of RUNS
@@ -132,6 +132,33 @@ def drop_cache(repo: Path):
     return drop
 
 
+def completion_env(repo: Path, line: str) -> dict:
+    """The environment bash gives `incidentctl` for a Tab at the end of `line`."""
+    env = dict(os.environ, INCIDENTCTL_REPO=str(repo), NO_COLOR="1")
+    env.pop("INCIDENTCTL_NOW", None)
+    env.update(
+        _INCIDENTCTL_COMPLETE="complete_bash",
+        COMP_WORDS=line,
+        COMP_CWORD=str(len(line.split())),
+    )
+    return env
+
+
+COMPLETIONS = {  # what a Tab completes: incident IDs (from the cache's summary), step ids
+    "complete show <TAB>": "incidentctl show ",
+    "complete runbook step <TAB>": "incidentctl runbook step - api-outage ",
+}
+
+
+def bench_completion(n: int, runs: int, results: dict) -> None:
+    repo = ensure_repo(n)
+    env = dict(os.environ, INCIDENTCTL_REPO=str(repo), NO_COLOR="1")
+    subprocess.run([BIN, "list"], env=env, capture_output=True, check=True)  # the cache
+    r = results.setdefault(n, {})
+    for label, line in COMPLETIONS.items():
+        r[label] = measure(label, [BIN], runs=runs, env=completion_env(repo, line))
+
+
 def bench_size(n: int, runs: int, results: dict) -> tuple[str, str]:
     """Time every command at size n into results[n]; returns the IDs it used (an
     incident it records events on, and a generated one it shows)."""
@@ -222,6 +249,9 @@ def main() -> int:
     parser.add_argument("--sizes", default="10,1000,10000")
     parser.add_argument("--runs", type=int, default=5)
     parser.add_argument("--markdown", type=Path)
+    parser.add_argument(
+        "--only", choices=["completion"], help="Time only these targets (and --help)."
+    )
     args = parser.parse_args()
     sizes = [int(s) for s in args.sizes.split(",")]
     runs = args.runs
@@ -242,7 +272,10 @@ def main() -> int:
         "update --help": measure("update --help", [BIN, "update", "--help"], runs=runs),
     }
     results: dict[int, dict[str, Figure]] = {}
-    ids = {n: bench_size(n, runs, results) for n in sizes}
+    only_completion = args.only == "completion"
+    ids = {} if only_completion else {n: bench_size(n, runs, results) for n in sizes}
+    for n in sizes:
+        bench_completion(n, runs, results)
 
     # The targets are ratios; each is the median of interleaved pairs (see paired)
     checks: list[tuple[str, float, float, bool]] = []
@@ -255,6 +288,19 @@ def main() -> int:
         env.pop("INCIDENTCTL_NOW", None)
         return Side([BIN, *args], env=env)
 
+    big = max(sizes)
+    for label, line in COMPLETIONS.items():  # a Tab against the tool's own --help
+        check(
+            f"{label} @N={big} / --help",
+            paired(
+                Side([BIN], env=completion_env(OUT / f"n{big}", line)),
+                Side([BIN, "--help"]),
+                runs=runs,
+            ),
+            1.3,
+        )
+    if only_completion:
+        return report(args, runs, sizes, common, results, checks)
     bare = Side([PY, str(HERE / "bare_typer.py"), "--help"])
     check("--help / bare Typer --help", paired(Side([BIN, "--help"]), bare, runs=runs), 1.2)
     check(
@@ -274,7 +320,7 @@ def main() -> int:
                 ratio = paired(side(n, *cmd_args), baseline, runs=runs)
                 check(f"{cmd} @N={n} / (floor + git commit)", ratio, 1.3)
             drop_baseline_files(OUT / f"n{n}")
-    big, small = max(sizes), min(sizes)
+    small = min(sizes)
     if big != small:
         check(
             f"note @N={big} / note @N={small}",
@@ -311,6 +357,10 @@ def main() -> int:
             )
         )
 
+    return report(args, runs, sizes, common, results, checks)
+
+
+def report(args, runs, sizes, common, results, checks) -> int:
     lines = [
         f"Machine: {platform.node() and 'this'} {platform.machine()}, {os.cpu_count()} cores, "
         f"Python {platform.python_version()}, {platform.system()} {platform.release()}; "

@@ -15,6 +15,7 @@ from incidentctl.cli import (
     clocks,
     common,
     comms,
+    completion,
     corrections,
     incident,
     integrations,
@@ -73,6 +74,7 @@ runbook.register(app)
 sharing.register(app)
 corrections.register(app)
 integrations.register(app)
+completion.register(app)
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -99,7 +101,10 @@ def run(argv: list[str] | None = None) -> int:
     from incidentctl.cli import report, terminal
 
     terminal.reset()
-    command = as_written(typer.main.get_command(app_for(sys.argv[1:] if argv is None else argv)))
+    words = completion.words_being_completed()  # a Tab: the shell gives the words
+    if words is None:
+        words = sys.argv[1:] if argv is None else argv
+    command = as_written(typer.main.get_command(app_for(words)))
     try:
         code = command.main(args=argv, prog_name="incidentctl", standalone_mode=False)
     except (Exception, KeyboardInterrupt) as exc:

@@ -42,7 +42,8 @@ def status(
 
         shown, left = (report, 0) if show_all else report.shown(RESOLVED_SHOWN)
         color = terminal.stdout_is_tty() and terminal.color_allowed()
-        terminal.out("\n".join(status_lines(shown, color=color)), styled=True)
+        lines = status_lines(shown, color=color, width=terminal.page_width())
+        terminal.out("\n".join(lines), styled=True)
         if left:
             terminal.talk(
                 f"... and {left} more resolved incidents that owe a review (status --all lists them)"
@@ -84,7 +85,7 @@ def watch(
 
     try:
         with Live(
-            watch_view(watcher.report.shown(RESOLVED_SHOWN)[0], title),
+            watch_view(watcher.report.shown(RESOLVED_SHOWN)[0], title, console.width),
             console=console,
             screen=True,
             auto_refresh=False,
@@ -95,7 +96,8 @@ def watch(
                 time.sleep(WATCH_INTERVAL)
                 # the size is read again on every draw, so a resized terminal just redraws
                 live.update(
-                    watch_view(watcher.refresh().shown(RESOLVED_SHOWN)[0], title), refresh=True
+                    watch_view(watcher.refresh().shown(RESOLVED_SHOWN)[0], title, console.width),
+                    refresh=True,
                 )
     except KeyboardInterrupt:
         return  # Ctrl-C is how you leave watch: a clean exit

@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
+from incidentctl.cli import completion as complete
 from incidentctl.cli import terminal
 
 if TYPE_CHECKING:
@@ -27,9 +28,18 @@ CURRENT_HELP = (
     "Incident: INC-YYYY-MM-DD-NNN, a ULID prefix, or - (the current incident: the one last "
     "declared or chosen with `incidentctl use` in this clone)."
 )
-IncidentArg = Annotated[str, typer.Argument(metavar="INC", help=CURRENT_HELP)]
+IncidentArg = Annotated[
+    str,
+    typer.Argument(metavar="INC", help=CURRENT_HELP, autocompletion=complete.complete_incident),
+]
 OptionalIncidentArg = Annotated[
-    str, typer.Argument(metavar="[INC]", help=CURRENT_HELP + " Default: -.", show_default=False)
+    str,
+    typer.Argument(
+        metavar="[INC]",
+        help=CURRENT_HELP + " Default: -.",
+        show_default=False,
+        autocompletion=complete.complete_incident,
+    ),
 ]
 AtOpt = Annotated[
     str | None,

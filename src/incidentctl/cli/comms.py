@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
+from incidentctl.cli import completion as complete
 from incidentctl.cli import terminal
 from incidentctl.cli.common import (
     CURRENT_HELP,
@@ -51,7 +52,8 @@ def render(
         str,
         typer.Argument(
             help="A template (slack/update, email/customer, ...), or a family (statuspage) "
-            "to pick the incident's stage."
+            "to pick the incident's stage.",
+            autocompletion=complete.complete_template,
         ),
     ],
     incident: Annotated[
@@ -233,7 +235,13 @@ def template_list(ctx: typer.Context, as_json: JsonOpt = False) -> None:
 @template_app.command("show")
 def template_show(
     ctx: typer.Context,
-    name: Annotated[str, typer.Argument(help="The template name, e.g. slack/declared.")],
+    name: Annotated[
+        str,
+        typer.Argument(
+            help="The template name, e.g. slack/declared.",
+            autocompletion=complete.complete_template,
+        ),
+    ],
 ) -> None:
     """Print a template's source, exactly (copy it to templates/ to override it)."""
     from incidentctl.templating.sandbox import TemplateError, find_template
@@ -257,7 +265,11 @@ def comms_sent(
     ctx: typer.Context,
     incident: IncidentArg,
     template: Annotated[
-        str, typer.Argument(help="The template that was sent, e.g. email/customer.")
+        str,
+        typer.Argument(
+            help="The template that was sent, e.g. email/customer.",
+            autocompletion=complete.complete_template,
+        ),
     ],
     channel: Annotated[
         str | None,

@@ -6,6 +6,7 @@ from typing import Annotated
 
 import typer
 
+from incidentctl.cli import completion as complete
 from incidentctl.cli.common import (
     AtOpt,
     ByOpt,
@@ -22,7 +23,11 @@ from incidentctl.cli.common import (
 SeverityOpt = Annotated[
     str | None,
     typer.Option(
-        "-s", "--severity", metavar="SEV", help="Severity: P0, P1, P2 or P3 (from config)."
+        "-s",
+        "--severity",
+        metavar="SEV",
+        help="Severity: P0, P1, P2 or P3 (from config).",
+        autocompletion=complete.complete_severity,
     ),
 ]
 
@@ -33,7 +38,11 @@ def declare(
     severity: Annotated[
         str,
         typer.Option(
-            "-s", "--severity", metavar="SEV", help="Severity: P0, P1, P2 or P3 (from config)."
+            "-s",
+            "--severity",
+            metavar="SEV",
+            help="Severity: P0, P1, P2 or P3 (from config).",
+            autocompletion=complete.complete_severity,
         ),
     ],
     service: Annotated[
@@ -56,7 +65,12 @@ def declare(
     ] = None,
     runbook: Annotated[
         str | None,
-        typer.Option("--runbook", metavar="NAME", help="Attach a runbook (see: runbook list)."),
+        typer.Option(
+            "--runbook",
+            metavar="NAME",
+            help="Attach a runbook (see: runbook list).",
+            autocompletion=complete.complete_runbook,
+        ),
     ] = None,
     at: AtOpt = None,
     by: ByOpt = None,
@@ -128,6 +142,7 @@ def update(
             "--status",
             metavar="STATUS",
             help="investigating, identified or monitoring (resolve with: incidentctl resolve).",
+            autocompletion=complete.complete_status,
         ),
     ] = None,
     severity: SeverityOpt = None,
@@ -165,7 +180,10 @@ def assign(
     incident: IncidentArg,
     role: Annotated[
         str,
-        typer.Argument(help="A role from config: commander, tech-lead, comms-lead, scribe, ..."),
+        typer.Argument(
+            help="A role from config: commander, tech-lead, comms-lead, scribe, ...",
+            autocompletion=complete.complete_role,
+        ),
     ],
     user: Annotated[str, typer.Argument(metavar="@USER", help="Who takes the role.")],
     at: AtOpt = None,
@@ -189,6 +207,7 @@ def note(
             metavar="KIND",
             help="note, finding, hypothesis, decision, action, or update (only an update "
             "counts toward the update cadence).",
+            autocompletion=complete.complete_note_kind,
         ),
     ] = "note",
     at: AtOpt = None,

@@ -11,7 +11,19 @@ from incidentctl.cli.common import IncidentArg, JsonOpt, OptionalIncidentArg, wo
 from incidentctl.cli.report import finish
 
 
-def show(ctx: typer.Context, incident: OptionalIncidentArg = "-", as_json: JsonOpt = False) -> None:
+def show(
+    ctx: typer.Context,
+    incident: OptionalIncidentArg = "-",
+    chart: Annotated[
+        bool,
+        typer.Option(
+            "--chart",
+            help="Draw the phases (detected, declared, acknowledged, identified, mitigated, "
+            "resolved) as bars, as the review's Mermaid chart does.",
+        ),
+    ] = False,
+    as_json: JsonOpt = False,
+) -> None:
     """Show an incident (default: the current one): header, roles, impact, clocks, timeline."""
     from incidentctl.services.queries import show
 
@@ -20,10 +32,16 @@ def show(ctx: typer.Context, incident: OptionalIncidentArg = "-", as_json: JsonO
         terminal.warn(note)
     if as_json:
         terminal.out_json(view.to_dict())
+    elif chart:
+        from incidentctl.cli.views.chart import phase_chart
+        from incidentctl.domain.chart import phases
+
+        now = workspace(ctx).now()
+        terminal.print_rich(phase_chart(phases(view.state, now), terminal.console().width))
     else:
         from incidentctl.cli.views.incident import incident_view
 
-        terminal.print_rich(incident_view(view))
+        terminal.print_rich(incident_view(view, terminal.console().width))
     finish(view)
 
 
@@ -54,11 +72,8 @@ def list_(
     elif listing.incidents:
         from incidentctl.cli.views.incident import incident_lines
 
-        tty = terminal.stdout_is_tty()
-        width = terminal.terminal_width() if tty else None
-        lines = incident_lines(
-            listing, ws.now(), columns=width, color=tty and terminal.color_allowed()
-        )
+        color = terminal.stdout_is_tty() and terminal.color_allowed()
+        lines = incident_lines(listing, ws.now(), columns=terminal.page_width(), color=color)
         terminal.out("\n".join(lines), styled=True)
     else:
         terminal.talk("no open incidents" if open_only else "no incidents")

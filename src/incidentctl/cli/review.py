@@ -6,6 +6,7 @@ from typing import Annotated
 
 import typer
 
+from incidentctl.cli import completion as complete
 from incidentctl.cli import terminal
 from incidentctl.cli.common import AtOpt, ByOpt, IncidentArg, JsonOpt, publish, workspace
 from incidentctl.cli.report import finish
@@ -23,7 +24,11 @@ action_app = typer.Typer(
 
 ActionIdArg = Annotated[
     str,
-    typer.Argument(metavar="ID", help="Action ID: INC-YYYY-MM-DD-NNN#A<n> (or ULID-prefix#A<n>)."),
+    typer.Argument(
+        metavar="ID",
+        help="Action ID: INC-YYYY-MM-DD-NNN#A<n> (or ULID-prefix#A<n>).",
+        autocompletion=complete.complete_action,
+    ),
 ]
 NoteOpt = Annotated[str, typer.Option("-m", "--message", metavar="NOTE", help="A note to record.")]
 
@@ -247,7 +252,10 @@ def action_update(
     status: Annotated[
         str | None,
         typer.Option(
-            "--status", metavar="STATUS", help="not-started, in-progress, done or wont-do."
+            "--status",
+            metavar="STATUS",
+            help="not-started, in-progress, done or wont-do.",
+            autocompletion=complete.complete_action_status,
         ),
     ] = None,
     message: NoteOpt = "",

@@ -8,6 +8,7 @@ from typing import Annotated
 
 import typer
 
+from incidentctl.cli import completion as complete
 from incidentctl.cli import terminal
 from incidentctl.cli.common import AtOpt, ByOpt, IncidentArg, JsonOpt, publish, workspace
 from incidentctl.cli.report import finish
@@ -19,7 +20,14 @@ runbook_app = typer.Typer(
     context_settings={"help_option_names": ["-h", "--help"]},
 )
 
-NameArg = Annotated[str, typer.Argument(metavar="NAME", help="Runbook name (see: runbook list).")]
+NameArg = Annotated[
+    str,
+    typer.Argument(
+        metavar="NAME",
+        help="Runbook name (see: runbook list).",
+        autocompletion=complete.complete_runbook,
+    ),
+]
 VarOpt = Annotated[
     list[str] | None,
     typer.Option(
@@ -212,6 +220,7 @@ def walk(
         typer.Argument(
             metavar="[NAME]",
             help="Runbook (default: the one attached at declare, the one in progress, or a suggestion).",
+            autocompletion=complete.complete_runbook,
         ),
     ] = None,
     var: VarOpt = None,
@@ -242,7 +251,12 @@ def step(
     ctx: typer.Context,
     incident: IncidentArg,
     name: NameArg,
-    step_id: Annotated[str, typer.Argument(metavar="STEP", help="The step's id.")],
+    step_id: Annotated[
+        str,
+        typer.Argument(
+            metavar="STEP", help="The step's id.", autocompletion=complete.complete_step
+        ),
+    ],
     done: Annotated[bool, typer.Option("--done", help="The step is done.")] = False,
     skipped: Annotated[bool, typer.Option("--skipped", help="The step was skipped.")] = False,
     failed: Annotated[bool, typer.Option("--failed", help="The step failed.")] = False,

@@ -67,6 +67,15 @@ def terminal_width() -> int:
     return shutil.get_terminal_size((100, 24)).columns
 
 
+def page_width() -> int | None:
+    """The width line-based views fit into: the terminal's on one, COLUMNS if set off
+    one (as the Rich console does), else None: a pipe gets whole lines."""
+    if stdout_is_tty():
+        return terminal_width()
+    columns = os.environ.get("COLUMNS", "")
+    return int(columns) if columns.isdigit() and int(columns) > 0 else None
+
+
 @cache
 def console() -> Console:
     """A Rich console on stdout. Off a terminal it writes plain text: no ANSI codes."""

@@ -326,6 +326,8 @@ def review_context(
         "went_wrong": [flat(w) for w in section_list(state, "went-wrong")],
         "lessons": [flat(x) for x in section_list(state, "lesson")],
         "timeline": timeline,
+        # a Mermaid gantt of the phases (domain/chart.py), for a ```mermaid block
+        "phase_chart": phase_chart(state),
         "actions": [
             {
                 "id": a.label(state.human_id),
@@ -351,6 +353,15 @@ def review_context(
         },
         "communications": communications,
     }
+
+
+def phase_chart(state: IncidentState) -> str:
+    """The Mermaid gantt chart of the incident's phases; "" with fewer than two marks."""
+    from incidentctl.domain.chart import phases
+    from incidentctl.templating.mermaid import gantt
+
+    spans = phases(state)
+    return gantt(f"{state.human_id}: {state.title}", spans) if spans else ""
 
 
 def role_title(description: str, key: str) -> str:

@@ -15,6 +15,7 @@ cache file that fails its checksum is reported and rebuilt.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import logging
 import pickle
@@ -46,6 +47,15 @@ def cache_path(root: Path) -> Path:
 
     key = hashlib.blake2b(str(Path(root).resolve()).encode(), digest_size=12).hexdigest()
     return Path(user_cache_dir("incidentctl")) / "states" / f"{key}.pickle"
+
+
+def summary_path(root: Path) -> Path:
+    """Where the completion summary of the repo at `root` lives: beside its cache."""
+    return summary_path_of(cache_path(root))
+
+
+def summary_path_of(cache: Path) -> Path:
+    return cache.with_suffix(".summary.json")
 
 
 class StateCache:
@@ -83,5 +93,24 @@ class StateCache:
         digest = hashlib.blake2b(payload, digest_size=_DIGEST).digest()
         try:
             write_atomic(self.path, _MAGIC + digest + payload)
-        except OSError as exc:  # reads still work, just slower
+        except OSError as exc:  # a read-only clone still works, just slower
             log.warning("cannot write the state cache %s (%s)", self.path, exc.strerror or exc)
+            return
+        write_summary(summary_path_of(self.path), entries)
+
+
+def write_summary(path: Path, entries: dict[str, tuple[str, Any]]) -> None:
+    """Beside the cache, what shell completion offers of each incident (its ID,
+    severity, status, title and open actions) as JSON: a Tab reads this, not the
+    pickle (services/completion.py)."""
+    import json
+
+    rows = []
+    for name, (_key, value) in entries.items():
+        state = value[0] if isinstance(value, tuple) else None
+        if state is None:
+            continue
+        actions = [[a.number, a.title] for a in state.actions if a.is_open]
+        rows.append([name, state.human_id, state.severity, state.status, state.title, actions])
+    with contextlib.suppress(OSError):  # completion then offers the day's folders
+        write_atomic(path, json.dumps(rows, ensure_ascii=False).encode())

@@ -2,24 +2,23 @@
 
 from __future__ import annotations
 
+import textwrap
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
+from incidentctl.cli.views.columns import ansi
 from incidentctl.cli.views.incident import (
     SEVERITY_STYLE,
     STATUS_STYLE,
-    aligned,
-    ansi,
     cell_text,
     describe,
-    width,
 )
 from incidentctl.domain.timeparse import format_duration
 from incidentctl.domain.wording import flat
 
 if TYPE_CHECKING:
     from incidentctl.domain.obligations import Obligation
-    from incidentctl.services.clocks import IncidentClocks, StatusReport
+    from incidentctl.services.clocks import StatusReport
 
 OVERDUE_STYLE = "bold red"
 SOON = timedelta(minutes=5)  # display only: a countdown this close is shown in yellow
@@ -49,84 +48,22 @@ def _style(o: Obligation) -> str:
     return "yellow" if o.left <= SOON else ""
 
 
-def _next_cell(item: IncidentClocks) -> Any:
-    from rich.text import Text
+def _status_columns() -> tuple:
+    from incidentctl.cli.views.columns import Col
 
-    first = item.next
-    return Text(first.label, style=_style(first)) if first else Text("-")
-
-
-def _due_cell(item: IncidentClocks) -> Any:
-    from rich.text import Text
-
-    first = item.next
-    if first is None:
-        return Text("-")
-    if first.overdue:
-        return Text(f"{format_duration(-first.left)} overdue", style=OVERDUE_STYLE)
-    return Text(countdown(first).removeprefix("due "), style=_style(first))
+    return (
+        Col("ID", key=True),
+        Col("SEV", key=True),
+        Col("STATUS", key=True),
+        Col("IC", drop=2),
+        Col("AGE", drop=1),
+        Col("NEXT", free=True),
+        Col("DUE", key=True),
+    )
 
 
-def status_table(report: StatusReport) -> Any:
-    """One row per incident; the titles follow in the list below, where they have room."""
-    from rich.table import Table
-    from rich.text import Text
-
-    table = Table(box=None, padding=(0, 1), header_style="dim")
-    for name in ("ID", "SEV", "STATUS", "IC", "AGE"):
-        table.add_column(name, no_wrap=name in ("ID", "SEV", "AGE"))
-    table.add_column("NEXT", min_width=12)
-    table.add_column("DUE", min_width=8)
-    for item in report.incidents:
-        s = item.state
-        table.add_row(
-            s.human_id,
-            Text(s.severity, style=SEVERITY_STYLE.get(s.severity, "")),
-            Text(s.status, style=STATUS_STYLE.get(s.status, "")),
-            Text(s.commander or "-"),
-            format_duration(s.age(report.now)),
-            _next_cell(item),
-            _due_cell(item),
-        )
-    return table
-
-
-def obligations_list(report: StatusReport) -> Any:
-    """Each incident's pending obligations, one per line."""
-    from rich.console import Group
-    from rich.text import Text
-
-    lines: list[Any] = []
-    for item in report.incidents:
-        lines.append(Text(""))
-        head = Text(item.state.human_id, style="bold")
-        head.append(f"  {item.state.severity} {item.state.status}", style="dim")
-        if item.state.escalation_level > 1:
-            head.append(f"  escalated to L{item.state.escalation_level}", style="dim")
-        head.append("  ")
-        head.append(flat(item.state.title))
-        lines.append(head)
-        if not item.obligations:
-            lines.append(Text("  nothing due", style="dim"))
-        for o in item.obligations:
-            mark = "!" if o.overdue else "-"
-            lines.append(Text(f"  {mark} {obligation_text(o)}", style=_style(o)))
-    return Group(*lines)
-
-
-def status_view(report: StatusReport) -> Any:
-    from rich.console import Group
-
-    return Group(status_table(report), obligations_list(report))
-
-
-def status_lines(report: StatusReport, *, color: bool) -> list[str]:
-    """`status` as plain lines: the table of incidents, then each one's obligations.
-
-    The same content as `status_view`, hand-aligned: Rich wrapping thousands of lines
-    took longer than computing every clock of ten thousand incidents."""
-    header = ("ID", "SEV", "STATUS", "IC", "AGE", "NEXT", "DUE")
-    rows: list[tuple[tuple[str, str], ...]] = []
+def _status_rows(report: StatusReport) -> list[tuple[tuple[str, str], ...]]:
+    rows = []
     for item in report.incidents:
         s, first = item.state, item.next
         if first is None:
@@ -137,7 +74,7 @@ def status_lines(report: StatusReport, *, color: bool) -> list[str]:
                 if first.overdue
                 else countdown(first).removeprefix("due ")
             )
-            next_cell, due_cell = (first.label, _style(first)), (due, _style(first))
+            next_cell, due_cell = (cell_text(first.label), _style(first)), (due, _style(first))
         rows.append(
             (
                 (s.human_id, ""),
@@ -149,52 +86,123 @@ def status_lines(report: StatusReport, *, color: bool) -> list[str]:
                 due_cell,
             )
         )
-    widths = [max(width(row[i][0]) for row in rows) for i in range(len(header))]
-    widths = [max(w, len(h)) for w, h in zip(widths, header, strict=True)]
-    lines = [aligned([(h, "") for h in header], widths, color=False).rstrip()]
-    lines += [aligned(row, widths, color=color).rstrip() for row in rows]
+    return rows
+
+
+def status_table(report: StatusReport, width: int | None = None) -> Any:
+    """One row per incident, fitted to `width`; the titles follow in the list below."""
+    from incidentctl.cli.views.columns import rich_lines
+
+    return rich_lines(_status_columns(), _status_rows(report), width)
+
+
+def obligations_list(report: StatusReport, width: int | None = None) -> Any:
+    """Each incident's pending obligations, one per line (wrapped, never cut); the
+    heading's title cut with "…" to `width`."""
+    from rich.console import Group
+    from rich.text import Text
+
+    from incidentctl.cli.views.columns import cut
+
+    lines: list[Any] = []
+    for item in report.incidents:
+        lines.append(Text(""))
+        head = Text(item.state.human_id, style="bold")
+        head.append(f"  {item.state.severity} {item.state.status}", style="dim")
+        if item.state.escalation_level > 1:
+            head.append(f"  escalated to L{item.state.escalation_level}", style="dim")
+        head.append("  ")
+        title = flat(item.state.title)
+        head.append(title if width is None else cut(title, max(width - len(head), 8)))
+        lines.append(head)
+        if not item.obligations:
+            lines.append(Text("  nothing due", style="dim"))
+        for o in item.obligations:
+            mark = "!" if o.overdue else "-"
+            lines.append(Text(f"  {mark} {obligation_text(o)}", style=_style(o)))
+    return Group(*lines)
+
+
+def status_view(report: StatusReport, width: int | None = None) -> Any:
+    from rich.console import Group
+
+    return Group(status_table(report, width), obligations_list(report, width))
+
+
+def status_lines(report: StatusReport, *, color: bool, width: int | None = None) -> list[str]:
+    """`status` as plain lines: the table of incidents, then each one's obligations.
+
+    The same content as `status_view`, fitted to `width` by the same column plan
+    (views/columns.py), hand-aligned: Rich wrapping thousands of lines took longer
+    than computing every clock of ten thousand incidents."""
+    from incidentctl.cli.views.columns import MIN_FREE, cells, cut
+    from incidentctl.cli.views.columns import lines as column_lines
+
+    lines = column_lines(_status_columns(), _status_rows(report), width, color=color)
     for item in report.incidents:
         s = item.state
-        head = f"{ansi(s.human_id, 'bold' if color else '')}  {s.severity} {s.status}"
+        plain = f"{s.human_id}  {s.severity} {s.status}"
         if s.escalation_level > 1:
-            head += f"  escalated to L{s.escalation_level}"
-        lines += ["", f"{head}  {cell_text(s.title)}"]
+            plain += f"  escalated to L{s.escalation_level}"
+        head = ansi(s.human_id, "bold" if color else "") + plain[len(s.human_id) :]
+        title = cell_text(s.title)
+        if width is None:
+            lines += ["", f"{head}  {title}"]
+        elif width - cells(plain) - 2 >= MIN_FREE:
+            lines += ["", f"{head}  {cut(title, width - cells(plain) - 2)}"]
+        else:  # a narrow terminal: the title on a line of its own
+            lines += ["", head, f"  {cut(title, width - 2)}"]
         if not item.obligations:
             lines.append("  nothing due")
         for o in item.obligations:
             mark = "!" if o.overdue else "-"
-            text = cell_text(obligation_text(o))  # names from config or the record
-            lines.append(ansi(f"  {mark} {text}", _style(o) if color else ""))
+            text = f"  {mark} {cell_text(obligation_text(o))}"  # names from config or the record
+            if width is not None:  # wrapped, never cut: each says what is due when
+                text = "\n".join(textwrap.wrap(text, width, subsequent_indent="    "))
+            lines.append(ansi(text, _style(o) if color else ""))
     return lines
 
 
-def watch_view(report: StatusReport, title: str) -> Any:
-    """The whole `watch` screen: the status, then the latest events across incidents."""
+def watch_view(report: StatusReport, title: str, width: int | None = None) -> Any:
+    """The whole `watch` screen: the status, then the latest events across incidents,
+    their columns fitted to `width` (views/columns.py)."""
     from rich.console import Group
-    from rich.table import Table
     from rich.text import Text
 
-    header = Text(title, style="bold")
+    header = Text(title, style="bold", no_wrap=True, overflow="ellipsis")
     header.append(f"   {report.now.strftime('%Y-%m-%d %H:%M:%S UTC')}", style="dim")
-    header.append("   Ctrl-C to quit", style="dim")
-    parts: list[Any] = [header, Text("")]
+    quit_hint = "   Ctrl-C to quit"
+    parts: list[Any] = [header]
+    if width is not None and len(header) + len(quit_hint) > width:
+        parts.append(Text(quit_hint.strip(), style="dim"))  # a line of its own
+    else:
+        header.append(quit_hint, style="dim")
+    parts.append(Text(""))
     if report.incidents:
-        parts.append(status_view(report))
+        parts.append(status_view(report, width))
     else:
         parts.append(Text("no open incidents", style="dim"))
     events = report.recent_events()
     if events:
-        timeline = Table(box=None, padding=(0, 1), header_style="dim", title_justify="left")
-        timeline.add_column("time (UTC)", no_wrap=True)
-        timeline.add_column("incident", no_wrap=True)
-        timeline.add_column("who", no_wrap=True)
-        timeline.add_column("what", overflow="fold")
-        for state, e in reversed(events):
-            timeline.add_row(
-                e.at.strftime("%m-%d %H:%M:%S"),
-                state.human_id,
-                Text(e.author or "-"),
-                Text(describe(e)),
-            )
+        from incidentctl.cli.views.columns import Col, rich_lines
+
+        timeline = rich_lines(
+            (
+                Col("time (UTC)", key=True),
+                Col("incident", key=True),
+                Col("who", drop=1),
+                Col("what", free=True),
+            ),
+            [
+                (
+                    (e.at.strftime("%m-%d %H:%M:%S"), ""),
+                    (state.human_id, ""),
+                    (cell_text(e.author or "-"), ""),
+                    (cell_text(describe(e)), ""),
+                )
+                for state, e in reversed(events)
+            ],
+            width,
+        )
         parts += [Text("\nlatest events", style="bold"), timeline]
     return Group(*parts)

@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-import unicodedata
-from collections.abc import Sequence
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
+from incidentctl.cli.views.columns import ansi  # noqa: F401 (the views' one ANSI styler)
 from incidentctl.domain import wording
 from incidentctl.domain.timeparse import format_duration
 
@@ -92,7 +91,8 @@ def describe(event: EventBase) -> str:
     return kind
 
 
-def incident_view(view: IncidentView) -> Any:
+def incident_view(view: IncidentView, width: int | None = None) -> Any:
+    """The `show` screen; its timeline fitted to `width` (views/columns.py)."""
     from rich.console import Group
     from rich.table import Table
     from rich.text import Text
@@ -159,17 +159,30 @@ def incident_view(view: IncidentView) -> Any:
             )
         clocks.add_row(f"{c.name} ({c.label})", elapsed, Text.assemble(target, "  ", verdict))
 
-    timeline = Table(box=None, padding=(0, 1), show_header=True, header_style="dim")
-    timeline.add_column("time (UTC)", no_wrap=True)
-    timeline.add_column("who", no_wrap=True)
-    timeline.add_column("what", overflow="fold")
-    timeline.add_column("event", no_wrap=True, style="dim")
+    from incidentctl.cli.views.columns import Col, rich_lines
     from incidentctl.cli.views.corrections import amendment_mark
 
+    rows = []
     for e in s.timeline:
         mark, style = amendment_mark(s, e)
-        what = Text(describe(e) + mark, style=style)
-        timeline.add_row(e.at.strftime("%Y-%m-%d %H:%M"), e.author or "-", what, e.id[:12])
+        rows.append(
+            (
+                (e.at.strftime("%Y-%m-%d %H:%M"), ""),
+                (cell_text(e.author or "-"), ""),
+                (cell_text(describe(e) + mark), style or ""),
+                (e.id[:12], ""),
+            )
+        )
+    timeline = rich_lines(
+        (
+            Col("time (UTC)", key=True),
+            Col("who", drop=2),
+            Col("what", free=True, wrap=True),
+            Col("event", drop=1, style="dim"),
+        ),
+        rows,
+        width,
+    )
 
     return Group(
         header,
@@ -185,10 +198,6 @@ def incident_view(view: IncidentView) -> Any:
     )
 
 
-_ANSI = {"bold white on red": "1;37;41", "bold red": "1;31", "red": "31", "yellow": "33",
-         "cyan": "36", "blue": "34", "green": "32", "bold": "1"}  # fmt: skip
-
-
 def cell_text(text: str) -> str:
     """User text for one cell of a line: whitespace runs as one space, and any control or
     bidi character (a pulled or hand-edited file is not checked as typed input is) as
@@ -199,78 +208,39 @@ def cell_text(text: str) -> str:
     return terminal_safe(wording.flat(text), one_line=True)
 
 
-def width(text: str) -> int:
-    """Terminal cells `text` takes: East Asian wide characters take two."""
-    if text.isascii():
-        return len(text)
-    return sum(
-        0 if unicodedata.combining(c) else 2 if unicodedata.east_asian_width(c) in "WF" else 1
-        for c in text
-    )
-
-
-def pad(text: str, cells: int) -> str:
-    return text + " " * (cells - width(text))
-
-
-def aligned(cells: Sequence[tuple[str, str]], widths: Sequence[int], *, color: bool) -> str:
-    """One line of columns: each (text, style) padded to its width in terminal cells,
-    two spaces apart, the style as ANSI codes when `color`."""
-    return "  ".join(
-        ansi(pad(text, cells_wide), style if color else "")
-        for (text, style), cells_wide in zip(cells, widths, strict=True)
-    )
-
-
-def ansi(text: str, style: str) -> str:
-    """`text` in one of the styles above as ANSI codes; unstyled if the style is ""."""
-    code = _ANSI.get(style)
-    return f"\x1b[{code}m{text}\x1b[0m" if code else text
-
-
 def incident_lines(
     listing: Listing, now: datetime, *, columns: int | None, color: bool
 ) -> list[str]:
-    """`list` as aligned plain-text columns, title last.
+    """`list` as aligned plain-text columns, title last, fitted to `columns` (None: a
+    pipe, nothing cut) by views/columns.py: ID, severity and status stay whole, the
+    declaration time, IC and age give way, the title is cut with "…".
 
     Hand-built rather than a Rich table: Rich measures every cell, which takes
-    seconds for ten thousand incidents. `columns` truncates titles on a terminal;
-    None keeps them whole (pipes)."""
-    header = ("ID", "SEV", "STATUS", "DECLARED (UTC)", "AGE", "IC", "TITLE")
+    seconds for ten thousand incidents."""
+    from incidentctl.cli.views.columns import Col, lines
+
+    cols = (
+        Col("ID", key=True),
+        Col("SEV", key=True),
+        Col("STATUS", key=True),
+        Col("DECLARED (UTC)", drop=1),
+        Col("AGE", drop=3),
+        Col("IC", drop=2),
+        Col("TITLE", free=True),
+    )
     rows = [
         (
-            s.human_id,
-            s.severity,
-            s.status,
-            s.declared_at.strftime("%Y-%m-%d %H:%M"),
-            format_duration(s.age(now)),
-            cell_text(s.commander) or "-",
-            cell_text(s.title),
+            (s.human_id, ""),
+            (s.severity, SEVERITY_STYLE.get(s.severity, "")),
+            (s.status, STATUS_STYLE.get(s.status, "")),
+            (s.declared_at.strftime("%Y-%m-%d %H:%M"), ""),
+            (format_duration(s.age(now)), ""),
+            (cell_text(s.commander) or "-", ""),
+            (cell_text(s.title), ""),
         )
         for s in listing.incidents
     ]
-    widths = [max(width(r[i]) for r in [header, *rows]) for i in range(len(header) - 1)]
-    if columns is not None and sum(widths) + 2 * len(widths) + 16 > columns:
-        # a narrow terminal: the declaration time gives way to the title
-        header, rows = _without(header, 3), [_without(r, 3) for r in rows]
-        widths = [max(width(r[i]) for r in [header, *rows]) for i in range(len(header) - 1)]
-    styles = {"SEV": SEVERITY_STYLE, "STATUS": STATUS_STYLE}
-    lines = [aligned([(h, "") for h in header[:-1]], widths, color=False) + "  " + header[-1]]
-    for row in rows:
-        cells = [
-            (cell, styles.get(h, {}).get(cell, ""))
-            for h, cell in zip(header[:-1], row[:-1], strict=True)
-        ]
-        title = row[-1]
-        if columns is not None:
-            room = max(columns - sum(widths) - 2 * len(widths), 8)
-            title = title if len(title) <= room else title[: room - 1] + "…"
-        lines.append(f"{aligned(cells, widths, color=color)}  {title}".rstrip())
-    return lines
-
-
-def _without(row: tuple, index: int) -> tuple:
-    return (*row[:index], *row[index + 1 :])
+    return lines(cols, rows, columns, color=color)
 
 
 def history_table(history: History) -> Any:
