@@ -16,6 +16,7 @@ from incidentctl.cli import (
     common,
     comms,
     corrections,
+    drill,
     incident,
     reading,
     review,
@@ -71,6 +72,7 @@ review.register(app)
 runbook.register(app)
 sharing.register(app)
 corrections.register(app)
+drill.register(app)
 
 
 def main(argv: list[str] | None = None) -> None:

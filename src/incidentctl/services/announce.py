@@ -32,6 +32,7 @@ class MessageRequest:
     no_emoji: bool = False
     by: str | None = None
     at: str | None = None  # when the communication happened, for --record without --post
+    drill: bool = False  # a drill's --post goes to [drills] webhook, or nowhere
 
     @property
     def emoji(self) -> bool | None:
@@ -39,7 +40,7 @@ class MessageRequest:
 
     def check(self, ws: Workspace) -> None:
         """Refuse, before anything is committed, what could not be carried out."""
-        if self.post:
+        if self.post and not self.drill:
             from incidentctl.services.comms import webhook_url
 
             webhook_url(ws)
@@ -144,7 +145,10 @@ def _deliver(
             out.copied_via = copy_text(rendered.paste_text)
         except ClipboardError as exc:
             out.problems.append(Problem.of(exc))
-    if request.post:
+    state = out.record.state if out.record is not None else None
+    if request.post and state is not None and state.drill:
+        _deliver_drill(ws, out, rendered, render_args, request)
+    elif request.post:
         from incidentctl.services.comms import for_slack
         from incidentctl.services.outbox import post_now
 
@@ -190,6 +194,27 @@ def _deliver(
             )
         except IncidentctlError as exc:
             out.problems.append(Problem.of(exc))
+
+
+def _deliver_drill(
+    ws: Workspace,
+    out: Published,
+    rendered: Rendered,
+    render_args: dict[str, Any],
+    request: MessageRequest,
+) -> None:
+    """--post of a drill: only to [drills] webhook, straight (no outbox: a lost drill
+    message is not worth a retry); without one, not posted, and the result says so."""
+    from incidentctl.services.drills import post_drill
+
+    try:
+        said = post_drill(ws, rendered, render_args, record=request.record, by=request.by)
+    except IncidentctlError as exc:
+        out.problems.append(Problem.of(exc))
+        return
+    out.warnings.append(said.note)
+    if said.recorded is not None:
+        out.communication = said.recorded
 
 
 def _sync(ws: Workspace, out: Published) -> None:
