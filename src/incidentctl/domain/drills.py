@@ -35,7 +35,7 @@ class Inject:
     def label(self) -> str:
         from incidentctl.domain.timeparse import compact_duration
 
-        return f"+{compact_duration(self.offset)}"
+        return f"+{compact_duration(self.offset)}" if self.offset else "+0m"
 
 
 def parse_inject(text: str) -> Inject:

@@ -101,6 +101,8 @@ def obligations_list(report: StatusReport) -> Any:
         lines.append(Text(""))
         head = Text(item.state.human_id, style="bold")
         head.append(f"  {item.state.severity} {item.state.status}", style="dim")
+        if item.state.drill:
+            head.append("  DRILL", style="bold magenta")
         if item.state.escalation_level > 1:
             head.append(f"  escalated to L{item.state.escalation_level}", style="dim")
         head.append("  ")
@@ -156,6 +158,8 @@ def status_lines(report: StatusReport, *, color: bool) -> list[str]:
     for item in report.incidents:
         s = item.state
         head = f"{ansi(s.human_id, 'bold' if color else '')}  {s.severity} {s.status}"
+        if s.drill:
+            head += "  DRILL"
         if s.escalation_level > 1:
             head += f"  escalated to L{s.escalation_level}"
         lines += ["", f"{head}  {cell_text(s.title)}"]
@@ -190,11 +194,12 @@ def watch_view(report: StatusReport, title: str) -> Any:
         timeline.add_column("who", no_wrap=True)
         timeline.add_column("what", overflow="fold")
         for state, e in reversed(events):
+            inject = getattr(e, "kind", "") == "inject"  # a drill's inject, as it arrives
             timeline.add_row(
                 e.at.strftime("%m-%d %H:%M:%S"),
-                state.human_id,
+                state.human_id + (" DRILL" if state.drill else ""),
                 Text(e.author or "-"),
-                Text(describe(e)),
+                Text(("INJECT " if inject else "") + describe(e), style="bold" if inject else ""),
             )
         parts += [Text("\nlatest events", style="bold"), timeline]
     return Group(*parts)
