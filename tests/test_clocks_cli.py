@@ -182,7 +182,7 @@ def test_the_white_room_p0_obligations_as_the_status_view_shows_them(white_room)
         "! Notify Product Manager: every P0 incident, overdue by 20m",
         "! Acknowledge overdue by 15m (within 5m)",
         "! Next update overdue by 5m (every 15m)",
-        "! Customer communication overdue by 5m (status page or email within 15m)",
+        "! Customer communication overdue by 5m (status page within 15m)",
         "- Customer email due in 10m (within 30m)",
         "- Escalate to L2 Engineering Lead due in 10m (if still stuck after 30m at L1)",
         "- Notify CTO: P0 unresolved for 1h, due in 40m",

@@ -17,6 +17,7 @@ from incidentctl.cli import (
     comms,
     completion,
     corrections,
+    drill,
     incident,
     integrations,
     reading,
@@ -75,6 +76,7 @@ sharing.register(app)
 corrections.register(app)
 integrations.register(app)
 completion.register(app)
+drill.register(app)
 
 
 def main(argv: list[str] | None = None) -> None:

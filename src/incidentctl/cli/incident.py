@@ -20,6 +20,14 @@ from incidentctl.cli.common import (
     workspace,
 )
 
+CustomersOpt = Annotated[
+    int | None,
+    typer.Option(
+        "--customers-affected",
+        metavar="N",
+        help="How many customers are affected (customer communication may depend on it).",
+    ),
+]
 SeverityOpt = Annotated[
     str | None,
     typer.Option(
@@ -72,6 +80,31 @@ def declare(
             autocompletion=complete.complete_runbook,
         ),
     ] = None,
+    category: Annotated[
+        str,
+        typer.Option(
+            "--category",
+            metavar="TAG",
+            help="Category, e.g. security (rules with when = security apply).",
+        ),
+    ] = "",
+    customers_affected: CustomersOpt = None,
+    drill: Annotated[
+        bool,
+        typer.Option(
+            "--drill",
+            help="A practice incident: marked DRILL in every message, posted only to the "
+            "drill webhook, left out of metrics.",
+        ),
+    ] = False,
+    drill_kind: Annotated[
+        str,
+        typer.Option(
+            "--drill-kind",
+            metavar="KIND",
+            help="With --drill: simulation, tabletop, major... (default: [drills] kind).",
+        ),
+    ] = "",
     at: AtOpt = None,
     by: ByOpt = None,
     as_json: JsonOpt = False,
@@ -91,7 +124,7 @@ def declare(
     from incidentctl.services.incidents import Declaration, declare
 
     ws = workspace(ctx)
-    request = MessageRequest(copy, post, record, no_emoji, by=by, page=page)
+    request = MessageRequest(copy, post, record, no_emoji, by=by, page=page, drill=drill)
     request.check(ws)
     result = declare(
         ws,
@@ -106,6 +139,10 @@ def declare(
             at=at,
             by=by,
             runbook=runbook or "",
+            category=category,
+            customers_affected=customers_affected,
+            drill=drill,
+            drill_kind=drill_kind,
         ),
     )
     publish(ctx, result, as_json, template="slack/declared", request=request)
@@ -155,6 +192,7 @@ def update(
             "-m", "--message", metavar="TEXT", help="What changed, or a note if nothing else does."
         ),
     ] = None,
+    customers_affected: CustomersOpt = None,
     at: AtOpt = None,
     by: ByOpt = None,
     as_json: JsonOpt = False,
@@ -170,7 +208,13 @@ def update(
     ws = workspace(ctx)
     request = MessageRequest(copy, post, record, no_emoji, by=by)
     request.check(ws)
-    changes = Update(status=status, severity=severity, impact=impact, message=message)
+    changes = Update(
+        status=status,
+        severity=severity,
+        impact=impact,
+        message=message,
+        customers_affected=customers_affected,
+    )
     result = update(ws, incident, changes, by=by, at=at)
     publish(ctx, result, as_json, template="slack/update", request=request)
 
@@ -206,7 +250,8 @@ def note(
             "--kind",
             metavar="KIND",
             help="note, finding, hypothesis, decision, action, or update (only an update "
-            "counts toward the update cadence).",
+            "counts toward the update cadence), runbook (a runbook was updated) or inject "
+            "(a drill inject).",
             autocompletion=complete.complete_note_kind,
         ),
     ] = "note",
@@ -264,6 +309,14 @@ def resolve(
     impact: Annotated[
         str, typer.Option("--impact", metavar="TEXT", help="Final impact statement.")
     ] = "",
+    force: Annotated[
+        bool,
+        typer.Option(
+            "--force",
+            help="Resolve before monitoring has confirmed stability (stable_for); "
+            "the event records it.",
+        ),
+    ] = False,
     at: AtOpt = None,
     by: ByOpt = None,
     as_json: JsonOpt = False,
@@ -279,7 +332,9 @@ def resolve(
     ws = workspace(ctx)
     request = MessageRequest(copy, post, record, no_emoji, by=by, pager="resolve")
     request.check(ws)
-    result = resolve(ws, incident, root_cause, resolution, category, impact, by=by, at=at)
+    result = resolve(
+        ws, incident, root_cause, resolution, category, impact, by=by, at=at, force=force
+    )
     publish(ctx, result, as_json, template="slack/resolved", request=request)
 
 

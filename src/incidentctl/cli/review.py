@@ -316,6 +316,9 @@ def metrics(
             "--all", help=f"List every repeat incident (else the {REPEATS_SHOWN} latest)."
         ),
     ] = False,
+    drills: Annotated[
+        bool, typer.Option("--drills", help="Count drills as incidents too (else left out).")
+    ] = False,
     as_json: JsonOpt = False,
 ) -> None:
     """Response metrics (MTTD, MTTA, MTTI, MTTM, MTTR), reviews, action items and repeats."""
@@ -329,17 +332,23 @@ def metrics(
         )
     ws = workspace(ctx)
     chosen = period(ws, since=since, until=until, month=month, severities=severity or [])
-    result = metrics(ws, chosen)
+    result = metrics(ws, chosen, drills=drills)
     if as_json:
-        terminal.out_json(result.report.to_dict())
+        terminal.out_json({**result.report.to_dict(), **result.extra_dict()})
     elif fmt == "markdown":
-        terminal.out(markdown(ws, result.report, month))
+        from incidentctl.cli.views.drills import extra_markdown
+
+        terminal.out(
+            markdown(ws, result.report, month).rstrip("\n") + "\n\n" + extra_markdown(result)
+        )
     else:
+        from incidentctl.cli.views.drills import extra_lines
         from incidentctl.cli.views.review import metrics_view
 
         terminal.print_rich(
             metrics_view(result.report, repeats_shown=None if show_all else REPEATS_SHOWN)
         )
+        terminal.out("\n".join(extra_lines(result)))
     finish(result)
 
 

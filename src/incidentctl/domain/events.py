@@ -28,8 +28,12 @@ SCHEMA_VERSIONS: tuple[int, ...] = (1,)
 _FIELD_ORDER = ("type", "id", "incident", "at", "recorded_at", "author")
 # `note` is what `note` records unless told otherwise. Only `update` (what `update -m`
 # records) counts as an update to stakeholders (domain/state.py, the update cadence).
-NOTE_KINDS = ("note", "finding", "hypothesis", "decision", "action", "update")
-NoteKind = Literal["note", "finding", "hypothesis", "decision", "action", "update"]
+# `runbook` records a runbook updated after the incident (the runbook-update rule);
+# `inject` is a drill scenario's inject as `drill run` plays it.
+NOTE_KINDS = ("note", "finding", "hypothesis", "decision", "action", "update", "runbook", "inject")
+NoteKind = Literal[
+    "note", "finding", "hypothesis", "decision", "action", "update", "runbook", "inject"
+]
 
 
 def _aware_utc(value: datetime) -> datetime:
@@ -77,6 +81,14 @@ class Declared(EventBase):
     responders: list[str] = []
     detected_at: UtcTime | None = None
     runbook: str = ""
+    category: str = ""  # e.g. security (the rules with when = "security")
+    customers_affected: Annotated[int, Field(ge=0)] | None = None
+    # a practice incident (docs/drills.md): its kind, its scenario, and the speed its
+    # injects were played at (scenario time = real time x speed)
+    drill: bool = False
+    drill_kind: str = ""
+    scenario: str = ""
+    drill_speed: Annotated[float, Field(gt=0)] | None = None
 
 
 class Acknowledged(EventBase):
@@ -102,6 +114,7 @@ class ImpactChanged(EventBase):
     type: Literal["impact_changed"] = "impact_changed"
     impact: Text
     message: Text = ""
+    customers_affected: Annotated[int, Field(ge=0)] | None = None
 
 
 class NoteAdded(EventBase):
@@ -131,6 +144,8 @@ class Resolved(EventBase):
     resolution: Text
     category: str = ""
     impact: Text = ""
+    # `resolve --force`: the rule it was resolved against (monitoring not yet stable)
+    forced: Text = ""
 
 
 class Reopened(EventBase):

@@ -86,6 +86,7 @@ class IncidentState:
     pir: dict[str, list[str]] = field(default_factory=dict)  # review section -> entries in order
     pir_scheduled_at: datetime | None = None  # the review meeting
     pir_completed_at: datetime | None = None
+    pir_scheduled_when: datetime | None = None  # when the review was first scheduled
     actions: list[ActionItem] = field(default_factory=list)
     # runbook name -> step id -> latest outcome (done, skipped, failed, decided)
     runbook_steps: dict[str, dict[str, str]] = field(default_factory=dict)
@@ -99,6 +100,17 @@ class IncidentState:
     # folded here so the clocks never need the timeline (a cached state has it on disk)
     severity_set_at: datetime | None = None  # when the current severity was set
     last_update_at: datetime | None = None  # the latest update, change or communication
+    # folded for the timing rules (domain/rules.py)
+    customers_affected: int | None = None
+    customers_affected_at: datetime | None = None  # when the current figure was recorded
+    monitoring_since: datetime | None = None  # when the status last became monitoring
+    resolved_by: str = ""
+    resolved_forced: str = ""
+    runbook_updates: list[datetime] = field(default_factory=list)  # notes of kind runbook
+    drill: bool = False
+    drill_kind: str = ""
+    scenario: str = ""
+    drill_speed: float | None = None
 
     @property
     def is_open(self) -> bool:
@@ -120,6 +132,7 @@ class IncidentState:
             "commander": self.commander,
             "declared_at": iso(self.declared_at),
             "resolved_at": iso(self.resolved_at),
+            "drill": self.drill,
         }
 
     def to_dict(self) -> dict[str, Any]:
@@ -159,6 +172,10 @@ class IncidentState:
             "communications": [e.to_record() for e in self.communications],
             "pages": [dict(p) for p in self.pages],
             "corrections": {k: v.to_dict() for k, v in self.corrections.items()},
+            "customers_affected": self.customers_affected,
+            "drill": self.drill,
+            "drill_kind": self.drill_kind,
+            "scenario": self.scenario,
         }
 
     def age(self, now: datetime) -> timedelta:

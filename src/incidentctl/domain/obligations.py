@@ -15,19 +15,25 @@ Rules (each only while its condition holds; each is cleared by the event named):
   one). A note of any other kind (`note` by default) is not an update.
 - customer_comms: open; due `customer_comms_within` after declaration. Cleared by a
   `communication_sent` event that reached customers (see `reached_customers`) and
-  whose template starts with `statuspage/` or `email/`.
+  whose template starts with `statuspage/` or `email/` (those `customer_comms_via`
+  names). With `customer_comms_above`, owed only once the incident's
+  customers_affected figure is above it, and never due before that figure came.
 - status_page: open, `status_page`, after the first status-page communication to
   customers; due `status_page_every` after the last one.
 - customer_email: open, `customer_email`; due `customer_email_within` after
   declaration. Cleared by a `communication_sent` event to customers with an
   `email/` template.
-- notify: open; for each `notify` rule, due `after` after declaration. Cleared by a
-  `notified` event naming the same stakeholder (letter case, '-' and '_' ignored).
+- notify: open; for each `notify` rule of the severity and of [obligations] notify
+  whose `when` condition holds (domain/rules.py), due `after` after declaration.
+  Cleared by a `notified` event naming the same stakeholder (letter case, '-' and '_'
+  ignored).
 - escalate: open, not mitigated (status is not monitoring), and a higher technical
   level is configured; due the current level's threshold after reaching it (level 1
   uses the severity's `escalate_after`, higher levels their own `escalate_after`).
   Cleared by `escalated` to a higher level, or by mitigation.
 - resolve: open; due `resolve_within` after declaration. Cleared by `resolved`.
+- monitor, stability, final_update, resolution_email, runbook_update, pir_schedule,
+  pir_attendee: the rules of domain/rules.py, while pending.
 - pir: resolved, `pir_required`; due `pir_within` after resolution. Cleared by an
   `pir_completed` event (`pir complete`).
 
@@ -64,6 +70,13 @@ KINDS = (
     "notify",
     "escalate",
     "resolve",
+    "monitor",
+    "stability",
+    "final_update",
+    "resolution_email",
+    "runbook_update",
+    "pir_schedule",
+    "pir_attendee",
     "pir",
 )
 
@@ -173,6 +186,7 @@ def pending_obligations(state: IncidentState, config: Config, now: datetime) -> 
         _resolve(d)
     else:
         _pir(d)
+    _rules(d)
     return sorted(d.found, key=lambda o: (o.due_at, KINDS.index(o.kind), o.label))
 
 
@@ -216,13 +230,22 @@ def _customer(d: _Deadlines) -> None:
     p = d.policy
     sent_page = communications(d.state, STATUS_PAGE_PREFIX)
     sent_email = communications(d.state, EMAIL_PREFIX)
-    if p.customer_comms_within is not None and not (sent_page or sent_email):
-        d.add(
-            "customer_comms",
-            "Customer communication",
-            d.from_declaration(p.customer_comms_within),
-            f"status page or email within {compact_duration(p.customer_comms_within)}",
+    counted = (sent_page if "statuspage" in p.customer_comms_via else []) + (
+        sent_email if "email" in p.customer_comms_via else []
+    )
+    owed = p.customer_comms_above is None or (
+        (d.state.customers_affected or 0) > p.customer_comms_above
+    )
+    if p.customer_comms_within is not None and not counted and owed:
+        via = " or ".join(
+            {"statuspage": "status page", "email": "email"}[v] for v in p.customer_comms_via
         )
+        due = d.from_declaration(p.customer_comms_within)
+        detail = f"{via} within {compact_duration(p.customer_comms_within)}"
+        if p.customer_comms_above is not None:
+            due = max(due, d.state.customers_affected_at or due)
+            detail += f" (affecting >{p.customer_comms_above} customers)"
+        d.add("customer_comms", "Customer communication", due, detail)
     if p.status_page and p.status_page_every is not None and sent_page:
         d.add(
             "status_page",
@@ -240,11 +263,15 @@ def _customer(d: _Deadlines) -> None:
 
 
 def _notify(d: _Deadlines) -> None:
+    from incidentctl.domain.rules import notify_rules
+
     told = {stakeholder_key(who) for who in d.state.notified}
-    for rule in d.policy.notify:
+    for rule in notify_rules(d.state, d.config):
         if stakeholder_key(rule.who) in told:
             continue
-        if rule.after:
+        if rule.when == "security":
+            detail = "any security incident"
+        elif rule.after:
             detail = f"{d.state.severity} unresolved for {compact_duration(rule.after)}"
         else:
             detail = f"every {d.state.severity} incident"
@@ -294,3 +321,12 @@ def _pir(d: _Deadlines) -> None:
         d.state.resolved_at + p.pir_within,
         f"within {compact_duration(p.pir_within)} of resolution",
     )
+
+
+def _rules(d: _Deadlines) -> None:
+    """The pending checks of domain/rules.py."""
+    from incidentctl.domain.rules import rule_checks
+
+    for check in rule_checks(d.state, d.config, d.now):
+        if check.met is None:
+            d.add(check.kind, check.label, check.due_at, check.detail, check.who)

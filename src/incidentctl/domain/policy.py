@@ -36,11 +36,30 @@ class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
 
 
+# conditions a rule can carry (`when`): "" always; "security": the incident is a
+# security incident ([obligations] security_categories / security_runbooks);
+# "user_facing": customers are affected (a customers_affected figure above 0, or a
+# communication that reached customers)
+Condition = Literal["", "security", "user_facing"]
+
+
 class NotifyRule(_Strict):
-    """Notify `who` once the incident has been open (unresolved) for `after`."""
+    """Notify `who` once the incident has been open (unresolved) for `after`; with
+    `when`, only if the incident meets that condition."""
 
     who: str
     after: Duration = timedelta(0)
+    when: Condition = ""
+
+
+class AttendeeRule(_Strict):
+    """Someone the post-incident review requires. Met by an attendee entry (`pir add
+    INC --section attendee TEXT`) naming `who`, or naming the person who holds the
+    incident's `role` (e.g. commander); with `when`, required only under that condition."""
+
+    who: str
+    role: str = ""
+    when: Condition = ""
 
 
 class SeverityPolicy(_Strict):
@@ -56,6 +75,10 @@ class SeverityPolicy(_Strict):
     update_every: Duration | None = None
     customer_comms_within: Duration | None = None
     customer_comms_note: str = ""
+    # which messages meet customer_comms_within: status page and/or email templates
+    customer_comms_via: list[Literal["statuspage", "email"]] = ["statuspage", "email"]
+    # customer communication is owed only when customers_affected is above this
+    customer_comms_above: Annotated[int, Field(ge=0)] | None = None
     status_page: bool = False
     status_page_every: Duration | None = None
     customer_email: bool = False
@@ -70,6 +93,14 @@ class SeverityPolicy(_Strict):
     # targets for the mean time to identify and to mitigate; neither seed sets them
     identify_within: Duration | None = None
     mitigate_within: Duration | None = None
+    # timing rules after mitigation and resolution (domain/rules.py)
+    monitor_for: Duration | None = None  # after mitigation: watch for recurrence this long
+    stable_for: Duration | None = None  # monitoring this long before `resolve` (else --force)
+    final_update_within: Duration | None = None  # a communication after the resolution
+    resolution_email_within: Duration | None = None  # an email/ message after the resolution
+    runbook_update_within: Duration | None = None  # a `note --kind runbook` after resolution
+    pir_schedule_within: Duration | None = None  # `pir schedule` within this of resolution
+    pir_attendees: list[AttendeeRule] = []
 
     @field_validator("update_every", "status_page_every")
     @classmethod
@@ -231,6 +262,39 @@ class MetricsSettings(_Strict):
     pir_completion_target: Annotated[float, Field(ge=0, le=1)] | None = None  # at least this share
 
 
+class ObligationSettings(_Strict):
+    """[obligations]: rules for every severity (domain/rules.py)."""
+
+    notify: list[NotifyRule] = []  # e.g. the CTO for any security incident
+    security_categories: list[str] = ["security"]  # a category that makes it a security incident
+    security_runbooks: list[str] = ["security-breach"]  # so does an attached runbook
+    commander_resolves: bool = False  # a resolution by anyone but the IC warns
+
+
+class DrillCadence(_Strict):
+    """How often the procedure wants a kind of drill held."""
+
+    name: str
+    kind: str = ""  # "" counts every drill
+    every: Literal["month", "quarter", "year"]
+
+
+class DrillSettings(_Strict):
+    """[drills]: practice incidents (docs/drills.md)."""
+
+    webhook: str = ""  # where `--post` of a drill goes; "" means drills are not posted
+    channel: str = ""  # the drill channel shown on recorded communications
+    kind: str = "simulation"  # the kind `declare --drill` records
+    cadence: list[DrillCadence] = []
+
+    @field_validator("webhook")
+    @classmethod
+    def _check_webhook(cls, value: str) -> str:
+        if value and not value.startswith(("https://", "http://")):
+            raise ValueError("drills.webhook must be an http(s) URL")
+        return value
+
+
 class ReviewSettings(_Strict):
     template: str = "waooaw"  # `pir generate` default: pir/<template>, or any template name
 
@@ -289,6 +353,8 @@ class Config(_Strict):
     oncall: OncallSettings = OncallSettings()
     metrics: MetricsSettings = MetricsSettings()
     pir: ReviewSettings = ReviewSettings()
+    obligations: ObligationSettings = ObligationSettings()
+    drills: DrillSettings = DrillSettings()
     comms: CommsSettings = CommsSettings()
     sync: Annotated[SyncSettings, BeforeValidator(_sync_shorthand)] = SyncSettings()
     doctor: DoctorSettings = DoctorSettings()

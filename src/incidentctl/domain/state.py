@@ -58,6 +58,13 @@ def fold(events: Iterable[ev.EventBase]) -> IncidentState:
         impact=d.impact,
         detected_at=d.detected_at,
         runbook=d.runbook,
+        category=d.category,
+        customers_affected=d.customers_affected,
+        customers_affected_at=d.at if d.customers_affected is not None else None,
+        drill=d.drill,
+        drill_kind=d.drill_kind,
+        scenario=d.scenario,
+        drill_speed=d.drill_speed,
         declared_by=d.author,
         timeline=ordered,
         corrections=amended,
@@ -88,6 +95,11 @@ def _apply(state: IncidentState, e: ev.EventBase) -> None:
             state.severity_set_at = e.at
         case ev.ImpactChanged():
             state.impact = e.impact
+            if e.customers_affected is not None:
+                state.customers_affected = e.customers_affected
+                state.customers_affected_at = e.at
+        case ev.NoteAdded(kind="runbook"):
+            state.runbook_updates.append(e.at)
         case ev.RoleAssigned():
             state.roles[e.role] = e.user
             _add_responder(state, e.user)
@@ -102,6 +114,8 @@ def _apply(state: IncidentState, e: ev.EventBase) -> None:
             state.category = e.category or state.category
             if e.impact:
                 state.impact = e.impact
+            state.resolved_by = e.author
+            state.resolved_forced = e.forced
             _set_status(state, "resolved", e.at)
         case ev.Reopened():
             _set_status(state, "investigating", e.at)
@@ -120,6 +134,8 @@ def _apply(state: IncidentState, e: ev.EventBase) -> None:
             state.pir.setdefault(e.section, []).append(e.text)
         case ev.PirScheduled():
             state.pir_scheduled_at = e.review_at
+            if state.pir_scheduled_when is None:
+                state.pir_scheduled_when = e.at
         case ev.PirCompleted():
             state.pir_completed_at = e.at
         case ev.ActionAdded():
@@ -152,6 +168,10 @@ def _apply(state: IncidentState, e: ev.EventBase) -> None:
 
 
 def _set_status(state: IncidentState, status: str, at: datetime) -> None:
+    if status == "monitoring" and state.status != "monitoring":
+        state.monitoring_since = at
+    elif status != "monitoring":
+        state.monitoring_since = None if status != "resolved" else state.monitoring_since
     state.status = status
     if status == "identified" and state.identified_at is None:
         state.identified_at = at

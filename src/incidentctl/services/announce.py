@@ -34,6 +34,7 @@ class MessageRequest:
     at: str | None = None  # when the communication happened, for --record without --post
     page: bool = False  # declare --page: trigger the severity's page list
     pager: str = ""  # "acknowledge" (ack) or "resolve": follow a page up, if there was one
+    drill: bool = False  # a drill's --post goes to [drills] webhook, or nowhere
 
     @property
     def emoji(self) -> bool | None:
@@ -41,7 +42,7 @@ class MessageRequest:
 
     def check(self, ws: Workspace) -> None:
         """Refuse, before anything is committed, what could not be carried out."""
-        if self.post:
+        if self.post and not self.drill:
             from incidentctl.services.posting import check_slack_bot, slack_bot
 
             if slack_bot(ws):  # the bot (the Web API) posts it: its table must be right
@@ -183,6 +184,10 @@ def _deliver(
             out.copied_via = copy_text(rendered.paste_text)
         except ClipboardError as exc:
             out.problems.append(Problem.of(exc))
+    state = out.record.state if out.record is not None else None
+    if request.post and state is not None and state.drill:
+        _deliver_drill(ws, out, rendered, render_args, request)
+        return
     if request.post:
         from incidentctl.services.posting import slack_bot
 
@@ -264,6 +269,27 @@ def _post_as_bot(
     for d in sent.deliveries:
         if d.outcome == "sent":
             out.notes.append(f"Slack: {d.summary}")
+
+
+def _deliver_drill(
+    ws: Workspace,
+    out: Published,
+    rendered: Rendered,
+    render_args: dict[str, Any],
+    request: MessageRequest,
+) -> None:
+    """--post of a drill: only to [drills] webhook, straight (no outbox: a lost drill
+    message is not worth a retry); without one, not posted, and the result says so."""
+    from incidentctl.services.drills import post_drill
+
+    try:
+        said = post_drill(ws, rendered, render_args, record=request.record, by=request.by)
+    except IncidentctlError as exc:
+        out.problems.append(Problem.of(exc))
+        return
+    out.warnings.append(said.note)
+    if said.recorded is not None:
+        out.communication = said.recorded
 
 
 def _sync(ws: Workspace, out: Published) -> None:

@@ -415,6 +415,8 @@ def render_for_state(
     text = render_source(
         source, ctx, escape_as=_ESCAPING[out_format], budget=render_budget(ws)
     ).strip("\n")
+    if state.drill and out_format in DRILL_BANNER_FORMATS:
+        text = drill_banner(state, ws.config.comms.emoji if emoji is None else emoji) + text
     if out_format == "markdown":
         text = markdown_line_breaks(text)
     elif out_format == "blocks":
@@ -433,6 +435,18 @@ def render_for_state(
         source=source.display_path,
         origin=source.origin,
     )
+
+
+# the formats whose text can carry a first line (a team's html or json template cannot)
+DRILL_BANNER_FORMATS = ("text", "slack", "blocks", "markdown")
+
+
+def drill_banner(state: IncidentState, emoji: bool) -> str:
+    """The first line of every message of a drill: one place, for every template."""
+    mark = "🧪 " if emoji else ""
+    name = re.sub(r"[^A-Za-z0-9_.-]", "", state.scenario)  # a name, never markup
+    what = f" ({name})" if name else ""
+    return f"{mark}DRILL{what}: this is an exercise, not a real incident\n\n"
 
 
 def render_budget(ws: Workspace) -> Any:

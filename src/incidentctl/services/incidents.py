@@ -61,6 +61,20 @@ class Declaration:
     at: str | None = None
     by: str | None = None
     runbook: str = ""
+    category: str = ""
+    customers_affected: int | None = None
+    drill: bool = False
+    drill_kind: str = ""
+    scenario: str = ""
+    drill_speed: float | None = None
+
+
+def _customers(value: int | None) -> int | None:
+    if value is not None and value < 0:
+        raise UsageError(
+            f"--customers-affected {value}: must be 0 or more", hint="give a count, e.g. 12"
+        )
+    return value
 
 
 def declare(ws: Workspace, d: Declaration) -> RecordResult:
@@ -74,6 +88,11 @@ def declare(ws: Workspace, d: Declaration) -> RecordResult:
     severity = ws.severity(d.severity)
     services = [clean_name(s, "--service") for s in d.services]
     impact = clean_text(d.impact, "--impact")
+    category = clean_text(d.category, "--category").strip()
+    customers = _customers(d.customers_affected)
+    drill_kind = ""
+    if d.drill:
+        drill_kind = clean_text(d.drill_kind, "--drill-kind").strip() or ws.config.drills.kind
     commander = _user(d.commander, "--commander") if d.commander is not None else ""
     responders = [_user(r, "--responder") for r in d.responders or []]
     at = when(ws, d.at)
@@ -116,10 +135,21 @@ def declare(ws: Workspace, d: Declaration) -> RecordResult:
             responders=responders,
             detected_at=detected,
             runbook=runbook,
+            category=category,
+            customers_affected=customers,
+            drill=d.drill,
+            drill_kind=drill_kind,
+            scenario=d.scenario if d.drill else "",
+            drill_speed=d.drill_speed if d.drill else None,
         )
         folder = ws.repo.new_folder(uid, title)
         recorded = record_event(
-            w, folder, human_id, event, f"declared {severity}: {title}", body=impact
+            w,
+            folder,
+            human_id,
+            event,
+            f"declared {'DRILL ' if d.drill else ''}{severity}: {title}",
+            body=impact,
         )
     result = RecordResult(fold([event]), [recorded], w.recovered)
     kept = make_current(ws, uid)  # `-` is now this incident, in this clone
@@ -264,16 +294,19 @@ class Update:
     impact: str | None = None
     message: str | None = None
     kind: str = "update"
+    customers_affected: int | None = None
 
 
 def update(ws: Workspace, ref: str, u: Update, *, by: str | None, at: str | None) -> RecordResult:
     from incidentctl.domain import events as ev
 
-    if u.status is None and u.severity is None and u.impact is None and u.message is None:
+    nothing = (u.status, u.severity, u.impact, u.message, u.customers_affected)
+    if all(value is None for value in nothing):
         raise UsageError(
             "nothing to update",
-            hint="give --status, --severity, --impact or -m/--message",
+            hint="give --status, --severity, --impact, --customers-affected or -m/--message",
         )
+    customers = _customers(u.customers_affected)
     status = _status(u.status) if u.status is not None else None
     if status == "resolved":
         raise UsageError(
@@ -309,12 +342,20 @@ def update(ws: Workspace, ref: str, u: Update, *, by: str | None, at: str | None
                     message,
                 )
             )
-        if impact is not None and impact != state.impact:
+        new_impact = impact is not None and impact != state.impact
+        new_count = customers is not None and customers != state.customers_affected
+        if new_impact or new_count:
+            text = impact if impact is not None else state.impact
             planned.append(
                 (
-                    ev.ImpactChanged(**_fields(base), impact=impact, message=message),
-                    "impact updated",
-                    impact,
+                    ev.ImpactChanged(
+                        **_fields(base),
+                        impact=text,
+                        message=message,
+                        customers_affected=customers if new_count else None,
+                    ),
+                    "impact updated" + (f" ({customers} customers affected)" if new_count else ""),
+                    text,
                 )
             )
         if not planned:
@@ -401,8 +442,13 @@ def resolve(
     *,
     by: str | None,
     at: str | None,
+    force: bool = False,
 ) -> RecordResult:
+    """Resolve. Against `stable_for` (monitoring not long enough yet) it is refused
+    unless `force`, and the event then records why (`forced`); a resolution by
+    anyone but the Incident Commander (`[obligations] commander_resolves`) warns."""
     from incidentctl.domain import events as ev
+    from incidentctl.domain.rules import early_resolution, key
 
     root_cause = clean_text(root_cause, "--root-cause", required=True)
     resolution = clean_text(resolution, "--resolution", required=True)
@@ -415,17 +461,39 @@ def resolve(
                 f"{loaded.state.human_id} is already resolved",
                 hint=f"to reopen it: incidentctl reopen {loaded.state.human_id} -m REASON",
             )
+        state = loaded.state
+        early = early_resolution(state, ws.config, base["at"])
+        if early and not force:
+            raise UsageError(
+                f"{state.human_id}: too early to resolve: {early}",
+                hint="wait, or resolve anyway with --force (the event records it)",
+            )
+        if early:
+            warnings.append(f"resolved with --force: {early}; the event records it")
+        commander = state.commander
+        by_other = commander and key(base["author"]) != key(commander)
+        if ws.config.obligations.commander_resolves and by_other:
+            warnings.append(
+                f"resolved by {base['author'] or 'someone'}, not the Incident Commander "
+                f"{commander}: the IC declares resolution"
+            )
         event = ev.Resolved(
             **_fields(base),
             root_cause=root_cause,
             resolution=resolution,
             category=category,
             impact=impact,
+            forced=early if force else "",
         )
         body = f"Root cause: {root_cause}\n\nResolution: {resolution}"
+        if event.forced:
+            body += f"\n\nForced: {event.forced}"
         return [(event, f"resolved ({loaded.state.status} -> resolved)", body)]
 
-    return _record(ws, ref, at, by, build)
+    warnings: list[str] = []
+    result = _record(ws, ref, at, by, build)
+    result.notes.extend(warnings)
+    return result
 
 
 def reopen(

@@ -24,6 +24,17 @@ MONTHLY_TEMPLATE = "metrics/monthly"
 class MetricsResult(Outcome):
     report: MetricsReport
     problems: list[FileProblem] = field(default_factory=list)
+    # obligations met and missed, and the drills (services/drills.py): separate sections
+    obligations: list[Any] = field(default_factory=list)
+    drills: Any = None
+    drills_included: bool = False
+
+    def extra_dict(self) -> dict[str, Any]:
+        return {
+            "obligations": [row.to_dict() for row in self.obligations],
+            "drills": self.drills.to_dict() if self.drills is not None else None,
+            "drills_included": self.drills_included,
+        }
 
 
 def _start_of(day: date, ws: Workspace) -> datetime:
@@ -80,13 +91,27 @@ def period(
     return Period(start, stop, tuple(wanted))
 
 
-def metrics(ws: Workspace, chosen: Period) -> MetricsResult:
+def metrics(ws: Workspace, chosen: Period, *, drills: bool = False) -> MetricsResult:
+    """The report over real incidents; drills are left out unless `drills` (they have
+    their own section, services/drills.py)."""
+    from incidentctl.domain.compliance import shares
     from incidentctl.domain.metrics import build_report
+    from incidentctl.services.drills import drill_metrics
 
     loaded, problems = ws.repo.load_all()
-    history = [item.state for item in loaded]
-    report = build_report(history, ws.config, ws.now(), chosen, ws.config.zone)
-    return MetricsResult(report, problems)
+    everything = [item.state for item in loaded]
+    history = everything if drills else [s for s in everything if not s.drill]
+    now = ws.now()
+    report = build_report(history, ws.config, now, chosen, ws.config.zone)
+    chosen_states = [s for s in history if chosen.contains(s)]
+    practice = [s for s in everything if s.drill and chosen.contains(s)]
+    return MetricsResult(
+        report,
+        problems,
+        obligations=shares(chosen_states, ws.config, now),
+        drills=drill_metrics(practice, ws.config, now, chosen.since),
+        drills_included=drills,
+    )
 
 
 def _span(seconds: float | None) -> str:

@@ -109,6 +109,8 @@ def obligations_list(report: StatusReport, width: int | None = None) -> Any:
         lines.append(Text(""))
         head = Text(item.state.human_id, style="bold")
         head.append(f"  {item.state.severity} {item.state.status}", style="dim")
+        if item.state.drill:
+            head.append("  DRILL", style="bold magenta")
         if item.state.escalation_level > 1:
             head.append(f"  escalated to L{item.state.escalation_level}", style="dim")
         head.append("  ")
@@ -142,6 +144,8 @@ def status_lines(report: StatusReport, *, color: bool, width: int | None = None)
     for item in report.incidents:
         s = item.state
         plain = f"{s.human_id}  {s.severity} {s.status}"
+        if s.drill:
+            plain += "  DRILL"
         if s.escalation_level > 1:
             plain += f"  escalated to L{s.escalation_level}"
         head = ansi(s.human_id, "bold" if color else "") + plain[len(s.human_id) :]
@@ -161,6 +165,14 @@ def status_lines(report: StatusReport, *, color: bool, width: int | None = None)
                 text = "\n".join(textwrap.wrap(text, width, subsequent_indent="    "))
             lines.append(ansi(text, _style(o) if color else ""))
     return lines
+
+
+def _is_inject(e: Any) -> bool:
+    return getattr(e, "kind", "") == "inject"  # a drill's inject, as it arrives
+
+
+def _what(e: Any) -> str:
+    return ("INJECT " if _is_inject(e) else "") + cell_text(describe(e))
 
 
 def watch_view(report: StatusReport, title: str, width: int | None = None) -> Any:
@@ -196,9 +208,9 @@ def watch_view(report: StatusReport, title: str, width: int | None = None) -> An
             [
                 (
                     (e.at.strftime("%m-%d %H:%M:%S"), ""),
-                    (state.human_id, ""),
+                    (state.human_id + (" DRILL" if state.drill else ""), ""),
                     (cell_text(e.author or "-"), ""),
-                    (cell_text(describe(e)), ""),
+                    (_what(e), "bold" if _is_inject(e) else ""),
                 )
                 for state, e in reversed(events)
             ],

@@ -31,7 +31,8 @@ def describe(event: EventBase) -> str:
     data: dict[str, Any] = event.to_record()
     kind = event.type
     if kind == "declared":
-        text = f"declared {data['severity']}: {data['title']}"
+        drill = "DRILL " if data.get("drill") else ""
+        text = f"declared {drill}{data['severity']}: {data['title']}"
         if data.get("commander"):
             text += f" (IC {data['commander']})"
         return text
@@ -108,6 +109,8 @@ def incident_view(view: IncidentView, width: int | None = None) -> Any:
     )
     header.append("  ")
     header.append(s.status, style=STATUS_STYLE.get(s.status, ""))
+    if s.drill:
+        header.append("  DRILL", style="bold magenta")
     title = Text(s.title, style="bold")
 
     facts = Table.grid(padding=(0, 2))
@@ -236,7 +239,7 @@ def incident_lines(
             (s.declared_at.strftime("%Y-%m-%d %H:%M"), ""),
             (format_duration(s.age(now)), ""),
             (cell_text(s.commander) or "-", ""),
-            (cell_text(s.title), ""),
+            (("[DRILL] " if s.drill else "") + cell_text(s.title), ""),
         )
         for s in listing.incidents
     ]

@@ -1,0 +1,190 @@
+"""Obligations met and missed: each obligation an incident had, judged on its folded
+state. Pure. `metrics` shows the met/missed share per obligation kind; `drill report`
+lists them for one drill.
+
+An obligation is met when what clears it came by its deadline, missed when it came
+late (or can no longer come: the incident was resolved first), and pending while it
+may still be met. Pending ones count in neither share.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from incidentctl.domain.incident import IncidentState
+from incidentctl.domain.obligations import (
+    EMAIL_PREFIX,
+    STATUS_PAGE_PREFIX,
+    _Deadlines,
+    communications,
+    stakeholder_key,
+)
+from incidentctl.domain.policy import Config
+from incidentctl.domain.rules import RuleCheck, notify_rules, rule_checks
+
+LABELS = {
+    "acknowledge": "Acknowledge",
+    "customer_comms": "Customer communication",
+    "customer_email": "Customer email",
+    "notify": "Notify",
+    "resolve": "Resolve",
+    "pir": "Post-incident review",
+    "monitor": "Monitor for recurrence",
+    "stability": "Stable before resolving",
+    "final_update": "Final update",
+    "resolution_email": "Resolution email",
+    "runbook_update": "Runbook update",
+    "pir_schedule": "Schedule the review",
+    "pir_attendee": "Review attendees",
+    "commander_resolves": "Resolved by the IC",
+}
+
+
+def _judge(due: datetime, done: datetime | None, now: datetime, closed: bool) -> bool | None:
+    if done is not None:
+        return done <= due
+    if closed or now > due:
+        return False
+    return None
+
+
+def outcomes(state: IncidentState, config: Config, now: datetime) -> list[RuleCheck]:
+    """Every obligation the incident had, met (True), missed (False) or pending (None)."""
+    d = _Deadlines(state, config, now)
+    p = d.policy
+    out: list[RuleCheck] = []
+    closed = not state.is_open
+    if p.ack_within is not None:
+        due = max(d.later(state.declared_at, p.ack_within), d.since)
+        out.append(
+            RuleCheck(
+                "acknowledge",
+                "Acknowledge",
+                due,
+                _judge(due, state.acknowledged_at, now, closed),
+                met_at=state.acknowledged_at,
+            )
+        )
+    customer = []
+    if "statuspage" in p.customer_comms_via:
+        customer += communications(state, STATUS_PAGE_PREFIX)
+    if "email" in p.customer_comms_via:
+        customer += communications(state, EMAIL_PREFIX)
+    owed = (
+        p.customer_comms_above is None or (state.customers_affected or 0) > p.customer_comms_above
+    )
+    if p.customer_comms_within is not None and owed:
+        due = d.from_declaration(p.customer_comms_within)
+        if p.customer_comms_above is not None and state.customers_affected_at:
+            due = max(due, state.customers_affected_at)
+        first = min(customer) if customer else None
+        out.append(
+            RuleCheck(
+                "customer_comms",
+                "Customer communication",
+                due,
+                _judge(due, first, now, closed),
+                met_at=first,
+            )
+        )
+    if p.customer_email and p.customer_email_within is not None:
+        due = d.from_declaration(p.customer_email_within)
+        emails = communications(state, EMAIL_PREFIX)
+        first = min(emails) if emails else None
+        out.append(
+            RuleCheck(
+                "customer_email",
+                "Customer email",
+                due,
+                _judge(due, first, now, closed),
+                met_at=first,
+            )
+        )
+    told = {stakeholder_key(who): at for who, at in state.notified.items()}
+    for rule in notify_rules(state, config):
+        due = d.from_declaration(rule.after)
+        if closed and state.resolved_at is not None and state.resolved_at < due:
+            continue  # resolved before the notification fell due: it never did
+        done = told.get(stakeholder_key(rule.who))
+        out.append(
+            RuleCheck(
+                "notify",
+                f"Notify {rule.who}",
+                due,
+                _judge(due, done, now, closed),
+                who=rule.who,
+                met_at=done,
+            )
+        )
+    if p.resolve_within is not None:
+        due = d.from_declaration(p.resolve_within)
+        out.append(
+            RuleCheck(
+                "resolve",
+                "Resolve",
+                due,
+                _judge(due, state.resolved_at, now, False),
+                met_at=state.resolved_at,
+            )
+        )
+    if p.pir_required and p.pir_within is not None and state.resolved_at is not None:
+        due = state.resolved_at + p.pir_within
+        out.append(
+            RuleCheck(
+                "pir",
+                "Post-incident review",
+                due,
+                _judge(due, state.pir_completed_at, now, False),
+                met_at=state.pir_completed_at,
+            )
+        )
+    out += rule_checks(state, config, now)
+    return out
+
+
+@dataclass
+class KindShare:
+    kind: str
+    label: str
+    met: int = 0
+    missed: int = 0
+    pending: int = 0
+    missed_incidents: list[str] = field(default_factory=list)
+
+    @property
+    def share(self) -> float | None:
+        judged = self.met + self.missed
+        return self.met / judged if judged else None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "kind": self.kind,
+            "label": self.label,
+            "met": self.met,
+            "missed": self.missed,
+            "pending": self.pending,
+            "met_share": self.share,
+            "missed_incidents": list(self.missed_incidents),
+        }
+
+
+def shares(states: list[IncidentState], config: Config, now: datetime) -> list[KindShare]:
+    """Per obligation kind, across `states`: how many were met, missed and pending."""
+    found: dict[str, KindShare] = {}
+    for state in states:
+        for check in outcomes(state, config, now):
+            row = found.setdefault(
+                check.kind, KindShare(check.kind, LABELS.get(check.kind, check.label))
+            )
+            if check.met is None:
+                row.pending += 1
+            elif check.met:
+                row.met += 1
+            else:
+                row.missed += 1
+                if state.human_id not in row.missed_incidents:
+                    row.missed_incidents.append(state.human_id)
+    order = list(LABELS)
+    return sorted(found.values(), key=lambda r: order.index(r.kind) if r.kind in order else 99)
