@@ -20,7 +20,7 @@ from pathlib import Path
 # the domain's names, kept here so that completing them imports no event model;
 # tests/test_completion.py checks they are the domain's
 STATUSES = ("investigating", "identified", "monitoring", "resolved")
-NOTE_KINDS = ("note", "finding", "hypothesis", "decision", "action", "update")
+NOTE_KINDS = ("note", "finding", "hypothesis", "decision", "action", "update", "runbook", "inject")
 ACTION_STATUSES = ("not-started", "in-progress", "done", "wont-do")
 RECENT = timedelta(days=2)  # uncached incidents declared this recently are read
 
