@@ -126,11 +126,14 @@ def _rounds(
     retries: int,
 ) -> None:
     """Pull and push until the push lands, or it has lost `retries` + 1 races. Between
-    tries it waits a random moment (growing with each try), so clones that raced do not
-    race again in lockstep."""
+    tries it waits a random moment, on the scale of how long a round takes here and
+    growing with each try, so clones that raced do not race again in lockstep."""
+    import time
+
     from incidentctl.store.remote import PushRaced, RemoteError
 
     while True:
+        began = time.monotonic()
         ahead, tracking = _pull(ws, w, remote, branch, result, progress)
         if ahead == 0:
             return
@@ -151,23 +154,26 @@ def _rounds(
                 ) from None
             result.retries += 1
             progress(f"someone pushed first; fetching again (retry {result.retries} of {retries})")
-            _pause_before_retry(result.retries)
+            _pause_before_retry(result.retries, time.monotonic() - began)
             continue
         result.pushed = ahead
         result.published = tracking is None
         return
 
 
-RETRY_PAUSE = 0.05  # seconds: the first retry waits up to this long, each next one twice as long
-RETRY_PAUSE_MAX = 2.0
+RETRY_PAUSE = 0.05  # seconds: the least scale of the wait before a retry
+RETRY_PAUSE_MAX = 5.0  # seconds: the most a retry waits
 
 
-def _pause_before_retry(attempt: int) -> None:
-    """Full jitter: a random wait in [0, min(max, base * 2^(attempt-1))]."""
+def _pause_before_retry(attempt: int, round_took: float) -> None:
+    """Full jitter: a random wait in [0, min(max, scale * 2^(attempt-1))], the scale
+    being how long the lost round took (fetch, rebase, push): the window in which
+    another push can land is that long, so that is how far apart tries must spread."""
     import random
     import time
 
-    time.sleep(random.uniform(0, min(RETRY_PAUSE_MAX, RETRY_PAUSE * 2 ** (attempt - 1))))
+    scale = max(RETRY_PAUSE, round_took)
+    time.sleep(random.uniform(0, min(RETRY_PAUSE_MAX, scale * 2 ** (attempt - 1))))
 
 
 def _commits(n: int) -> str:
