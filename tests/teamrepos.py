@@ -8,6 +8,7 @@ import tomllib
 from pathlib import Path
 
 from conftest import BIN, Cli, git, run_cli
+from gitserver import GitServer
 
 DAY = "2026-02-12"
 NOW = f"{DAY}T10:00:00Z"
@@ -30,16 +31,25 @@ def bare_origin(tmp_path: Path, name: str = "origin.git") -> Path:
     return path
 
 
-def team(tmp_path: Path, names: tuple[str, ...] = ("a", "b")) -> tuple[Path, list[Cli]]:
+def team(
+    tmp_path: Path, names: tuple[str, ...] = ("a", "b"), server: GitServer | None = None
+) -> tuple[Path, list[Cli]]:
     """A bare origin published by the first clone (`init --remote`), joined by the others
-    (`clone`)."""
-    origin = bare_origin(tmp_path)
+    (`clone`). The origin is a path on disk, or with `server` a repo on that git server
+    reached over git:// (the bare repo's path on disk is returned either way; the clones'
+    `git remote get-url origin` says how they reach it)."""
+    if server is None:
+        origin = bare_origin(tmp_path)
+        url = str(origin)
+    else:
+        hosted = server.new_repo()
+        origin, url = hosted.path, hosted.url
     first = tmp_path / names[0]
-    result = run_cli("init", str(first), "--remote", str(origin))
+    result = run_cli("init", str(first), "--remote", url)
     assert result.code == 0, result.err
     clis = [Cli(first)]
     for name in names[1:]:
-        result = run_cli("clone", str(origin), str(tmp_path / name))
+        result = run_cli("clone", url, str(tmp_path / name))
         assert result.code == 0, result.err
         clis.append(Cli(tmp_path / name))
     return origin, clis

@@ -11,7 +11,15 @@ from pathlib import Path
 import pytest
 
 from conftest import Cli, git, run_cli
+from gitserver import GitServer, shared
 from teamrepos import at, bare_origin, edit_config, event_ids, human_id, team
+
+
+@pytest.fixture(params=["path", "git-daemon"])
+def server(request) -> GitServer | None:
+    """The team's remote: a bare repo reached by its path, or one on a real git server
+    (git daemon, over git://)."""
+    return shared() if request.param == "git-daemon" else None
 
 
 def _user_config(home: Path) -> dict:
@@ -19,12 +27,12 @@ def _user_config(home: Path) -> dict:
 
 
 @pytest.mark.process  # end-to-end: a team joins and exchanges through the console script
-def test_init_remote_publishes_and_clone_joins(tmp_path, isolated_env):
+def test_init_remote_publishes_and_clone_joins(tmp_path, isolated_env, server):
     config_dir = isolated_env / ".config" / "incidentctl"
     config_dir.mkdir(parents=True)
     (config_dir / "config.toml").write_text(f'repo = "{tmp_path / "elsewhere"}"\n')
 
-    origin, (a, b) = team(tmp_path)
+    origin, (a, b) = team(tmp_path, server=server)
 
     assert "incidentctl.toml" in git(origin, "ls-tree", "--name-only", "main")
     assert a.git("rev-parse", "HEAD") == b.git("rev-parse", "HEAD")
@@ -37,8 +45,8 @@ def test_init_remote_publishes_and_clone_joins(tmp_path, isolated_env):
 
 
 @pytest.mark.process
-def test_sync_exchanges_events_and_renumbers_the_unpushed_collision(tmp_path):
-    _origin, (a, b) = team(tmp_path)
+def test_sync_exchanges_events_and_renumbers_the_unpushed_collision(tmp_path, server):
+    _origin, (a, b) = team(tmp_path, server=server)
     assert a.declare("Checkout failing", env=at(1)) == human_id(1)
     assert b.declare('Search "down" <!channel> 🔥', env=at(2)) == human_id(1)
     b("note", human_id(1), "{{ 7*7 }} $(rm -rf /) ; DROP TABLE", env=at(3))
@@ -72,8 +80,8 @@ def test_sync_exchanges_events_and_renumbers_the_unpushed_collision(tmp_path):
     assert b("verify").code == 0
 
 
-def test_offline_sync_says_so_in_one_line_and_keeps_the_events(tmp_path):
-    _origin, (a, b) = team(tmp_path)
+def test_offline_sync_says_so_in_one_line_and_keeps_the_events(tmp_path, server):
+    _origin, (a, b) = team(tmp_path, server=server)
     incident = a.declare(env=at(1))
     a("sync")
     b("sync")
@@ -97,8 +105,8 @@ def test_offline_sync_says_so_in_one_line_and_keeps_the_events(tmp_path):
     assert [n["text"] for n in notes] == ["written on the plane"]
 
 
-def test_auto_sync_pushes_after_each_event_and_never_fails_one(tmp_path):
-    origin, (a, b) = team(tmp_path)
+def test_auto_sync_pushes_after_each_event_and_never_fails_one(tmp_path, server):
+    origin, (a, b) = team(tmp_path, server=server)
     edit_config(a.repo, 'mode = "manual"', 'mode = "auto"')
     incident = a.declare(env=at(1))  # auto: the config change and the incident go out
     assert "synced with origin/main" in a("note", incident, "first").err
@@ -110,7 +118,7 @@ def test_auto_sync_pushes_after_each_event_and_never_fails_one(tmp_path):
     assert offline.code == 0
     assert offline.json()["events"][0]["type"] == "note_added"
     assert "warning: not synced: offline:" in offline.err
-    b.git("remote", "set-url", "origin", str(origin))
+    b.git("remote", "set-url", "origin", a.git("remote", "get-url", "origin").strip())
     b("note", incident, "back online")
     assert git(origin, "rev-parse", "main") == b.git("rev-parse", "HEAD")
 
@@ -144,8 +152,8 @@ def _race_hook(b: Cli, c: Cli, marker: Path) -> None:
     hook.chmod(hook.stat().st_mode | stat.S_IEXEC)
 
 
-def test_a_push_that_loses_a_race_is_retried(tmp_path):
-    origin, (a, b, c) = team(tmp_path, ("a", "b", "c"))
+def test_a_push_that_loses_a_race_is_retried(tmp_path, server):
+    origin, (a, b, c) = team(tmp_path, ("a", "b", "c"), server=server)
     incident = a.declare(env=at(1))
     a("sync")
     c("sync")
@@ -162,8 +170,8 @@ def test_a_push_that_loses_a_race_is_retried(tmp_path):
     b.git("merge-base", "--is-ancestor", c.git("rev-parse", "HEAD").strip(), "HEAD")
 
 
-def test_sync_gives_up_after_the_configured_retries(tmp_path):
-    origin, (a, b, c) = team(tmp_path, ("a", "b", "c"))
+def test_sync_gives_up_after_the_configured_retries(tmp_path, server):
+    origin, (a, b, c) = team(tmp_path, ("a", "b", "c"), server=server)
     incident = a.declare(env=at(1))
     a("sync")
     c("sync")
@@ -176,15 +184,15 @@ def test_sync_gives_up_after_the_configured_retries(tmp_path):
     failed = b("sync", ok=False)
 
     assert failed.code == 1
-    assert "push was rejected 1 times; your events stay committed here" in failed.err
+    assert "the push lost the race 1 time (last: " in failed.err
     assert git(origin, "rev-parse", "main") == c.git("rev-parse", "HEAD")
     # b rebased onto what it fetched, and kept its events
     assert b.git("rev-parse", "HEAD") != head
     assert "incidentctl.toml" in b.git("status", "--porcelain")  # the local edit survived
 
 
-def test_a_rewritten_remote_is_refused_every_time(tmp_path):
-    origin, (a, b) = team(tmp_path)
+def test_a_rewritten_remote_is_refused_every_time(tmp_path, server):
+    origin, (a, b) = team(tmp_path, server=server)
     a.declare(env=at(1))
     a("sync")
     b("sync")
@@ -204,8 +212,8 @@ def test_a_rewritten_remote_is_refused_every_time(tmp_path):
     assert git(origin, "rev-parse", "main") != head
 
 
-def test_a_conflicting_rebase_is_aborted_and_changes_nothing(tmp_path):
-    _origin, (a, b) = team(tmp_path)
+def test_a_conflicting_rebase_is_aborted_and_changes_nothing(tmp_path, server):
+    _origin, (a, b) = team(tmp_path, server=server)
     edit_config(a.repo, 'org = ""', 'org = "Team A"')
     a.git("push", "-q", "origin", "main")
     edit_config(b.repo, 'org = ""', 'org = "Team B"')
@@ -265,8 +273,8 @@ def test_sharing_refuses_bad_input_and_changes_nothing(tmp_path, cli):
         assert "Traceback" not in result.err
 
 
-def test_init_remote_on_a_team_repo_clones_it(tmp_path):
-    origin, (a,) = team(tmp_path, ("a",))
+def test_init_remote_on_a_team_repo_clones_it(tmp_path, server):
+    origin, (a,) = team(tmp_path, ("a",), server=server)
     a.declare(env=at(1))
     a("sync")
 
@@ -293,8 +301,8 @@ def test_sync_config_takes_the_shorthand_and_refuses_nonsense(cli):
     assert cli.commits() == 1
 
 
-def test_an_announced_update_syncs_once_after_its_last_commit(tmp_path):
-    origin, (a, _b) = team(tmp_path)
+def test_an_announced_update_syncs_once_after_its_last_commit(tmp_path, server):
+    origin, (a, _b) = team(tmp_path, server=server)
     edit_config(a.repo, 'mode = "manual"', 'mode = "auto"')
     incident = a.declare(env=at(1))
     updated = a("update", incident, "--status", "identified", "-m", "Leak", "--record", env=at(2))

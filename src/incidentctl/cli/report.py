@@ -188,6 +188,8 @@ def sync_summary(result: SyncResult) -> str:
         parts.append(f"pushed {plural(result.pushed, 'commit')}")
     if result.renumbered:
         parts.append(f"renumbered {plural(len(result.renumbered), 'incident')}")
+    if result.races:
+        parts.append(f"after {plural(result.races, 'lost race')}")
     if not parts:
         return f"synced with {where}: already up to date"
     return f"synced with {where}: " + ", ".join(parts)

@@ -34,6 +34,8 @@ def _report_join(result: JoinResult, as_json: bool) -> None:
         "joined": f"joined {result.url}",
     }[result.how]
     terminal.talk(f"{what} · remote {result.remote!r}")
+    for note in result.notes:
+        terminal.warn(note)
     terminal.talk(f"{result.user_config} now points at {result.root}")
     if as_json:
         terminal.out_json(result.to_dict())

@@ -7,7 +7,7 @@ command finds it from anywhere.
 from __future__ import annotations
 
 import shutil
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -28,6 +28,7 @@ class JoinResult:
     how: str  # "cloned": took the team's repo; "published": pushed a new one; "joined": synced
     user_config: Path
     synced: SyncResult | None = None
+    notes: list[str] = field(default_factory=list)  # what the user should know (warnings)
 
     def to_dict(self) -> dict:
         return {
@@ -37,13 +38,32 @@ class JoinResult:
             "how": self.how,
             "user_config": str(self.user_config),
             "sync": self.synced.to_dict() if self.synced else None,
+            "notes": list(self.notes),
         }
 
 
+_URL_HINT = (
+    "give the team repo's URL (git@github.com:team/incidents.git, "
+    "https://host/team/incidents.git) or the path of a bare repo"
+)
+
+
 def _check_url(url: str) -> str:
+    """A git URL, an scp-like `host:path`, or a path. Anything else (blank, an option,
+    control characters, spaces in what is no existing folder, a malformed scheme) is a
+    usage error: git would only fail on it later, less clearly."""
+    import re
+
     url = url.strip()
-    if not url or url.startswith("-"):
-        raise UsageError(f"not a git URL: {url!r}", hint="e.g. git@github.com:team/incidents.git")
+    bad = (
+        not url
+        or url.startswith("-")
+        or any(ord(c) < 32 or c == "\x7f" for c in url)
+        or ("://" in url and not re.fullmatch(r"[A-Za-z][A-Za-z0-9+.-]*://\S+", url))
+        or (re.search(r"\s", url) is not None and not Path(url).expanduser().exists())
+    )
+    if bad:
+        raise UsageError(f"not a git URL: {url!r}", hint=_URL_HINT)
     return url
 
 
@@ -69,7 +89,7 @@ def _empty_or_missing(path: Path) -> bool:
 
 
 def clone_repo(url: str, path: Path | None, progress: Progress = _quiet) -> JoinResult:
-    from incidentctl.store.remote import clone, remote_heads
+    from incidentctl.store.remote import clone
     from incidentctl.store.userconfig import check_user_config, point_user_config_at
 
     url = _check_url(url)
@@ -83,21 +103,60 @@ def clone_repo(url: str, path: Path | None, progress: Progress = _quiet) -> Join
     existed = target.exists()
     progress(f"cloning {url} into {target}")
     clone(url, target, "origin", timeout=None)
-    if not (target / CONFIG_NAME).is_file():
-        empty = not remote_heads(url, _default_timeout())[0]
-        _undo_clone(target, existed)
-        if empty:
+    try:
+        branch, branches = _team_branch(target)
+        if branch is None:
+            if not branches:
+                raise RepoError(
+                    f"{url} is an empty repository",
+                    hint=f"publish a new team repo there: incidentctl init PATH --remote {url}",
+                )
             raise RepoError(
-                f"{url} is an empty repository",
-                hint=f"publish a new team repo there: incidentctl init PATH --remote {url}",
+                f"{url} is not an incident repo (no {CONFIG_NAME} on any branch: "
+                f"{', '.join(branches)})",
+                hint=f"to make it one: incidentctl init PATH --remote {url}",
             )
-        raise RepoError(
-            f"{url} is not an incident repo (no {CONFIG_NAME} on its default branch)",
-            hint=f"to make it one: incidentctl init PATH --remote {url}",
-        )
+        _check_out(target, branch)
+    except BaseException:
+        _undo_clone(target, existed)
+        raise
     remote = _name_remote_as_configured(target)
     config_path = point_user_config_at(target)
     return JoinResult(target, url, remote, "cloned", config_path)
+
+
+def _team_branch(root: Path) -> tuple[str | None, list[str]]:
+    """(the branch of a fresh clone that holds incidentctl.toml, every branch it has).
+    Looked for on the remote's HEAD, then on the default branch (git's
+    init.defaultBranch, else main), then on the only branch: a plain `git init --bare`
+    points HEAD at master while the team pushed main."""
+    from incidentctl.store.git import Git
+
+    git = Git(root)
+    prefix = "refs/remotes/origin/"
+    refs = git.run_quiet("for-each-ref", "--format=%(refname)", prefix).split()
+    branches = sorted(r.removeprefix(prefix) for r in refs if r != prefix + "HEAD")
+    head = git.run_quiet("symbolic-ref", "-q", prefix + "HEAD").strip().removeprefix(prefix)
+    default = git.run_quiet("config", "--get", "init.defaultBranch").strip() or "main"
+    candidates = [head, default] + (branches if len(branches) == 1 else [])
+    for name in candidates:
+        if name in branches and git.call("cat-file", "-e", f"{prefix}{name}:{CONFIG_NAME}").ok:
+            return name, branches
+    return None, branches
+
+
+def _check_out(root: Path, branch: str) -> None:
+    """Check out `branch` (tracking origin's) if the clone is on another, and drop the
+    branch the clone made for the remote's HEAD: it is not the team's."""
+    from incidentctl.store.git import Git
+
+    git = Git(root)
+    current = git.run_quiet("symbolic-ref", "-q", "--short", "HEAD").strip()
+    if current == branch:
+        return
+    git.run("checkout", "-q", "-B", branch, "--track", f"origin/{branch}")
+    if current and git.call("rev-parse", "-q", "--verify", f"refs/heads/{current}").ok:
+        git.run("branch", "-q", "-D", current)
 
 
 def _undo_clone(target: Path, existed: bool) -> None:
@@ -211,7 +270,52 @@ def _publish(root: Path, example: str | None, url: str, progress: Progress) -> J
             f"{root} is ready, but publishing it to {url} failed: {exc.message}",
             hint="fix access to the remote, then run: incidentctl sync",
         ) from None
-    return JoinResult(root, url, name, "published", config_path, synced)
+    joined = JoinResult(root, url, name, "published", config_path, synced)
+    _point_remote_head(joined, url, synced.branch, progress)
+    return joined
+
+
+def _point_remote_head(joined: JoinResult, url: str, branch: str, progress: Progress) -> None:
+    """A bare remote made by `git init --bare` points HEAD at master, a branch that does
+    not exist once the team pushed main: point it at the pushed branch where we may (a
+    repo on a path), and say how where we may not (a server)."""
+    from incidentctl.store.git import Git
+    from incidentctl.store.remote import RemoteError, remote_heads
+
+    try:
+        heads, default = remote_heads(url, _default_timeout())
+    except RemoteError:
+        return
+    if branch not in heads or (default and default in heads):
+        return
+    bare = _local_bare_repo(url)
+    if bare is not None:
+        Git(bare).run("--git-dir", str(bare), "symbolic-ref", "HEAD", f"refs/heads/{branch}")
+        progress(f"pointed {url}'s HEAD at {branch}, so clones check it out")
+        return
+    joined.notes.append(
+        f"the default branch (HEAD) of {url} is not an existing branch; clones find "
+        f"{branch!r} anyway. To set it: git symbolic-ref HEAD refs/heads/{branch} in the "
+        f"bare repo on the server, or make {branch!r} the default branch in the hosting "
+        "service's settings"
+    )
+
+
+def _local_bare_repo(url: str) -> Path | None:
+    """The bare repo `url` names on this machine (a path, or file://), or None."""
+    from incidentctl.store.git import Git
+
+    if url.startswith("file://"):
+        url = url.removeprefix("file://")
+    elif "://" in url or (":" in url.split("/", 1)[0] and not Path(url).exists()):
+        return None  # a server (scp-like host:path included)
+    path = Path(url).expanduser().resolve()
+    if not path.is_dir():
+        return None
+    git = Git(path)
+    if git.run_quiet("--git-dir", str(path), "rev-parse", "--is-bare-repository").strip() != "true":
+        return None
+    return path
 
 
 def _join_existing(root: Path, url: str, heads: dict[str, str], progress: Progress) -> JoinResult:

@@ -51,7 +51,8 @@ class SyncResult:
     pulled: int = 0  # commits from the remote that this clone did not have
     pushed: int = 0  # local commits the remote did not have
     published: bool = False  # the remote had no such branch; the push created it
-    retries: int = 0  # pushes that lost a race and were retried
+    retries: int = 0  # rounds started again after a push lost a race
+    races: int = 0  # pushes that lost a race (another push landed first, or during ours)
     renumbered: list[Renumbering] = field(default_factory=list)
     recovered: list[Recovered] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
@@ -65,6 +66,7 @@ class SyncResult:
             "pushed": self.pushed,
             "published": self.published,
             "retries": self.retries,
+            "races": self.races,
             "renumbered": [r.to_dict() for r in self.renumbered],
             "recovered": [{"path": r.path, "commit": r.commit} for r in self.recovered],
             "warnings": list(self.warnings),
@@ -123,10 +125,15 @@ def _rounds(
     progress: Progress,
     retries: int,
 ) -> None:
-    """Pull and push until the push lands, or it has lost `retries` races."""
+    """Pull and push until the push lands, or it has lost `retries` + 1 races. Between
+    tries it waits a random moment, on the scale of how long a round takes here and
+    growing with each try, so clones that raced do not race again in lockstep."""
+    import time
+
     from incidentctl.store.remote import PushRaced, RemoteError
 
     while True:
+        began = time.monotonic()
         ahead, tracking = _pull(ws, w, remote, branch, result, progress)
         if ahead == 0:
             return
@@ -134,19 +141,39 @@ def _rounds(
         progress(f"pushing {_commits(ahead)} to {remote.name}/{branch}")
         try:
             remote.push(head, branch, set_upstream=not _has_upstream(ws, branch))
-        except PushRaced:
+        except PushRaced as exc:
+            result.races += 1
             if result.retries >= retries:
+                times = f"{result.races} time" + ("" if result.races == 1 else "s")
+                last = exc.message.partition(" (")[2].removesuffix(")")
                 raise RemoteError(
-                    f"{remote.name}/{branch} kept moving: the push was rejected "
-                    f"{result.retries + 1} times; your events stay committed here",
-                    hint="run incidentctl sync again in a moment",
+                    f"{remote.name}/{branch} kept moving: the push lost the race {times} "
+                    f"(last: {last}); your events stay committed here",
+                    hint="others are pushing right now: run incidentctl sync again in a moment "
+                    "(or raise [sync] push_retries)",
                 ) from None
             result.retries += 1
             progress(f"someone pushed first; fetching again (retry {result.retries} of {retries})")
+            _pause_before_retry(result.retries, time.monotonic() - began)
             continue
         result.pushed = ahead
         result.published = tracking is None
         return
+
+
+RETRY_PAUSE = 0.05  # seconds: the least scale of the wait before a retry
+RETRY_PAUSE_MAX = 5.0  # seconds: the most a retry waits
+
+
+def _pause_before_retry(attempt: int, round_took: float) -> None:
+    """Full jitter: a random wait in [0, min(max, scale * 2^(attempt-1))], the scale
+    being how long the lost round took (fetch, rebase, push): the window in which
+    another push can land is that long, so that is how far apart tries must spread."""
+    import random
+    import time
+
+    scale = max(RETRY_PAUSE, round_took)
+    time.sleep(random.uniform(0, min(RETRY_PAUSE_MAX, scale * 2 ** (attempt - 1))))
 
 
 def _commits(n: int) -> str:
@@ -166,6 +193,8 @@ def _pull(
 
     tracking = remote.tracking_ref(branch)
     exists = remote.fetch_branch(branch)
+    if not exists:
+        _check_no_other_branch(remote, branch)
     if exists:
         new = remote.count(f"HEAD..{tracking}")
         if new:
@@ -185,6 +214,23 @@ def _pull(
     _renumber_collisions(ws, w, remote, tracking if exists else None, result, progress)
     ahead = remote.count(f"{tracking}..HEAD" if exists else "HEAD")
     return ahead, tracking if exists else None
+
+
+def _check_no_other_branch(remote: Remote, branch: str) -> None:
+    """The remote has no `branch`: publishing it is right for a new team repo (an empty
+    remote), and wrong when the team's history is on another branch."""
+    from incidentctl.store.remote import MissingBranch, remote_heads
+
+    heads, default = remote_heads(remote.url() or "", remote.timeout, remote.prompt)
+    if heads:
+        team = default if default in heads else sorted(heads)[0]
+        raise MissingBranch(
+            f"{remote.name} has no branch {branch!r} (it has: {', '.join(sorted(heads))}); "
+            "nothing was pushed",
+            hint=f"sync uses the branch of the same name: switch to the team's with "
+            f"git checkout {team}, or publish {branch!r} on purpose with: "
+            f"git push -u {remote.name} {branch}",
+        )
 
 
 def _unpushed_incidents(ws: Workspace, tracking: str | None) -> set[str]:

@@ -26,7 +26,24 @@ class Unreachable(RemoteError):
 
 
 class PushRaced(RemoteError):
-    """Someone pushed between our fetch and our push (non-fast-forward): fetch again."""
+    """Someone else's push landed between our fetch and our push (a non-fast-forward, or
+    the remote's ref moved while it took ours): fetch, rebase and push again."""
+
+
+class PushRefused(RemoteError):
+    """A hook on the remote refused the push; the message carries the hook's own lines."""
+
+
+class AuthFailed(RemoteError):
+    """The remote would not let us in: credentials, keys, or no write access."""
+
+
+class ProtectedBranch(RemoteError):
+    """The remote protects the branch against pushes from this user."""
+
+
+class MissingBranch(RemoteError):
+    """The remote has no branch of that name (but has others)."""
 
 
 def _said(done: Finished, args: list[str]) -> str:
@@ -69,6 +86,124 @@ def disk_full(said: str, where: str) -> RemoteError | None:
     return None
 
 
+# What git (or the server) says, lower-cased, and what it means. Checked in this order.
+_PROTECTED = ("protected branch", "gh006", "protected_branch")
+_AUTH = (
+    "permission denied",
+    "authentication failed",
+    "could not read username",
+    "could not read password",
+    "terminal prompts disabled",
+    "access denied",
+    "returned error: 401",
+    "returned error: 403",
+    "invalid username or password",
+    "invalid credentials",
+    "not authorized",
+    "write access to repository not granted",
+    "insufficient permission",
+    "service not enabled",
+    "host key verification failed",
+)
+_MISSING = (
+    "repository not found",
+    "no such repository",
+    "returned error: 404",
+    "could not be found",
+)
+_NETWORK = (
+    "could not resolve",
+    "connection refused",
+    "timed out",
+    "timeout:",
+    "network is unreachable",
+    "no route to host",
+    "unable to connect",
+    "failed to connect",
+    "connection reset",
+    "connection closed",
+    "hung up unexpectedly",
+    "early eof",
+    "does not appear to be a git repository",
+    "could not read from remote repository",
+    "unable to access",
+    "broken pipe",
+)
+# a push that lost a race: the remote's branch moved before, or while, it took ours
+_RACE = (
+    "fetch first",
+    "non-fast-forward",
+    "stale info",
+    "cannot lock ref",
+    "failed to update ref",
+    "failed to lock",
+    "incorrect old value",
+    "but expected",
+    "reference already exists",
+)
+_ACCESS_HINT = (
+    "check your access: an SSH key the server knows (ssh -T git@HOST), a credential helper "
+    "(git credential), and write access to the repo; automatic sync never asks for a password"
+)
+
+
+def _any(text: str, needles: tuple[str, ...]) -> bool:
+    low = text.lower()
+    return any(n in low for n in needles)
+
+
+def _telling(said: str, needles: tuple[str, ...]) -> str:
+    """The line of git's message that shows `needles` (say, "Permission denied
+    (publickey)" rather than the "Could not read from remote repository" after it)."""
+    for line in said.splitlines():
+        if _any(line, needles):
+            for prefix in ("fatal:", "error:", "remote:"):
+                line = line.removeprefix(prefix).strip()
+            return line
+    return last_line(said)
+
+
+def remote_lines(said: str) -> list[str]:
+    """The server's own lines (`remote: ...`), as it wrote them."""
+    return [
+        line.removeprefix("remote:").strip()
+        for line in said.splitlines()
+        if line.startswith("remote:") and line.removeprefix("remote:").strip()
+    ]
+
+
+def classify(said: str, where: str, url: str, doing: str) -> RemoteError:
+    """The one-line error for a git that could not talk to the remote `where` (auth, a
+    missing repo, the network, anything else), from what git said on stderr."""
+    if _any(said, _AUTH):
+        return AuthFailed(
+            f"{where} ({url}) refused access: {_telling(said, _AUTH)}", hint=_ACCESS_HINT
+        )
+    if _any(said, _MISSING):
+        return RemoteError(
+            f"{where} ({url}) has no such repository: {_telling(said, _MISSING)}",
+            hint="check the URL (git remote -v) and that you may read it; "
+            "to change it: git remote set-url NAME URL",
+        )
+    if _any(said, _NETWORK):
+        return Unreachable(f"cannot reach {where} ({url}): {_telling(said, _NETWORK)}")
+    return RemoteError(
+        f"cannot {doing} {where} ({url}): {last_line(said)}",
+        hint=f"to see all that git says: git {doing} {where}",
+    )
+
+
+def _push_status(out: str, branch: str) -> tuple[str, str, str] | None:
+    """(flag, summary, reason) of `git push --porcelain`'s line for refs/heads/`branch`:
+    e.g. ("!", "[remote rejected]", "pre-receive hook declined")."""
+    for line in out.splitlines():
+        parts = line.split("\t")
+        if len(parts) >= 3 and parts[1].endswith(f":refs/heads/{branch}"):
+            summary, _, reason = parts[2].partition(" (")
+            return parts[0], summary.strip(), reason.rstrip(")").strip()
+    return None
+
+
 def _network_env(prompt: bool) -> dict[str, str]:
     # no credential prompt that nobody will answer (auto-sync runs unattended)
     return {} if prompt else {"GIT_TERMINAL_PROMPT": "0", "GCM_INTERACTIVE": "never"}
@@ -87,7 +222,7 @@ def remote_heads(url: str, timeout: float, prompt: bool = True) -> tuple[dict[st
     args = ["ls-remote", "--symref", url, "HEAD", "refs/heads/*"]
     done = _network(None, args, timeout, prompt)
     if not done.ok:
-        raise Unreachable(f"cannot reach {url}: {last_line(_said(done, args))}")
+        raise classify(_said(done, args), redact(url), redact(url), "ls-remote")
     heads: dict[str, str] = {}
     default = ""
     for line in done.out.splitlines():
@@ -103,7 +238,7 @@ def clone(url: str, path: Path, origin: str, timeout: float | None, prompt: bool
     args = ["clone", "--origin", origin, "--", url, str(path)]
     done = _network(None, args, timeout, prompt)
     if not done.ok:
-        raise Unreachable(f"cannot clone {url}: {last_line(_said(done, args))}")
+        raise classify(_said(done, args), redact(url), redact(url), "clone")
 
 
 @dataclass
@@ -159,9 +294,7 @@ class Remote:
                     hint="someone replaced the team's history; this clone still has the "
                     "original. Check the remote with incidentctl verify on a fresh clone",
                 )
-            raise disk_full(err, self.name) or Unreachable(
-                f"cannot reach {self.name} ({self.shown_url()}): {last_line(err)}"
-            )
+            raise disk_full(err, self.name) or classify(err, self.name, self.shown_url(), "fetch")
         return True
 
     def count(self, revision_range: str) -> int:
@@ -208,26 +341,60 @@ class Remote:
             )
 
     def push(self, commit: str, branch: str, set_upstream: bool) -> None:
+        """Push `commit` to the remote's `branch`, never forced. Raises PushRaced when
+        another push got there first (before or during ours: retry from the fetch), and
+        one classified RemoteError for anything else."""
         args = ["push", "--porcelain", self.name, f"{commit}:refs/heads/{branch}"]
         done = _network(self.git, args, self.timeout, self.prompt)
         if not done.ok:
-            said = _said(done, args)
-            text = f"{done.out}\n{said}"
-            if "[rejected]" in text or "(fetch first)" in text or "non-fast-forward" in text:
-                raise PushRaced(f"push to {self.name}/{branch} was rejected")
-            if "[remote rejected]" in text or "hook declined" in text:
-                hook = [
-                    line.removeprefix("remote:").strip()
-                    for line in said.splitlines()
-                    if line.startswith("remote:") and line.removeprefix("remote:").strip()
-                ]
-                raise RemoteError(
-                    f"{self.name} refused the push" + (f": {'; '.join(hook)}" if hook else ""),
-                    hint="the remote's hook checks the history; see its message above, "
-                    "and run: incidentctl verify",
-                )
-            raise disk_full(said, self.name) or Unreachable(
-                f"cannot push to {self.name} ({self.shown_url()}): {last_line(said)}"
-            )
+            raise self._push_failure(done, args, branch)
         if set_upstream:
             self.git.run_quiet("branch", f"--set-upstream-to={self.name}/{branch}", branch)
+
+    def _push_failure(self, done: Finished, args: list[str], branch: str) -> RemoteError:
+        said = _said(done, args)
+        full = disk_full(said, self.name)
+        if full is not None:
+            return full
+        status = _push_status(done.out, branch)
+        hook = remote_lines(said)
+        told = f": {'; '.join(hook)}" if hook else ""
+        where = f"{self.name}/{branch}"
+        if status is None or status[0] != "!":
+            # no verdict on the branch: the push never got that far (auth, network, ...)
+            return classify(said, self.name, self.shown_url(), "push")
+        _flag, summary, reason = status
+        if summary == "[rejected]" or _any(reason, _RACE):
+            detail = _telling(said, _RACE) if _any(said, _RACE) else reason or summary
+            return PushRaced(f"push to {where} lost a race ({detail})")
+        if _any(reason, _PROTECTED) or _any("\n".join(hook), _PROTECTED):
+            return ProtectedBranch(
+                f"{where} is a protected branch: {self.name} refused the push{told}",
+                hint="allow pushes (not force-pushes) to it for the team, or share the incidents "
+                "on a branch of their own; your events stay committed here",
+            )
+        if "hook declined" in reason:
+            return PushRefused(
+                f"{self.name} refused the push{told or f' ({reason})'}",
+                hint="the remote's hook checks the history; see its message, "
+                "and run: incidentctl verify",
+            )
+        if "checked out" in reason:
+            return RemoteError(
+                f"{self.name} ({self.shown_url()}) is a repo with {branch} checked out, "
+                "and git refuses pushes to it",
+                hint="share a bare repo (git init --bare), or on that repo run: "
+                "git config receive.denyCurrentBranch updateInstead",
+            )
+        if "unpack" in reason or "missing necessary objects" in reason:
+            return RemoteError(
+                f"{self.name} could not store the push ({reason}){told}",
+                hint="the server's disk may be full, or its repo not writable by you; "
+                "your events stay committed here",
+            )
+        if _any(reason, _AUTH) or _any(said, _AUTH):
+            return AuthFailed(f"{self.name} refused the push ({reason}){told}", hint=_ACCESS_HINT)
+        return RemoteError(
+            f"{self.name} refused the push ({reason or summary}){told}",
+            hint=f"see git's whole answer with: git push -v {self.name} {branch}",
+        )
