@@ -128,6 +128,7 @@ _NETWORK = (
     "could not read from remote repository",
     "unable to access",
     "broken pipe",
+    "unexpected disconnect",
 )
 # a push that lost a race: the remote's branch moved before, or while, it took ours
 _RACE = (
@@ -191,6 +192,9 @@ def classify(said: str, where: str, url: str, doing: str) -> RemoteError:
         f"cannot {doing} {where} ({url}): {last_line(said)}",
         hint=f"to see all that git says: git {doing} {where}",
     )
+
+
+_LANDED = (" ", "*", "=")  # git push --porcelain's flags of a ref the remote took
 
 
 def _push_status(out: str, branch: str) -> tuple[str, str, str] | None:
@@ -347,7 +351,12 @@ class Remote:
         args = ["push", "--porcelain", self.name, f"{commit}:refs/heads/{branch}"]
         done = _network(self.git, args, self.timeout, self.prompt)
         if not done.ok:
-            raise self._push_failure(done, args, branch)
+            status = _push_status(done.out, branch)
+            if status is None or status[0] not in _LANDED:
+                raise self._push_failure(done, args, branch)
+            # the server took the branch, then the connection broke (its post-receive
+            # hook died, say): the push landed, and saying otherwise would be false
+            self.git.run_quiet("update-ref", self.tracking_ref(branch), commit)
         if set_upstream:
             self.git.run_quiet("branch", f"--set-upstream-to={self.name}/{branch}", branch)
 
