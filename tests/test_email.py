@@ -163,7 +163,7 @@ def test_integrations_check_connects_and_says_ok(team, smtp):
 
 
 def test_the_resolution_email_for_critical_customers_is_a_second_template(team, smtp):
-    team("resolve", INC, "--root-cause", "a deploy", "--resolution", "rolled it back",
+    team("resolve", INC, "--root-cause", "a deploy", "--resolution", "rolled it back", "--force",
          env={"INCIDENTCTL_NOW": "2026-02-12T15:00:00Z"})  # fmt: skip
     team("render", "email/resolved", INC, "--post", env={"INCIDENTCTL_NOW": "2026-02-12T15:05:00Z"})
     [msg] = smtp.messages

@@ -79,7 +79,15 @@ def test_a_full_incident_reaches_all_four_destinations_once_each(tmp_path, serve
     time.sleep(1)
     cli("render", "statuspage", INC, "--post", env=ENV)
     cli(
-        "resolve", INC, "--root-cause", "a deploy", "--resolution", "rolled back", "--post", env=ENV
+        "resolve",
+        INC,
+        "--root-cause",
+        "a deploy",
+        "--resolution",
+        "rolled back",
+        "--post",
+        "--force",
+        env=ENV,
     )
     time.sleep(1)
     cli("render", "statuspage", INC, "--post", env=ENV)

@@ -104,7 +104,7 @@ def test_declare_page_then_ack_and_resolve_reach_the_same_alert(team, pd):
     declare(team, "--page")
     assert [a["actions"] for a in pd.alerts.values()] == [["trigger"]]
     team("ack", INC, env={**NOW, **KEYS})
-    team("resolve", INC, "--root-cause", "a deploy", "--resolution", "rolled back",
+    team("resolve", INC, "--root-cause", "a deploy", "--resolution", "rolled back", "--force",
          env={**NOW, **KEYS})  # fmt: skip
     [alert] = pd.alerts.values()
     assert alert["actions"] == ["trigger", "acknowledge", "resolve"]

@@ -96,7 +96,7 @@ def test_updates_go_in_the_thread_and_the_resolution_rewrites_the_declaration(te
     team(
         "update", INC, "--status", "identified", "-m", "a bad deploy", "--post", env={**NOW, **KEYS}
     )
-    team("resolve", INC, "--root-cause", "a deploy", "--resolution", "rolled back", "--post",
+    team("resolve", INC, "--root-cause", "a deploy", "--resolution", "rolled back", "--post", "--force",
          env={**NOW, **KEYS})  # fmt: skip
     replies = [
         m
