@@ -9,10 +9,10 @@ import subprocess
 import time
 
 import pytest
-from tests.servers.base import free_port
-from tests.servers.smtp import SmtpServer
 
 from conftest import BIN, Cli, run_cli
+from servers.httpbase import free_port
+from servers.smtp import SmtpServer
 
 NOW = {"INCIDENTCTL_NOW": "2026-02-12T14:23:00Z"}
 INC = "INC-2026-02-12-001"

@@ -10,11 +10,11 @@ from __future__ import annotations
 import time
 
 import pytest
-from tests.servers.pagerduty import PagerDutyServer
-from tests.servers.smtp import SmtpServer
 
 from conftest import Cli, run_cli
+from servers.pagerduty import PagerDutyServer
 from servers.slack import SlackServer
+from servers.smtp import SmtpServer
 from servers.statuspage import StatuspageServer
 
 NOW = {"INCIDENTCTL_NOW": "2026-02-12T14:23:00Z"}
@@ -97,7 +97,7 @@ def test_a_full_incident_reaches_all_four_destinations_once_each(tmp_path, serve
     assert pd.alerts and all(
         a["actions"] == ["trigger", "acknowledge", "resolve"] for a in pd.alerts.values()
     )
-    assert len({e["body"]["dedup_key"] for e in pd.log}) == len(pd.alerts)
+    assert len({e["dedup_key"] for e in pd.events()}) == len(pd.alerts)
     # Statuspage: created once, then updated per stage
     [created] = sp.created()
     assert sp.updates(created) == ["identified", "monitoring", "resolved"]

@@ -11,10 +11,10 @@ import subprocess
 import time
 
 import pytest
-from tests.servers.base import refused_url
-from tests.servers.pagerduty import PagerDutyServer
 
 from conftest import BIN, Cli, run_cli
+from servers.httpbase import Fault
+from servers.pagerduty import PagerDutyServer
 
 NOW = {"INCIDENTCTL_NOW": "2026-02-12T14:23:00Z"}
 SRE_KEY = "R0UTINGKEYSRE0000000000000000000"
@@ -79,7 +79,7 @@ def test_page_triggers_each_target_once_with_the_documented_event(team, pd):
     result = team("page", INC, "-m", "Scheduler down since 14:00", env={**NOW, **KEYS})
     assert result.code == 0
     assert len(pd.log) == 3 and len(pd.alerts) == 3
-    by_key = {e["body"]["routing_key"]: e["body"] for e in pd.log}
+    by_key = {e["routing_key"]: e for e in pd.events()}
     sre = by_key[SRE_KEY]  # [pagerduty.targets."On-call SRE"] has its own key
     uid = team("show", INC, "--json").json()["uid"]
     assert sre["event_action"] == "trigger" and sre["dedup_key"] == f"{uid}-on-call-sre"
@@ -108,7 +108,7 @@ def test_declare_page_then_ack_and_resolve_reach_the_same_alert(team, pd):
          env={**NOW, **KEYS})  # fmt: skip
     [alert] = pd.alerts.values()
     assert alert["actions"] == ["trigger", "acknowledge", "resolve"]
-    assert len({e["body"]["dedup_key"] for e in pd.log}) == 1
+    assert len({e["dedup_key"] for e in pd.events()}) == 1
     assert [(p["action"], p["outcome"]) for p in pages(team)] == [
         ("trigger", "delivered"), ("acknowledge", "delivered"), ("resolve", "delivered"),
     ]  # fmt: skip
@@ -124,18 +124,16 @@ def test_an_unpaged_incident_sends_nothing_on_ack(team, pd):
 def test_a_refused_or_unreachable_page_is_queued_and_flushed_exactly_once(team, pd, failure):
     declare(team)
     if failure == "refused":
-        configure_url = refused_url("/v2/enqueue")
-        _set_url(team, configure_url)
+        pd.refuse()  # nothing listens on its port: connection refused
     else:
-        pd.script = [failure]
+        pd.fail(Fault.answer(failure))
     first = team("page", INC, env={**NOW, **KEYS}, ok=False)
     assert first.code == 4 and "queued in the outbox" in first.err
     assert pd.alerts == {}
     assert [p["outcome"] for p in pages(team)] == ["failed"]  # the review sees it failed
     [entry] = outbox(team)
     assert entry["destination"] == "pagerduty" and entry["state"] == "queued"
-    if failure == "refused":
-        _set_url(team, pd.events_url)
+    pd.recover()  # listening again, on the same port
     team("outbox", "flush", env=KEYS)
     team("outbox", "flush", env=KEYS)  # nothing left: nothing sent again
     assert [a["actions"] for a in pd.alerts.values()] == [["trigger"]]
@@ -153,7 +151,7 @@ def _set_url(cli: Cli, url: str) -> None:
 
 def test_a_429_is_waited_out_and_delivered_once(team, pd):
     declare(team)
-    pd.script = [(429, "1")]
+    pd.fail(Fault.rate_limited(retry_after=1))
     started = time.monotonic()
     team("page", INC, env={**NOW, **KEYS})
     assert time.monotonic() - started >= 1.0  # it waited the Retry-After
@@ -162,7 +160,7 @@ def test_a_429_is_waited_out_and_delivered_once(team, pd):
 
 def test_a_timeout_after_the_request_was_read_is_in_doubt_and_resent_safely(team, pd):
     declare(team)
-    pd.script = ["silent"]  # PagerDuty took it; the answer never came
+    pd.fail(Fault.hang(apply=True))  # PagerDuty took it; the answer never came
     first = team("page", INC, env={**NOW, **KEYS}, ok=False)
     assert first.code == 4 and "in doubt" in first.err
     [entry] = outbox(team)
@@ -176,9 +174,9 @@ def test_a_timeout_after_the_request_was_read_is_in_doubt_and_resent_safely(team
 @pytest.mark.process
 def test_a_killed_flush_leaves_the_page_in_doubt_and_the_next_flush_delivers_it_once(team, pd):
     declare(team)
-    pd.script = [500]
+    pd.fail(Fault.answer(500))
     team("page", INC, env={**NOW, **KEYS}, ok=False)
-    pd.script = ["silent"]
+    pd.fail(Fault.hang(apply=True))  # taken, never answered
     env = {**os.environ, **KEYS}
     flusher = subprocess.Popen(
         [str(BIN), "--repo", str(team.repo), "outbox", "flush"],
@@ -203,7 +201,7 @@ def test_a_killed_flush_leaves_the_page_in_doubt_and_the_next_flush_delivers_it_
 
 def test_ack_waits_for_an_undelivered_trigger_and_the_flush_keeps_their_order(team, pd):
     declare(team)
-    pd.script = [500]
+    pd.fail(Fault.answer(500))
     team("page", INC, env={**NOW, **KEYS}, ok=False)
     acked = team("ack", INC, env={**NOW, **KEYS}, ok=False)
     assert acked.code == 4 and len(pd.log) == 1  # the acknowledge waits for the trigger

@@ -6,19 +6,22 @@ most once, and exactly once after recovery" on the effects, not on the requests.
 
 Faults are queued (`server.fail(Fault...)`), each for the next request matching it:
 
-- `Fault.answer(500)`: answer that status, change nothing;
+- `Fault.answer(500)`: answer that status, change nothing (the body given, or the
+  server's own `error(status)`);
 - `Fault.rate_limited(retry_after=1)`: the API's 429 with Retry-After, change nothing;
 - `Fault.hang(apply=True)`: read the whole request, carry it out (or not, with
   apply=False), then never answer: the client times out after sending, in doubt;
 - `Fault.drop(apply=True)`: read it, maybe carry it out, close the connection unanswered.
 
 `server.refuse()` stops listening (connection refused) and `server.recover()` listens
-again on the same port.
+again on the same port. `free_port()` is a port nothing listens on, for the other fake
+servers (SMTP) and for a refused connection on a port never served.
 """
 
 from __future__ import annotations
 
 import json
+import socket
 import threading
 import time
 import urllib.parse
@@ -87,8 +90,16 @@ class Fault:
         return cls("drop", apply=apply, **kw)
 
 
+def free_port() -> int:
+    """A port nothing listens on now (a refused connection, or a server to start)."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
 class FakeHTTPServer:
-    """Subclasses implement `handle(request) -> Response` and `rate_limited(retry_after)`."""
+    """Subclasses implement `handle(request) -> Response`, and may give their service's
+    own `rate_limited(retry_after)` and `error(status)` answers."""
 
     name = "fake"
 
@@ -191,6 +202,10 @@ class FakeHTTPServer:
     def rate_limited(self, retry_after: float) -> Response:
         return Response(429, {"error": "rate limited"}, {"Retry-After": f"{retry_after:g}"})
 
+    def error(self, status: int) -> Response:
+        """The answer to `Fault.answer(status)` without a body of its own."""
+        return Response(status)
+
     def _serve(self, handler: BaseHTTPRequestHandler) -> None:
         parts = urllib.parse.urlsplit(handler.path)
         length = int(handler.headers.get("Content-Length") or 0)
@@ -208,6 +223,8 @@ class FakeHTTPServer:
         if fault is not None:
             request.fault = fault.kind
             if fault.kind == "status":
+                if fault.body is None:
+                    return self._answer(handler, request, self.error(fault.status))
                 return self._answer(handler, request, Response(fault.status, fault.body))
             if fault.kind == "rate_limited":
                 return self._answer(handler, request, self.rate_limited(fault.retry_after))

@@ -10,7 +10,8 @@ from email import message_from_bytes
 from typing import Any
 
 from aiosmtpd.controller import Controller
-from tests.servers.base import free_port
+
+from servers.httpbase import free_port
 
 
 class _Handler:
