@@ -351,6 +351,9 @@ EXPECTED = {
         "on_time_rate": 0.5,
     },
     "recurrence": {
+        "rule": "category-or-service",
+        "rule_text": "same category or service",
+        "counted": True,
         "window_seconds": 2592000.0,
         "incidents": 13,
         "repeats": 6,
@@ -389,7 +392,11 @@ EXPECTED = {
 def test_metrics_json_matches_hand_computed_numbers(fixture_repo, cli):
     result = cli("metrics", "--json", env=NOW)
     assert result.err == ""
-    assert result.json() == EXPECTED
+    got = result.json()
+    # no message was recorded as sent: every resolved incident that needed an update
+    # missed it (tests/test_metrics_comms.py works the communication numbers out)
+    assert got.pop("communication")["regular"]["met"] == 0
+    assert got == EXPECTED
 
 
 def test_filters_and_formats(fixture_repo, cli):
