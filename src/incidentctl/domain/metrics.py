@@ -616,7 +616,7 @@ def _category_or_service(earlier: IncidentState, later: IncidentState) -> str:
 REPEAT_RULES: dict[str, tuple[str, Any]] = {
     "category-or-service": ("same category or service", _category_or_service),
     "root-cause": ("same root cause", _same_root_cause),
-    "same-incident": ("same incident: a shared service and the same root cause", _same_incident),
+    "same-incident": ("same incident", _same_incident),  # a shared service, same root cause
 }
 
 
