@@ -190,10 +190,15 @@ def identified_cause(state: IncidentState) -> str:
     return ""
 
 
+_LINE_BREAK = re.compile(r"\r\n|\r|\n")
+
+
 def bullet_lines(text: str) -> list[str]:
     """A multi-line statement as list items: one per non-empty line, any '-'/'*' dropped."""
     out = []
-    for line in text.splitlines():
+    # line breaks as Markdown and Slack see them: not str.splitlines, which also splits
+    # at \x1c-\x1e, \x85 and \u2028 (one line of text would become two items)
+    for line in _LINE_BREAK.split(text):
         line = line.strip()
         if line.startswith(("- ", "* ", "• ")):
             line = line[2:].strip()
