@@ -244,8 +244,7 @@ def test_markdown_shows_user_text_as_literal_text(ws, t):
     # the resolution is shown as written, or (White Room) one item per line: the twin
     # keeps its lines, each in plain words
     twin["resolution"] = "\n".join(
-        "plain words" if line.strip() else line
-        for line in re.split(r"\r\n|\r|\n", t["resolution"])
+        "plain words" if line.strip() else line for line in re.split(r"\r\n|\r|\n", t["resolution"])
     )
     for name in TEMPLATES:
         tokens = _parse(_render(ws, t, name, "markdown"))
