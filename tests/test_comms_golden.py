@@ -111,14 +111,23 @@ def test_waooaw_scheduler_incident_messages(tmp_path, monkeypatch):
              overrides={"postmortem_url": "https://status.waooaw.com/incidents/inc-2026-02-12-001"})  # fmt: skip
     s.render("waooaw/email-resolved.txt", "email/resolved", inc, fmt=None)
 
-    messages = ("slack/", "statuspage/", "email/")  # reviews and reports have their own goldens
-    built_in = {
-        n
-        for n, t in available_templates(None).items()
-        if t.origin == "built-in" and n.startswith(messages)
-    }
-    assert built_in <= s.templates, f"no golden for: {sorted(built_in - s.templates)}"
+    for stage in ("investigating", "identified", "monitoring", "resolved"):
+        s.render(f"waooaw/social-{stage}.txt", f"social/{stage}", inc, fmt=None)
+
+    assert built_in_messages(template_set="") <= s.templates, "a built-in message has no golden"
     _compare(s.rendered)
+
+
+MESSAGES = ("slack/", "statuspage/", "email/", "social/")  # reviews and reports: own goldens
+
+
+def built_in_messages(template_set: str) -> set[str]:
+    """The built-in message templates: the plain ones, or a template set's own members."""
+    names = {n for n, t in available_templates(None).items() if t.origin == "built-in"}
+    messages = {n for n in names if n.startswith(MESSAGES)}
+    if template_set:
+        return {n for n in messages if n.split("/")[1:2] == [template_set]}
+    return {n for n in messages if n.count("/") == 1}
 
 
 def test_white_room_update_follows_its_fifteen_minute_cadence(tmp_path, monkeypatch):
@@ -139,4 +148,14 @@ def test_white_room_update_follows_its_fifteen_minute_cadence(tmp_path, monkeypa
     s.run("note", inc, "Reviewing logs for errors", "--kind", "action", "--at", "14:42")
     s.render("white-room/slack-update.txt", "slack/update", inc, fmt=None)
     s.render("white-room/statuspage-investigating.txt", "statuspage", inc, fmt=None)
+    s.render("white-room/social-investigating.txt", "social", inc, fmt=None)
+    s.render("white-room/social-identified.txt", "social", inc, fmt=None, stage="identified")
+    s.render("white-room/social-monitoring.txt", "social", inc, fmt=None, stage="monitoring")
+    s.at("2026-01-15T15:30:00Z")
+    s.run("mitigate", inc, "-m", "Rolled back to previous version", "--at", "15:10")
+    s.run("note", inc, "Service health checks passing", "--kind", "finding", "--at", "15:15")
+    s.run("resolve", inc, "--root-cause", "Memory leak in audio engine", "--resolution", "Rolled back")  # fmt: skip
+    s.render("white-room/slack-resolved.txt", "slack/resolved", inc, fmt=None)
+    s.render("white-room/social-resolved.txt", "social", inc, fmt=None)
+    assert built_in_messages("white-room") <= s.templates, "a White Room message has no golden"
     _compare(s.rendered)

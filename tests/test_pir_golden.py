@@ -124,7 +124,9 @@ def check_golden(name: str, text: str) -> None:
     assert text == path.read_text(encoding="utf-8")
 
 
-@pytest.mark.parametrize("template", ["waooaw", "white-room"])
+@pytest.mark.parametrize(
+    "template", ["waooaw", "white-room", "waooaw-extended", "white-room-extended"]
+)
 def test_pir_generate_matches_golden_files(tmp_path, template):
     repo = tmp_path / "repo"
     assert run_cli("init", str(repo), "--example", "waooaw").code == 0

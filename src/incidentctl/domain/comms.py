@@ -22,7 +22,62 @@ ICONS: dict[str, str] = {
     "escalation": "🚨",
     "exec": "🚨",
 }
-CUSTOMER_FAMILIES = ("statuspage", "email")
+CUSTOMER_FAMILIES = ("statuspage", "email", "social")
+
+# The only fields a social-media template receives (`public_context`): a public post
+# says that something is wrong and where to read more, never what: no title, summary,
+# impact, services, root cause, resolution, commands or people. White Room: "Major
+# outages only, redirect to status page, no technical details".
+PUBLIC_FIELDS: frozenset[str] = frozenset(
+    {
+        "org",
+        "status_page_url",
+        "support_email",
+        "stage",
+        "stage_title",
+        "status",
+        "status_title",
+        "resolved",
+        "now",
+        "now_time",
+        "today",
+        "zone",
+        "started_time",
+        "started_date",
+        "resolved_hm",
+        "emoji",
+        "icon",
+    }
+)
+PUBLIC_FAMILIES = ("social",)
+
+
+def is_public(template: str) -> bool:
+    """A template whose text is posted in public: it gets only PUBLIC_FIELDS."""
+    return template.split("/", 1)[0] in PUBLIC_FAMILIES
+
+
+def public_context(template: str, ctx: dict) -> dict:
+    """The context a template may read: all of it, or PUBLIC_FIELDS for a public one."""
+    if not is_public(template):
+        return ctx
+    return {k: v for k, v in ctx.items() if k in PUBLIC_FIELDS}
+
+
+def set_member(name: str, template_set: str) -> str:
+    """`slack/declared` in the `white-room` set is `slack/white-room/declared`: the set's
+    template sits inside the family, before the member's name. '' for a name without a
+    family or no set."""
+    family, sep, member = name.rpartition("/")
+    if not template_set or not sep or not family:
+        return ""
+    return f"{family}/{template_set}/{member}"
+
+
+def is_slack_update(template: str) -> bool:
+    """slack/update or slack/declared, in any template set (slack/white-room/update)."""
+    parts = template.split("/")
+    return parts[0] == "slack" and parts[-1] in ("update", "declared")
 
 
 def next_update_at(now: datetime, cadence: timedelta | None, align: timedelta) -> datetime | None:
@@ -54,7 +109,7 @@ def findings(state: IncidentState, limit: int) -> list[str]:
     `limit` of them, oldest first."""
     since = None
     for c in state.communications:
-        if c.template in ("slack/update", "slack/declared"):
+        if is_slack_update(c.template):
             since = c.at
     items: list[str] = []
     for e in state.timeline:
@@ -81,6 +136,49 @@ def _finding_text(e: ev.EventBase) -> str:
     return ""
 
 
+def _after_mitigation(state: IncidentState) -> list[str]:
+    seen = False
+    out: list[str] = []
+    for e in state.timeline:
+        if isinstance(e, ev.Resolved):
+            break
+        if seen:
+            text = _finding_text(e)
+            if text:
+                out.append(flat(text))
+        elif isinstance(e, ev.Mitigated) or (
+            isinstance(e, ev.StatusChanged) and e.status == "monitoring"
+        ):
+            seen = True
+    return out
+
+
+def verification(state: IncidentState) -> list[str]:
+    """How recovery was verified (White Room's "Verification"): the notes recorded after
+    the incident was mitigated (or moved to monitoring), up to its resolution."""
+    return _after_mitigation(state)
+
+
+def short_elapsed(delta: timedelta) -> str:
+    """'15 min' under an hour (White Room's "(15 min elapsed)"), else '1 hour 5 minutes'."""
+    from incidentctl.domain.wording import long_duration
+
+    minutes = int(delta.total_seconds()) // 60
+    if minutes < 60:
+        return f"{max(minutes, 0)} min"
+    return long_duration(delta)
+
+
+def runbook_link(pattern: str, runbook: str) -> str:
+    """`[comms] runbook_url` with `{runbook}` filled; without a runbook, the pattern's
+    base (`https://runbooks.example/{runbook}` -> `https://runbooks.example`)."""
+    if not pattern:
+        return ""
+    if runbook:
+        return pattern.replace("{runbook}", runbook)
+    return pattern.replace("/{runbook}", "").replace("{runbook}", "").rstrip("/")
+
+
 def identified_cause(state: IncidentState) -> str:
     """The cause as known so far: the root cause once resolved, else what was said when
     the status moved to identified."""
@@ -92,10 +190,15 @@ def identified_cause(state: IncidentState) -> str:
     return ""
 
 
+_LINE_BREAK = re.compile(r"\r\n|\r|\n")
+
+
 def bullet_lines(text: str) -> list[str]:
     """A multi-line statement as list items: one per non-empty line, any '-'/'*' dropped."""
     out = []
-    for line in text.splitlines():
+    # line breaks as Markdown and Slack see them: not str.splitlines, which also splits
+    # at \x1c-\x1e, \x85 and \u2028 (one line of text would become two items)
+    for line in _LINE_BREAK.split(text):
         line = line.strip()
         if line.startswith(("- ", "* ", "• ")):
             line = line[2:].strip()

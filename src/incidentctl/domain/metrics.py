@@ -21,6 +21,7 @@ import bisect
 import math
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta, tzinfo
+from itertools import pairwise
 from typing import Any
 
 from incidentctl.domain.incident import IncidentState
@@ -248,14 +249,20 @@ class Repeat:
 
 @dataclass(frozen=True)
 class RecurrenceSummary:
-    window: timedelta | None
+    window: timedelta | None  # None with `counted`: the whole history
     incidents: int
     repeats: list[Repeat]
     target: float | None
+    rule: str = "category-or-service"
+    counted: bool = True
+
+    @property
+    def rule_text(self) -> str:
+        return REPEAT_RULES[self.rule][0]
 
     @property
     def rate(self) -> float | None:
-        if self.window is None:
+        if not self.counted:
             return None
         return rate(len(self.repeats), self.incidents)
 
@@ -264,6 +271,135 @@ class RecurrenceSummary:
         if self.target is None or self.rate is None:
             return None
         return self.rate <= self.target
+
+
+# -- communication metrics (White Room: Metrics & KPIs, Communication Metrics) ----------
+
+
+@dataclass(frozen=True)
+class CommsCheck:
+    """One communication target for one incident: `value` is what was measured (None:
+    the update was never sent), `passed` None when the target does not apply yet."""
+
+    incident: str
+    value: timedelta | None
+    target: timedelta
+    passed: bool
+
+    @property
+    def miss(self) -> timedelta | None:
+        """How far past the target; None for an update never sent."""
+        if self.passed:
+            return timedelta(0)
+        return None if self.value is None else self.value - self.target
+
+
+@dataclass(frozen=True)
+class CommsMetric:
+    name: str  # initial, regular, final
+    meaning: str
+    target_key: str
+    checks: list[CommsCheck]
+
+    @property
+    def met(self) -> int:
+        return sum(1 for c in self.checks if c.passed)
+
+    @property
+    def share(self) -> float | None:
+        return rate(self.met, len(self.checks))
+
+    @property
+    def worst(self) -> CommsCheck | None:
+        """The worst miss: an update never sent, else the longest overshoot."""
+        missed = [c for c in self.checks if not c.passed]
+        if not missed:
+            return None
+        never = [c for c in missed if c.value is None]
+        if never:
+            return never[0]
+        return max(missed, key=lambda c: c.miss or timedelta(0))
+
+    def to_dict(self) -> dict[str, Any]:
+        worst = self.worst
+        return {
+            "meaning": self.meaning,
+            "target_key": self.target_key,
+            "incidents": len(self.checks),
+            "met": self.met,
+            "share": self.share,
+            "worst_miss": None
+            if worst is None
+            else {
+                "id": worst.incident,
+                "seconds": seconds(worst.miss),
+                "measured_seconds": seconds(worst.value),
+                "target_seconds": seconds(worst.target),
+                "never_sent": worst.value is None,
+            },
+        }
+
+
+COMMS_METRICS: tuple[tuple[str, str, str], ...] = (
+    ("initial", "declared -> first update sent", "initial_update_within"),
+    ("regular", "longest gap between updates while open", "update_every"),
+    ("final", "resolved -> first update sent after it", "final_update_within"),
+)
+
+
+def _sent_times(state: IncidentState) -> list[datetime]:
+    return sorted(c.at for c in state.communications)
+
+
+def _initial(state: IncidentState, target: timedelta, now: datetime) -> CommsCheck | None:
+    sent = [t for t in _sent_times(state) if t >= state.declared_at]
+    if sent:
+        value = sent[0] - state.declared_at
+        return CommsCheck(state.human_id, value, target, value <= target)
+    if now - state.declared_at <= target:
+        return None  # not due yet
+    return CommsCheck(state.human_id, None, target, False)
+
+
+def _regular(state: IncidentState, cadence: timedelta, now: datetime) -> CommsCheck | None:
+    """The longest silence while open: declaration to the first update, between updates,
+    and the last update to resolution (or to now)."""
+    end = state.resolved_at or now
+    marks = [state.declared_at, *(t for t in _sent_times(state) if state.declared_at < t < end)]
+    marks.append(end)
+    gap = max((b - a for a, b in pairwise(marks)), default=timedelta(0))
+    if state.is_open and gap <= cadence and end - state.declared_at <= cadence:
+        return None  # too young to have needed an update
+    return CommsCheck(state.human_id, gap, cadence, gap <= cadence)
+
+
+def _final(state: IncidentState, target: timedelta, now: datetime) -> CommsCheck | None:
+    if state.resolved_at is None:
+        return None
+    after = [t for t in _sent_times(state) if t >= state.resolved_at]
+    if after:
+        value = after[0] - state.resolved_at
+        return CommsCheck(state.human_id, value, target, value <= target)
+    if now - state.resolved_at <= target:
+        return None
+    return CommsCheck(state.human_id, None, target, False)
+
+
+def _comms_metrics(states: list[IncidentState], config: Config, now: datetime) -> list[CommsMetric]:
+    measures = {"initial": _initial, "regular": _regular, "final": _final}
+    out = []
+    for name, meaning, key in COMMS_METRICS:
+        checks = []
+        for s in states:
+            policy = config.severity.get(s.severity)
+            goal = getattr(policy, key, None) if policy is not None else None
+            if goal is None:
+                continue
+            check = measures[name](s, goal, now)
+            if check is not None:
+                checks.append(check)
+        out.append(CommsMetric(name, meaning, key, checks))
+    return out
 
 
 @dataclass
@@ -280,6 +416,7 @@ class MetricsReport:
     reviews: ReviewSummary
     recurrence: RecurrenceSummary
     incident_ids: list[str] = field(default_factory=list)
+    communication: list[CommsMetric] = field(default_factory=list)
 
     @property
     def total(self) -> int:
@@ -344,7 +481,11 @@ class MetricsReport:
                 "on_time": self.reviews.on_time,
                 "on_time_rate": self.reviews.on_time_rate,
             },
+            "communication": {m.name: m.to_dict() for m in self.communication},
             "recurrence": {
+                "rule": self.recurrence.rule,
+                "rule_text": self.recurrence.rule_text,
+                "counted": self.recurrence.counted,
                 "window_seconds": seconds(self.recurrence.window),
                 "incidents": self.recurrence.incidents,
                 "repeats": len(self.recurrence.repeats),
@@ -430,24 +571,68 @@ def _reviews(states: list[IncidentState], config: Config, now: datetime) -> Revi
     )
 
 
-def _match(earlier: IncidentState, later: IncidentState) -> str:
-    category = later.category.strip().lower()
-    if category and category == earlier.category.strip().lower():
-        return f"category {category}"
-    earlier_services = {x.strip().lower() for x in earlier.services}
+def _norm(text: str) -> str:
+    return " ".join(text.lower().split())
+
+
+def _same_category(earlier: IncidentState, later: IncidentState) -> str:
+    category = _norm(later.category)
+    return f"category {category}" if category and category == _norm(earlier.category) else ""
+
+
+def _shared_service(earlier: IncidentState, later: IncidentState) -> str:
+    earlier_services = {_norm(x) for x in earlier.services}
     for service in later.services:
-        if service.strip().lower() in earlier_services:
-            return f"service {service.strip().lower()}"
+        if _norm(service) in earlier_services:
+            return f"service {_norm(service)}"
     return ""
+
+
+def _same_root_cause(earlier: IncidentState, later: IncidentState) -> str:
+    """WAOOAW's "same root cause": the same root-cause category (`resolve --category`),
+    or, where neither has a category, the same root-cause text (case and spacing aside)."""
+    by_category = _same_category(earlier, later)
+    if by_category:
+        return f"root cause: {by_category}"
+    if later.category.strip() or earlier.category.strip():
+        return ""
+    cause = _norm(later.root_cause)
+    return "root cause: same text" if cause and cause == _norm(earlier.root_cause) else ""
+
+
+def _same_incident(earlier: IncidentState, later: IncidentState) -> str:
+    """White Room's "same incident": the same failure in the same place, a shared service
+    and the same root cause (as `_same_root_cause` reads it)."""
+    service = _shared_service(earlier, later)
+    cause = _same_root_cause(earlier, later) if service else ""
+    return f"same incident: {service}, {cause.removeprefix('root cause: ')}" if cause else ""
+
+
+def _category_or_service(earlier: IncidentState, later: IncidentState) -> str:
+    return _same_category(earlier, later) or _shared_service(earlier, later)
+
+
+# [metrics] recurrence_rule -> (what a repeat is, in words; the matcher)
+REPEAT_RULES: dict[str, tuple[str, Any]] = {
+    "category-or-service": ("same category or service", _category_or_service),
+    "root-cause": ("same root cause", _same_root_cause),
+    "same-incident": ("same incident", _same_incident),  # a shared service, same root cause
+}
+
+
+def _match(earlier: IncidentState, later: IncidentState, rule: str = "category-or-service") -> str:
+    return REPEAT_RULES[rule][1](earlier, later)
 
 
 def _recurrence(
     states: list[IncidentState], history: list[IncidentState], config: Config
 ) -> RecurrenceSummary:
-    window = config.metrics.recurrence_window
-    target_rate = config.metrics.recurrence_target
+    settings = config.metrics
+    rule = settings.recurrence_rule
+    window = settings.recurrence_window
+    counted = window is not None or settings.recurrence_all_time
     repeats: list[Repeat] = []
-    if window is not None:
+    if counted:
         past = _ordered(history)
         keys = [(e.declared_at, e.uid) for e in past]
         for s in states:
@@ -456,13 +641,15 @@ def _recurrence(
             start = bisect.bisect_left(keys, (s.declared_at, s.uid))
             for i in range(start - 1, -1, -1):
                 earlier = past[i]
-                if s.declared_at - earlier.declared_at > window:
+                if window is not None and s.declared_at - earlier.declared_at > window:
                     break
-                match = _match(earlier, s)
+                match = _match(earlier, s, rule)
                 if match:
                     repeats.append(Repeat(s.human_id, earlier.human_id, match))
                     break
-    return RecurrenceSummary(window, len(states), repeats, target_rate)
+    return RecurrenceSummary(
+        window, len(states), repeats, settings.recurrence_target, rule, counted
+    )
 
 
 def build_report(
@@ -515,4 +702,5 @@ def build_report(
         reviews=_reviews(states, config, now),
         recurrence=_recurrence(states, history, config),
         incident_ids=[s.human_id for s in states],
+        communication=_comms_metrics(states, config, now),
     )

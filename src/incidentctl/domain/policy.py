@@ -90,6 +90,10 @@ class SeverityPolicy(_Strict):
     pir_required: bool = False
     pir_within: Duration | None = None
     pir_note: str = ""
+    # communication metrics (White Room: initial update <15 minutes for P0/P1; the final
+    # update is final_update_within below, a rule and a metric); regular updates are
+    # measured against update_every
+    initial_update_within: Duration | None = None
     # targets for the mean time to identify and to mitigate; neither seed sets them
     identify_within: Duration | None = None
     mitigate_within: Duration | None = None
@@ -257,7 +261,14 @@ class MetricsSettings(_Strict):
     """Quality targets for `incidentctl metrics`. A target left unset is reported without
     a pass or fail."""
 
-    recurrence_window: Duration | None = None  # a repeat: same category or service within it
+    # what makes an incident a repeat of an earlier one (domain/metrics.py REPEAT_RULES):
+    # category-or-service (the default), root-cause (WAOOAW: "same root cause") or
+    # same-incident (White Room: "same incident within 30 days")
+    recurrence_rule: Literal["category-or-service", "root-cause", "same-incident"] = (
+        "category-or-service"
+    )
+    recurrence_window: Duration | None = None  # a repeat is declared within this of the earlier
+    recurrence_all_time: bool = False  # no window: look back over the whole history
     recurrence_target: Annotated[float, Field(ge=0, le=1)] | None = None  # at most this share
     pir_completion_target: Annotated[float, Field(ge=0, le=1)] | None = None  # at least this share
 
@@ -296,7 +307,9 @@ class DrillSettings(_Strict):
 
 
 class ReviewSettings(_Strict):
-    template: str = "waooaw"  # `pir generate` default: pir/<template>, or any template name
+    template: str = (
+        "waooaw-extended"  # `pir generate` default: pir/<template>, or any template name
+    )
 
 
 class CommsSettings(_Strict):
@@ -304,6 +317,10 @@ class CommsSettings(_Strict):
     under [incident]."""
 
     channel: str = "#incidents"  # the Slack channel the incident messages go to
+    # the template family the commands' messages come from: `slack/declared` is read as
+    # `slack/<template_set>/declared` where that template exists ("": the built-ins)
+    template_set: Annotated[str, Field(pattern=r"^([a-z0-9][a-z0-9_-]*)?$")] = ""
+    runbook_url: str = ""  # "Follow runbook: URL"; {runbook} is the incident's runbook
     slack_webhook: str = ""  # an incoming-webhook URL; $INCIDENTCTL_SLACK_WEBHOOK wins
     webhook_timeout: Duration = timedelta(seconds=5)
     emoji: bool = True

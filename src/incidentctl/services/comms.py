@@ -41,6 +41,7 @@ _NOT_SETTABLE = ("banner", "icon")
 # fields worded from other fields, after --set has been applied to those
 WORDED = (
     "cause",
+    "resolution_lines",
     "impact_lines",
     "impact_line",
     "issue",
@@ -246,6 +247,15 @@ def message_context(
         "data_integrity": "",
         "postmortem_url": "",
         "recovery": RECOVERY_NOTE,
+        # White Room's messages (slack/white-room/*)
+        "service": ", ".join(state.services),
+        "elapsed_short": comms.short_elapsed(max(current - state.declared_at, timedelta(0))),
+        "runbook": state.runbook,
+        "runbook_url": comms.runbook_link(settings.runbook_url, state.runbook),
+        "verification": comms.verification(state),
+        "postmortem_at": (
+            wording.stamp(state.pir_scheduled_at, zone) if state.pir_scheduled_at else ""
+        ),
         "level": "",
         "to": "",
         "reason": "",
@@ -265,6 +275,7 @@ def message_context(
     ctx["cause"] = ctx["root_cause"] or comms.identified_cause(state)
     ctx["impact_lines"] = comms.bullet_lines(ctx["impact"])
     ctx["impact_line"] = "; ".join(ctx["impact_lines"])
+    ctx["resolution_lines"] = comms.bullet_lines(ctx["resolution"])
     ctx["issue"] = comms.sentence_tail(ctx["summary"])
     ctx["what_happened"] = _sentence(ctx["summary"]) + (
         f" Root cause: {_sentence(ctx['root_cause'])}" if ctx["root_cause"] else ""
@@ -373,16 +384,20 @@ def _check_stage(stage: str | None) -> str | None:
 
 def choose_template(ws: Workspace, template: str, stage: str | None, status: str) -> TemplateSource:
     """A template by name; a family name (`statuspage`) picks the member for the stage
-    (`--stage`, else the incident's status)."""
+    (`--stage`, else the incident's status). With `[comms] template_set`, the set's own
+    member (`slack/white-room/declared`) stands in for `slack/declared`; a repo template
+    of either name wins over the built-ins."""
+    from incidentctl.domain.comms import set_member
     from incidentctl.templating.sandbox import available_templates, find_template
 
     name = template.strip().strip("/")
     templates = available_templates(ws.repo.root)
-    if name in templates:
-        return templates[name]
-    member = f"{name}/{stage or status}"
-    if member in templates:
-        return templates[member]
+    template_set = ws.config.comms.template_set
+    for base in (name, f"{name}/{stage or status}"):
+        options = [n for n in (set_member(base, template_set), base) if n and n in templates]
+        if options:
+            from_repo = [n for n in options if templates[n].origin == "repo"]
+            return templates[(from_repo or options)[0]]
     return find_template(name, ws.repo.root)  # raises NotFoundError, listing the names
 
 
@@ -411,7 +426,10 @@ def render_for_state(
             "--root-cause TEXT --resolution TEXT",
         )
     out_format = fmt or NATURAL_FORMAT.get(source.ext, "text")
+    from incidentctl.domain.comms import public_context
+
     ctx = message_context(ws, state, stage=stage, emoji=emoji, overrides=overrides)
+    ctx = public_context(source.name, ctx)  # a public post reads only the public fields
     text = render_source(
         source, ctx, escape_as=_ESCAPING[out_format], budget=render_budget(ws)
     ).strip("\n")

@@ -200,7 +200,10 @@ def markdown_context(ws: Workspace, report: MetricsReport, month: str | None) ->
             "on_time": report.reviews.on_time,
             "on_time_rate": _percent(report.reviews.on_time_rate),
         },
+        "communication": [_comms_row(m) for m in report.communication],
         "recurrence": {
+            "rule": report.recurrence.rule_text,
+            "counted": report.recurrence.counted,
             "window": _span(report.recurrence.window.total_seconds())
             if report.recurrence.window is not None
             else "",
@@ -213,6 +216,54 @@ def markdown_context(ws: Workspace, report: MetricsReport, month: str | None) ->
             "target": _percent(report.recurrence.target),
             "result": _verdict(report.recurrence.passed),
         },
+    }
+
+
+COMMS_TITLES = {
+    "initial": "Initial update",
+    "regular": "Regular updates",
+    "final": "Final update",
+}
+
+
+def comms_target_text(name: str, targets: list[str]) -> str:
+    """'within 15m of declaration', 'every 15m-30m', 'within 1h of resolution'."""
+    span = "-".join(targets) if len(targets) > 1 else (targets[0] if targets else "-")
+    if name == "initial":
+        return f"within {span} of declaration"
+    if name == "regular":
+        return f"every {span}"
+    return f"within {span} of resolution"
+
+
+def comms_targets(m: Any) -> list[str]:
+    from incidentctl.domain.timeparse import format_duration
+
+    seen = sorted({c.target for c in m.checks})
+    return [format_duration(t) for t in seen]
+
+
+def worst_text(m: Any) -> str:
+    from incidentctl.domain.timeparse import format_duration
+
+    worst = m.worst
+    if worst is None:
+        return ""
+    if worst.value is None:
+        return f"{worst.incident}: never sent"
+    return f"{worst.incident}: {format_duration(worst.value)}, {format_duration(worst.miss)} late"
+
+
+def _comms_row(m: Any) -> dict[str, Any]:
+    return {
+        "name": COMMS_TITLES.get(m.name, m.name),
+        "key": m.name,
+        "meaning": m.meaning,
+        "target": comms_target_text(m.name, comms_targets(m)) if m.checks else "",
+        "incidents": len(m.checks),
+        "met": m.met,
+        "share": _percent(m.share),
+        "worst": worst_text(m),
     }
 
 

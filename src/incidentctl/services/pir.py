@@ -325,6 +325,7 @@ def review_context(
         "went_well": [flat(w) for w in section_list(state, "went-well")],
         "went_wrong": [flat(w) for w in section_list(state, "went-wrong")],
         "lessons": [flat(x) for x in section_list(state, "lesson")],
+        "lesson_pairs": [lesson_pair(flat(x)) for x in section_list(state, "lesson")],
         "timeline": timeline,
         # a Mermaid gantt of the phases (domain/chart.py), for a ```mermaid block
         "phase_chart": phase_chart(state),
@@ -362,6 +363,16 @@ def phase_chart(state: IncidentState) -> str:
 
     spans = phases(state)
     return gantt(f"{state.human_id}: {state.title}", spans) if spans else ""
+
+
+_ACTION_ARROW = re.compile(r"\s*(?:→|->)\s*Action:\s*", re.IGNORECASE)
+
+
+def lesson_pair(text: str) -> dict[str, str]:
+    """'Rollback was slow → Action: Automate' -> lesson and action (WAOOAW's `**Lesson N**:
+    … → Action: …`); a lesson written without an action has an empty one."""
+    parts = _ACTION_ARROW.split(text, maxsplit=1)
+    return {"lesson": parts[0].strip(), "action": parts[1].strip() if len(parts) == 2 else ""}
 
 
 def role_title(description: str, key: str) -> str:

@@ -167,14 +167,17 @@ def metrics_view(report: MetricsReport, repeats_shown: int | None = None) -> Any
     quality.add_row(f"reviews ({', '.join(rv.severities) or 'none required'})", held)
     quality.add_row("reviews on time", f"{rv.on_time} of {rv.due} due ({percent(rv.on_time_rate)})")
     rc = report.recurrence
-    if rc.window is None:
+    if not rc.counted:
         quality.add_row("repeats", "not counted: no recurrence_window configured")
     else:
         repeats = Text(f"{len(rc.repeats)} of {rc.incidents} ({percent(rc.rate)})")
         if rc.target is not None:
             repeats.append(f" · target at most {percent(rc.target)} ")
             repeats.append_text(verdict_text(rc.passed))
-        quality.add_row(f"repeats (within {format_duration(rc.window)})", repeats)
+        else:
+            repeats.append(" · no target", style="dim")
+        within = f" within {format_duration(rc.window)}" if rc.window is not None else ""
+        quality.add_row(f"repeats ({rc.rule_text}{within})", repeats)
         shown = rc.repeats if repeats_shown is None else rc.repeats[-repeats_shown:]
         if len(shown) < len(rc.repeats):
             earlier = len(rc.repeats) - len(shown)
@@ -183,6 +186,8 @@ def metrics_view(report: MetricsReport, repeats_shown: int | None = None) -> Any
             )
         for r in shown:
             quality.add_row("", Text(f"{r.incident} repeats {r.earlier} ({r.match})"))
+
+    comms = _comms_table(report)
 
     return Group(
         header,
@@ -196,4 +201,34 @@ def metrics_view(report: MetricsReport, repeats_shown: int | None = None) -> Any
         causes,
         section("quality"),
         quality,
+        section("communication"),
+        comms,
     )
+
+
+def _comms_table(report: MetricsReport) -> Any:
+    from rich.table import Table
+    from rich.text import Text
+
+    from incidentctl.services.metrics import (
+        COMMS_TITLES,
+        comms_target_text,
+        comms_targets,
+        worst_text,
+    )
+
+    table = Table(box=None, padding=(0, 2), header_style="dim")
+    for name in ("UPDATE", "TARGET", "MET", "WORST MISS"):
+        table.add_column(name, no_wrap=name != "WORST MISS")
+    for m in report.communication:
+        if not m.checks:
+            table.add_row(COMMS_TITLES.get(m.name, m.name), Text("no target", style="dim"), "-", "")
+            continue
+        met = f"{m.met} of {len(m.checks)} ({percent(m.share)})"
+        table.add_row(
+            COMMS_TITLES.get(m.name, m.name),
+            comms_target_text(m.name, comms_targets(m)),
+            met,
+            Text(worst_text(m) or "-", style="red" if m.worst else "dim"),
+        )
+    return table
