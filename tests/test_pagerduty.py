@@ -269,3 +269,16 @@ def test_integrations_check_says_ok_or_the_problem_without_sending(team, pd):
     assert ok.out.strip() == "pagerduty: ok" and pd.log == []
     bad = team("integrations", "check", env={"PD_KEY": BACKEND_KEY}, ok=False)
     assert bad.code == 2 and bad.out.startswith("pagerduty: ") and "PD_SRE_KEY" in bad.out
+
+
+def test_a_drill_never_pages_a_real_destination(team, pd):
+    """Drills never page, post or email real destinations: `declare --drill --page` is
+    refused before anything is written, and `page` of a drill sends nothing."""
+    refused = declare(team, "--drill", "--page", severity="P0", ok=False)
+    assert refused.code == 2 and "drill" in refused.err
+    assert team("list", "--json").json() == []  # nothing was written
+    declare(team, "--drill", severity="P0")
+    paged = team("page", INC, env={**NOW, **KEYS}, ok=False)
+    assert paged.code == 2 and "drill" in paged.err
+    assert pd.requests() == [] and outbox(team) == []
+    assert pages(team) == []

@@ -42,6 +42,10 @@ class MessageRequest:
 
     def check(self, ws: Workspace) -> None:
         """Refuse, before anything is committed, what could not be carried out."""
+        if self.drill and self.page:
+            from incidentctl.services.delivery import refuse_drill
+
+            refuse_drill(True, "the incident")
         if self.post and not self.drill:
             from incidentctl.services.posting import check_slack_bot, slack_bot
 

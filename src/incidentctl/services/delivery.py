@@ -11,8 +11,10 @@ Every delivered request is recorded: the destination's own events (`paged`,
 `communication_sent` event with the destination as `via` and its audience. A page is
 recorded whatever its outcome on its first try, so the review sees a page that failed.
 
-Drills (issue 17) never reach a real destination: an entry marked `drill` is refused
-in `send_entry` unless a drill destination is configured (`DRILL_GUARD`).
+Drills never reach a real destination: `deliver()` refuses a drill's jobs before
+anything is queued (exit 2, nothing recorded or sent; a drill's messages go only to
+`[drills] webhook`, services/drills.py), and an entry marked `drill` that reached the
+outbox some other way is refused again in `send_entry` (`DRILL_GUARD`).
 """
 
 from __future__ import annotations
@@ -47,6 +49,17 @@ def prepare(ws: Workspace, name: str, job: Job) -> Prepared:
         raise UsageError(
             f"{dest.label}: {exc}", hint=f"see [{dest.section}] in docs/integrations.md"
         ) from None
+
+
+def refuse_drill(drill: bool, human_id: str) -> None:
+    """A drill never pages, posts to the status page or Slack bot, or emails."""
+    if drill:
+        from incidentctl.errors import UsageError
+
+        raise UsageError(
+            f"{human_id} is a drill: drills never page, post or email real destinations",
+            hint="a drill's messages go only to [drills] webhook (docs/drills.md)",
+        )
 
 
 def dry_run(ws: Workspace, prepared: list[Prepared]) -> list[str]:
@@ -88,6 +101,7 @@ def enqueue(
         "by": by or "",
         "attempts": 0,
         "last_error": "",
+        "drill": bool(job.state.drill),
     }
     box.add(message)
     return message
@@ -147,6 +161,9 @@ def deliver(
 ) -> DeliverReport:
     """Queue each (prepared, job, communication) and flush just those, in order."""
     from incidentctl.services.outbox import flush
+
+    for _prepared, job, _communication in jobs:
+        refuse_drill(job.state.drill, job.state.human_id)
 
     ids = [enqueue(ws, p, j, by=by, communication=c)["id"] for p, j, c in jobs]
     report = flush(ws, only=set(ids))
