@@ -134,7 +134,9 @@ def test_a_repo_template_overrides_the_built_in(cli):
     inc = declare_resolved(cli)
     folder = cli.repo / "templates" / "pir"
     folder.mkdir(parents=True)
-    (folder / "waooaw-extended.md.j2").write_text("Review of {{ id }}: {{ title }} ({{ severity }})\n")
+    (folder / "waooaw-extended.md.j2").write_text(
+        "Review of {{ id }}: {{ title }} ({{ severity }})\n"
+    )
     (folder / "short.md.j2").write_text("{{ id }} took {{ duration }}\n")
     assert (
         cli("pir", "generate", inc).out == "Review of INC-2026-02-12-001: API returning 503 (P0)\n"
