@@ -123,6 +123,48 @@ def ensure_repo(n: int) -> Path:
     return path
 
 
+def sparse_copy(n: int) -> Path:
+    """A sparse clone of the generated repo of size n: cone-mode sparse checkout with a
+    sparse index, the repo's own folders and the open incidents' folders checked out
+    (the layout store/sparse.py describes). Made once, beside the full one."""
+    full, path = ensure_repo(n), OUT / f"n{n}-sparse"
+    if not (path / "incidentctl.toml").exists():
+        shutil.rmtree(path, ignore_errors=True)
+        subprocess.run(["git", "clone", "-q", "--sparse", str(full), str(path)], check=True)
+        env = dict(os.environ, INCIDENTCTL_REPO=str(path), NO_COLOR="1")
+        import json
+
+        listed = subprocess.run(
+            [BIN, "list", "--json"], env=env, capture_output=True, text=True, check=True
+        )
+        uids = {i["uid"] for i in json.loads(listed.stdout)} if listed.stdout else set()
+        tree = subprocess.run(
+            ["git", "ls-tree", "-d", "-r", "--name-only", "HEAD", "incidents/"],
+            cwd=path,
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout.split()
+        open_folders = [f for f in tree if f.count("/") == 2 and f.split("/")[2][:26] in uids]
+        subprocess.run(
+            [
+                "git",
+                "sparse-checkout",
+                "set",
+                "--cone",
+                "--sparse-index",
+                "runbooks",
+                "templates",
+                "oncall",
+                "drills",
+                *open_folders,
+            ],
+            cwd=path,
+            check=True,
+        )
+    return path
+
+
 def drop_cache(repo: Path):
     from incidentctl.store.cache import cache_path  # in the user's cache dir
 

@@ -111,6 +111,9 @@ def run(argv: list[str] | None = None) -> int:
         code = command.main(args=argv, prog_name="incidentctl", standalone_mode=False)
     except (Exception, KeyboardInterrupt) as exc:
         code = report.failed(exc)
+    finally:
+        if "incidentctl.store.history" in sys.modules:  # a command that read git objects
+            sys.modules["incidentctl.store.history"].close_all()
     return code if isinstance(code, int) else 0
 
 
@@ -131,7 +134,9 @@ def as_written(command: Any) -> Any:
         if not getattr(current.get_help_option, "as_written", False):
             current.get_help_option = _help_option_as_flag(current)
         for param in current.params:
-            if isinstance(param, TyperArgument):
+            if current is command and param.name == "repo" and isinstance(param, TyperOption):
+                param.__class__ = _PlainText
+            elif isinstance(param, TyperArgument):
                 param.__class__ = _Argument
             elif isinstance(param, TyperOption) and (param.is_flag or param.count):
                 param.__class__ = _Flag
@@ -171,6 +176,30 @@ class _Flag(TyperOption):
 
     def display_type_rich(self, ctx: object) -> str | None:
         return None
+
+    def process_value(self, ctx: Any, value: Any) -> Any:
+        # an absent flag (None) or a bool needs no coercion: Typer would build a
+        # pydantic TypeAdapter for the None of the root's --help (see _PlainText)
+        if (value is None or isinstance(value, bool)) and not self.count:
+            if self.callback is not None:
+                value = self.callback(ctx, self, value)
+            return value
+        return super().process_value(ctx, value)
+
+
+class _PlainText(TyperOption):
+    """The root's `--repo`: its value is the text as typed (or None), validated by the
+    tool (store/locate.py says what is wrong with a path). Typer coerces every other
+    parameter through a pydantic TypeAdapter, building it even for an absent value, and
+    the root's options are processed before a subcommand's eager `--help`: that alone
+    imported pydantic's schema machinery (about 75 ms) into `update --help`."""
+
+    def process_value(self, ctx: Any, value: Any) -> Any:
+        if isinstance(value, tuple | list):  # given twice: the last one counts
+            value = value[-1] if value else None
+        if self.callback is not None:
+            value = self.callback(ctx, self, value)
+        return value
 
 
 class _Argument(TyperArgument):

@@ -1,10 +1,11 @@
 """A cache of folded incident states that can never be stale.
 
-Each entry is keyed by the git tree id of its incident folder at HEAD. A folder
-that differs from HEAD in the work tree or the index (a new, changed or removed
-file, committed or not) has no key and is always read from its files. So after a
-pull, a checkout of an older commit, a hand edit or a crash, the entry either
-matches the folder's exact content or is not used.
+Each entry is keyed by the git tree id of its incident folder at HEAD: states are
+folded from the committed history (the object store), so the tree id names exactly
+what was folded. A folder whose tracked files differ from HEAD (`git status -uno`),
+or whose events/ gained an entry (its mtime), is folded again, with the work-tree
+differences reported. So after a pull, a checkout of an older commit, a hand edit or
+a crash, the entry either matches the folder's exact content or is not used.
 
 The cache lives in the user's cache dir (platformdirs' user_cache_dir, e.g.
 ~/.cache/incidentctl/states/), one file per repo, named by a hash of the repo's
@@ -59,55 +60,81 @@ def summary_path_of(cache: Path) -> Path:
 
 
 class StateCache:
+    """Two files: the states (`<key>.pickle`: {"years": year trees, "folders": {folder
+    name: (tree id, events/ mtime, (state, problems))}}) and the human IDs
+    (`<key>.ids.pickle`: {folder name: (tree id, human ID, former IDs)}), small enough
+    for finding INC-... to read on every event command."""
+
     def __init__(self, root: Path) -> None:
         self.path = cache_path(root)
+        self.ids_path = self.path.with_suffix(".ids.pickle")
 
-    def read(self) -> dict[str, tuple[str, Any]]:
-        """folder name -> (tree id, cached value); empty if absent, old or corrupt."""
+    def read(self) -> dict[str, Any]:
+        """The states part; empty if absent, old or corrupt."""
+        value = self._read(self.path)
+        return value if isinstance(value, dict) else {}
+
+    def read_ids(self) -> dict[str, tuple[str, str, tuple[str, ...]]]:
+        value = self._read(self.ids_path, quiet=True)
+        return value if isinstance(value, dict) else {}
+
+    def write(self, entries: dict[str, Any]) -> None:
+        if self._write(self.path, entries):
+            write_summary(summary_path_of(self.path), entries.get("folders") or {})
+
+    def write_ids(self, entries: dict[str, tuple[str, str, tuple[str, ...]]]) -> None:
+        self._write(self.ids_path, entries)
+
+    def _read(self, path: Path, quiet: bool = False) -> Any:
         try:
-            data = self.path.read_bytes()
+            data = path.read_bytes()
         except FileNotFoundError:
-            return {}
+            return None
         except OSError as exc:
-            log.warning("cannot read the state cache %s (%s); reading the files", self.path, exc)
-            return {}
+            if not quiet:
+                log.warning("cannot read the state cache %s (%s); reading the files", path, exc)
+            return None
         head, digest, payload = (
             data[: len(_MAGIC)],
             data[len(_MAGIC) : len(_MAGIC) + _DIGEST],
             data[len(_MAGIC) + _DIGEST :],
         )
         if head != _MAGIC or hashlib.blake2b(payload, digest_size=_DIGEST).digest() != digest:
-            log.warning(
-                "the state cache %s was corrupt; rebuilding it from the event files", self.path
-            )
-            return {}
+            if not quiet:
+                log.warning(
+                    "the state cache %s was corrupt; rebuilding it from the event files", path
+                )
+            return None
         try:
             fingerprint, entries = pickle.loads(payload)
         except Exception as exc:  # a checksummed payload that still fails: treat as corrupt
-            log.warning("the state cache %s could not be read (%s); rebuilding it", self.path, exc)
-            return {}
-        return entries if fingerprint == _fingerprint() else {}
+            if not quiet:
+                log.warning("the state cache %s could not be read (%s); rebuilding it", path, exc)
+            return None
+        return entries if fingerprint == _fingerprint() else None
 
-    def write(self, entries: dict[str, tuple[str, Any]]) -> None:
+    def _write(self, path: Path, entries: Any) -> bool:
         payload = pickle.dumps((_fingerprint(), entries), protocol=pickle.HIGHEST_PROTOCOL)
         digest = hashlib.blake2b(payload, digest_size=_DIGEST).digest()
         try:
-            write_atomic(self.path, _MAGIC + digest + payload)
-        except OSError as exc:  # a read-only clone still works, just slower
-            log.warning("cannot write the state cache %s (%s)", self.path, exc.strerror or exc)
-            return
-        write_summary(summary_path_of(self.path), entries)
+            write_atomic(path, _MAGIC + digest + payload)
+        except OSError as exc:  # reads still work, just slower
+            log.warning("cannot write the state cache %s (%s)", path, exc.strerror or exc)
+            return False
+        return True
 
 
-def write_summary(path: Path, entries: dict[str, tuple[str, Any]]) -> None:
+def write_summary(path: Path, folders: dict[str, Any]) -> None:
     """Beside the cache, what shell completion offers of each incident (its ID,
     severity, status, title and open actions) as JSON: a Tab reads this, not the
-    pickle (services/completion.py)."""
+    pickle (services/completion.py). `folders`: the states part's folder entries,
+    each ending in (state, problems)."""
     import json
 
     rows = []
-    for name, (_key, value) in entries.items():
-        state = value[0] if isinstance(value, tuple) else None
+    for name, entry in folders.items():
+        value = entry[-1] if isinstance(entry, tuple) and entry else None
+        state = value[0] if isinstance(value, tuple) and value else None
         if state is None:
             continue
         actions = [[a.number, a.title] for a in state.actions if a.is_open]

@@ -27,7 +27,17 @@ _FILES_CHANGED = re.compile(r"^\s*(\d+) files? changed", re.MULTILINE)
 # incidentctl command goes on to finish its commit while the next command starts.
 INDEX_LOCK_WAIT = 10.0
 _IDENTITY = ("config", "--get-regexp", r"^user\.(name|email)$")  # who commits
-_STAGED = ("diff-index", "--cached", "--name-only", "HEAD", "--")  # what is staged already
+# what is staged already: `diff --cached`, never `diff-index`, which expands a sparse index
+_STAGED = (
+    "diff",
+    "--cached",
+    "--no-color",
+    "--no-ext-diff",
+    "--no-renames",
+    "--name-only",
+    "HEAD",
+    "--",
+)
 
 
 @dataclass(frozen=True)

@@ -14,6 +14,7 @@ import os
 import stat
 import subprocess
 import sys
+import time
 import tomllib
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -35,12 +36,14 @@ if TYPE_CHECKING:
     from incidentctl.domain.events import EventBase
     from incidentctl.domain.incident import IncidentState
     from incidentctl.store.git import Git
+    from incidentctl.store.history import Objects
 
 INCIDENTS = "incidents"
 EVENTS = "events"
 # Incidents to read from their files (a cold cache) before worker processes pay off:
 # starting them costs about as much as reading a hundred incidents.
 PARALLEL_MIN = 200
+RACY_NS = 20_000_000  # 20 ms: several ticks of the kernel's file-time clock
 MAX_WORKERS = 8  # a container's CPU quota may be far below the host's core count
 
 
@@ -59,6 +62,8 @@ class FileProblem:
 # What HEAD holds in an incident's events/ folder: file name -> (git mode, object id).
 # An empty one means "read the work tree as it is": the caller knows it matches HEAD.
 Committed = dict[str, tuple[str, str]]
+# year -> (its tree id, {incident folder name: tree id}), as the cache keeps it
+YearTrees = dict[str, tuple[str, dict[str, str]]]
 _FILE_MODES = ("100644", "100755")
 _GIT_KINDS = {"120000": "a symbolic link", "040000": "a folder", "160000": "a submodule"}
 _NOFOLLOW = getattr(os, "O_NOFOLLOW", 0)
@@ -75,6 +80,7 @@ class LoadedIncident:
         self.state = state
         self._folder = folder  # a str until asked for: Path() costs too much at 10k
         self.problems = problems if problems is not None else []
+        self.uncommitted = False  # its fold took in an entry HEAD does not hold
 
     @property
     def damaged(self) -> list[FileProblem]:
@@ -128,52 +134,6 @@ class LazyTimeline(Sequence):
         return (list, ())
 
 
-class FolderKeyProbe:
-    """Keys for the exact content of incident folders whose tracked files match HEAD.
-
-    A key is the folder's git tree id at HEAD plus the mtime of its events/ folder
-    (which changes when a file appears or goes). A folder with a changed, staged or
-    deleted file gets no key and is always read from its files. The two git commands
-    start at construction and run on the other core while the caller reads the cache.
-    """
-
-    def __init__(self, repo: IncidentRepo) -> None:
-        self.repo = repo
-        years = sorted(
-            f"{INCIDENTS}/{p.name}/" for p in repo.incidents_dir.iterdir() if p.name.isdigit()
-        )
-        git = repo.git
-        self._ls_tree = git.start("ls-tree", "HEAD", "--", *years) if years else None
-        # HEAD against the work tree through the index: git's threaded stat of every file
-        self._changed = git.start("diff-index", "--name-only", "HEAD", "--", INCIDENTS)
-        # the folders with a changed, staged or deleted file (after `keys`), relative
-        self.changed: set[str] = set()
-
-    def _finish(self, proc: subprocess.Popen[bytes] | None) -> str:
-        return (self.repo.git.finish(proc) or "") if proc is not None else ""
-
-    def keys(self) -> dict[str, str]:
-        trees: dict[str, str] = {}
-        for line in self._finish(self._ls_tree).splitlines():
-            meta, _, path = line.partition("\t")
-            parts = meta.split()
-            if len(parts) == 3 and parts[1] == "tree":
-                trees[path] = parts[2]
-        for path in self._finish(self._changed).splitlines():
-            changed = "/".join(path.split("/")[:3])
-            trees.pop(changed, None)
-            self.changed.add(changed)
-        keys = {}
-        root = self.repo.root
-        for path, tree in trees.items():
-            try:
-                mtime = os.stat(f"{root}/{path}/{EVENTS}").st_mtime_ns
-            except OSError:
-                continue
-            keys[path.rsplit("/", 1)[-1]] = f"{tree}:{mtime}"
-        return keys
-
-
 def _cache_value(item: LoadedIncident) -> tuple[IncidentState, tuple[FileProblem, ...]]:
     """What the cache keeps of an incident: its state without the timeline, and the
     files that could not be read."""
@@ -186,10 +146,14 @@ def _ignore_interrupts() -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)
 
 
-def _bare_load_chunk(job: tuple[Path, list[tuple[str, Committed]]]) -> list[tuple[str, Any]]:
-    """A worker process's share of `IncidentRepo._read_in_parallel`."""
+def _bare_load_chunk(job: tuple[Path, list[tuple[str, Committed, int]]]) -> list[tuple[str, Any]]:
+    """A worker process's share of `IncidentRepo._read_in_parallel`: its own
+    `git cat-file --batch --buffer` for its incidents' blobs."""
+    from incidentctl.store.history import read_blobs
+
     repo = IncidentRepo(job[0])
-    return [(folder, repo._bare_load(folder, committed)) for folder, committed in job[1]]
+    blobs = read_blobs(repo.git, [oid for _f, held, _w in job[1] for _m, oid in held.values()])
+    return [(folder, repo._bare_load(folder, held, work, blobs)) for folder, held, work in job[1]]
 
 
 def _blob_id(data: bytes, length: int) -> str:
@@ -207,6 +171,10 @@ class IncidentRepo:
         self.incidents_dir = root / INCIDENTS
         self.git_dir = git_dir_of(root)
         self._git: Git | None = None
+        self._objects: Objects | None = None
+        self._sparse: bool | None = None
+        self._ids: dict[str, tuple[str, str, tuple[str, ...]]] | None = None
+        self.year_trees: YearTrees = {}  # what `committed_folders` last read
 
     # -- plumbing ---------------------------------------------------------------
     @property
@@ -233,17 +201,76 @@ class IncidentRepo:
         year = ulid_time(uid).year
         return self.incidents_dir / f"{year:04d}" / (f"{uid}-{slug}" if slug else uid)
 
+    @property
+    def objects(self) -> Objects:
+        """This command's reader of the object store (one `git cat-file --batch`)."""
+        if self._objects is None:
+            from incidentctl.store.history import Objects
+
+            self._objects = Objects(self.git)
+        return self._objects
+
+    @property
+    def sparse(self) -> bool:
+        """Whether this work tree is a sparse checkout (store/sparse.py)."""
+        if self._sparse is None:
+            from incidentctl.store.sparse import is_sparse
+
+            self._sparse = is_sparse(self.git_dir)
+        return self._sparse
+
+    def committed_folders(
+        self, years: set[str] | None = None, known: YearTrees | None = None
+    ) -> dict[str, tuple[str, str]]:
+        """folder name -> (path relative to the root, tree id) of every incident folder
+        HEAD holds (of `years` only, if given), from the object store: a sparse work tree
+        has only the open incidents' folders. `known` (year -> (year tree id, {name: tree
+        id}), from the cache) saves listing a year whose tree has not changed; what was
+        read is left in `self.year_trees`."""
+        objects = self.objects
+        root = objects.root()
+        found: dict[str, tuple[str, str]] = {}
+        self.year_trees = {}
+        if root is None:
+            return found
+        top = objects.tree(f"{root}:{INCIDENTS}") or {}
+        for year, (mode, oid) in sorted(top.items()):
+            if mode != "040000" or not year.isdigit() or (years is not None and year not in years):
+                continue
+            if known and year in known and known[year][0] == oid:
+                names = known[year][1]
+            else:
+                entries = objects.tree(oid) or {}
+                names = {n: o for n, (m, o) in entries.items() if m == "040000" and is_ulid(n[:26])}
+            self.year_trees[year] = (oid, names)
+            for name, tree in names.items():
+                found[name] = (f"{INCIDENTS}/{year}/{name}", tree)
+        return found
+
     def incident_folders(self) -> list[Path]:
         """Every incident folder, oldest declaration first."""
         return [Path(p) for p in self.incident_folder_paths()]
 
-    def incident_folder_paths(self) -> list[str]:
+    def incident_folder_paths(self, years: set[str] | None = None) -> list[str]:
+        """Every incident folder (absolute path strings), oldest declaration first: the
+        ones HEAD holds, whether checked out or not, and any a killed command left
+        uncommitted in the work tree."""
+        base = str(self.root)
+        folders = {
+            name: f"{base}/{rel}" for name, (rel, _t) in self.committed_folders(years).items()
+        }
+        for path in self.disk_folder_paths(years):
+            folders.setdefault(path.rsplit("/", 1)[-1], path)
+        return [folders[name] for name in sorted(folders)]
+
+    def disk_folder_paths(self, years: set[str] | None = None) -> list[str]:
+        """The incident folders in the work tree (a sparse one has only its cone's)."""
         if not self.incidents_dir.is_dir():
             return []
         names = []
-        with os.scandir(self.incidents_dir) as years:
-            for year in years:
-                if year.name.isdigit() and year.is_dir():
+        with os.scandir(self.incidents_dir) as entries_of_years:
+            for year in entries_of_years:
+                if year.name.isdigit() and (years is None or year.name in years) and year.is_dir():
                     with os.scandir(year.path) as entries:
                         names.extend(
                             (e.name, year.name)
@@ -255,18 +282,25 @@ class IncidentRepo:
         return [f"{base}/{year}/{name}" for name, year in names]
 
     def folders_declared_on(self, day: date) -> list[Path]:
-        year = self.incidents_dir / f"{day.year:04d}"
-        if not year.is_dir():
-            return []
-        return sorted(
-            f
-            for f in year.iterdir()
-            if is_ulid(f.name[:26]) and ulid_time(f.name[:26]).date() == day and f.is_dir()
-        )
+        return [
+            Path(p)
+            for p in self.incident_folder_paths({f"{day.year:04d}"})
+            if ulid_time(p.rsplit("/", 1)[-1][:26]).date() == day
+        ]
 
     def folders_with_prefix(self, prefix: str) -> list[Path]:
         prefix = prefix.upper()
-        return [f for f in self.incident_folders() if f.name[:26].startswith(prefix)]
+        years = None
+        if len(prefix) >= 10 and is_ulid(prefix[:10] + "0" * 16):  # the time part: one year
+            try:
+                years = {f"{ulid_time(prefix[:10] + '0' * 16).year:04d}"}
+            except (ValueError, OverflowError):  # a time no incident has
+                return []
+        return [
+            Path(p)
+            for p in self.incident_folder_paths(years)
+            if p.rsplit("/", 1)[-1][:26].startswith(prefix)
+        ]
 
     # -- reading --------------------------------------------------------------
     def event_files(self, folder: Path) -> list[Path]:
@@ -338,40 +372,25 @@ class IncidentRepo:
         return self.parse_event(path, self.read_bytes(path), uid)
 
     def human_ids(self, folder: Path) -> tuple[str, list[str]]:
-        """(current human ID, former ones) of an incident, reading only its `declared`
-        event and the first line of the others, where the type is, to find renumberings:
-        finding INC-... must not cost a full fold of every incident declared that day.
-        A file that cannot be read is passed over here (loading the incident names it);
-        without its `declared` event, the incident has no ID."""
-        from incidentctl.domain.events import Declared, Renumbered
+        """(current human ID, former ones) of an incident: from the ID cache when its
+        folder's tree is the one cached (finding INC-... must not fold every incident
+        declared that day), else from its fold."""
+        from incidentctl.store.cache import StateCache
 
-        uid = folder.name[:26]
-        renumbered: list[EventBase] = []
-        declared = None
-        for path in self.event_files(folder):
-            if path.stem.endswith(uid):
-                event = self.read_event(path, uid)
-                if isinstance(event, Declared):
-                    declared = event
-                continue
-            try:
-                data = self.read_bytes(path)
-            except BadFileError:
-                continue
-            if b'"renumbered"' in data.split(b"\n", 1)[0]:
-                try:
-                    event = self.parse_event(path, data, uid)
-                except BadFileError:
-                    continue
-                if isinstance(event, Renumbered):
-                    renumbered.append(event)
-        if declared is None:
-            raise BadFileError(self.rel(folder), "cannot load incident: no 'declared' event")
-        current, former = declared.human_id, []
-        for event in sorted(renumbered, key=lambda e: e.sort_key()):
-            former.append(current)
-            current = event.human_id
-        return current, former
+        name = Path(folder).name
+        if self._ids is None:
+            self._ids = StateCache(self.root).read_ids()
+        hit = self._ids.get(name)
+        if hit is not None:
+            tree = self._folder_tree(self.rel(folder))
+            if tree is not None and tree == hit[0]:
+                return hit[1], list(hit[2])
+        state = self.load(folder).state
+        return state.human_id, list(state.aliases)
+
+    def _folder_tree(self, rel: str) -> str | None:
+        got = self.objects._ask(f"HEAD:{rel}")
+        return got[0] if got is not None and got[1] == "tree" else None
 
     def committed_events(self, folders: list[str]) -> dict[str, Committed]:
         """What HEAD holds in each incident folder's events/ (folders as absolute path
@@ -410,81 +429,106 @@ class IncidentRepo:
         except BadFileError as exc:
             return data, None, [FileProblem(exc.path, exc.problem)]
 
-    def _as_committed(
+    def committed_listing(self, rels: list[str], every: bool = False) -> dict[str, Committed]:
+        """rel folder -> what HEAD holds in its events/, for many folders: one
+        `git ls-tree` (of all of incidents/ with `every`, else of their events/)."""
+        found: dict[str, Committed] = {rel: {} for rel in rels}
+        if every:
+            out = self.git.run_quiet("ls-tree", "-r", "-z", "HEAD", "--", f"{INCIDENTS}/")
+            self._parse_ls_tree_r(out, found)
+            return found
+        for i in range(0, len(rels), 1000):  # keep the command line short
+            chunk = [f"{rel}/{EVENTS}/" for rel in rels[i : i + 1000]]
+            out = self.git.run_quiet("ls-tree", "-z", "HEAD", "--", *chunk)
+            for item in out.split("\0"):
+                meta, _, path = item.partition("\t")
+                parts = meta.split()
+                parent, _, name = path.rpartition("/")
+                folder = parent[: -len(EVENTS) - 1]
+                if len(parts) == 3 and folder in found:
+                    found[folder][name] = (parts[0], parts[2])
+        return found
+
+    @staticmethod
+    def _parse_ls_tree_r(out: str, found: dict[str, Committed]) -> None:
+        for item in out.split("\0"):
+            meta, _, path = item.partition("\t")
+            parts = path.split("/")
+            if len(parts) < 5 or parts[3] != EVENTS:
+                continue
+            folder = "/".join(parts[:3])
+            held = found.get(folder)
+            if held is None:
+                continue
+            if len(parts) == 5:
+                fields = meta.split()
+                if len(fields) == 3:
+                    held[parts[4]] = (fields[0], fields[2])
+            else:  # a file inside a folder in events/: the folder is the entry
+                held[parts[4]] = ("040000", "")
+
+    def _committed_of(self, rel: str) -> Committed:
+        """What HEAD holds in one incident folder's events/ (through the object store)."""
+        return self.objects.tree(f"HEAD:{rel}/{EVENTS}") or {}
+
+    def load(
         self,
-        path: str,
-        held: tuple[str, str],
-        work: tuple[bytes | None, EventBase | None, list],
-        uid: str,
-    ) -> tuple[bytes | None, EventBase | None, list]:
-        """An entry of events/ as HEAD holds it: the work-tree reading when its bytes
-        are the committed ones; else the committed bytes, with a warning naming the
-        file (the committed history is the truth)."""
-        mode, oid = held
-        rel = self.rel(path)
-        if mode not in _FILE_MODES:
-            kind = _GIT_KINDS.get(mode, f"git mode {mode}")
-            return None, None, [FileProblem(rel, f"committed as {kind}, not an event file")]
-        data, _event, problems = work
-        if data is not None and _blob_id(data, len(oid)) == oid:
-            return work
-        from incidentctl.store.history import read_blob
-
-        try:
-            committed = read_blob(self.git, oid)
-        except Exception as exc:  # a broken object store: say so, as for a bad file
-            return None, None, [FileProblem(rel, f"its committed content cannot be read: {exc}")]
-        out: list = []
-        if data is None or data.replace(b"\r\n", b"\n") != committed.replace(b"\r\n", b"\n"):
-            # (only line endings differing is core.autocrlf at work, not a change)
-            if data is not None:
-                how = "differs from its commit"
-            elif problems and problems[0].problem == "missing":
-                how = "is missing from the work tree"
-            else:
-                how = f"is unreadable in the work tree ({problems[0].problem})"
-            fix = f"restore it: git checkout -- {rel}"
-            out.append(
-                FileProblem(rel, f"{how}; its committed content is used ({fix})", warning=True)
-            )
-        try:
-            return committed, self.parse_event(path, committed, uid), out
-        except BadFileError as exc:
-            return committed, None, [*out, FileProblem(exc.path, exc.problem)]
-
-    def load(self, folder: Path | str, committed: Committed | None = None) -> LoadedIncident:
-        """Fold one incident as committed. An event file whose work-tree copy differs
-        from its commit is folded from its commit and reported as a warning; one that
-        cannot be read (not a file, a symbolic link, malformed, an unknown type or
+        folder: Path | str,
+        committed: Committed | None = None,
+        *,
+        work: int = 2,
+        blobs: dict[str, bytes] | None = None,
+    ) -> LoadedIncident:
+        """Fold one incident as committed: its events are read from the object store,
+        never from the work tree. An event file whose work-tree copy differs from its
+        commit (or is missing, or unreadable) is reported as a warning; an entry that
+        cannot be read (committed as a link or a folder, malformed, an unknown type or
         schema) is skipped and reported. An incident without a readable `declared`
         event cannot be loaded at all.
 
-        `committed` is what HEAD holds in its events/ (`committed_events`): None asks
-        git (while the files are read); empty reads the work tree as it is (the caller
-        knows it matches HEAD). A file HEAD does not hold (a write a killed command
-        left) is read as it is.
+        `committed` is what HEAD holds in its events/ (None or empty: asked here).
+        `work` says how much of the work tree to look at: 0 none (a folder outside a
+        sparse checkout), 1 its entry names only (its tracked files are known to match
+        HEAD: `git status` said so), 2 names and bytes. An entry HEAD does not hold (a
+        write a killed command left) is read from the work tree as it is.
         """
         from incidentctl.domain.state import FoldError, fold
 
         folder = str(folder)
-        asking = None
-        if committed is None:  # runs on the other core while the files are parsed
-            asking = self.git.start("ls-tree", "-z", "HEAD", "--", self._events_rel(folder))
+        rel = self.rel(folder)
         uid = folder.rsplit("/", 1)[-1][:26]
-        found = {path: self._read_work(path, uid) for path in self._event_paths(folder)}
-        if asking is not None:
-            committed = self._parse_ls_tree(self.git.finish(asking) or "", [folder])[folder]
-        if committed:
-            events_dir = f"{folder}/{EVENTS}"
-            for name, held in committed.items():
-                if name.endswith(".toml") and name[0] != ".":
-                    path = f"{events_dir}/{name}"
-                    work = found.get(path) or (None, None, [FileProblem(self.rel(path), "missing")])
-                    found[path] = self._as_committed(path, held, work, uid)
+        if not committed:
+            committed = self._committed_of(rel)
+        events_dir = f"{folder}/{EVENTS}"
+        names: set[str] | None = None
+        if work:
+            try:
+                names = {n for n in os.listdir(events_dir) if n.endswith(".toml") and n[0] != "."}
+            except (FileNotFoundError, NotADirectoryError):
+                names = None  # not checked out (sparse), or gone (said below)
+        compare = work >= 2 and (names is not None or not self.sparse)
+        if blobs is None and committed:
+            blobs = {}
+            objects = self.objects
+            for _mode, oid in committed.values():
+                data = objects.blob(oid) if oid else None
+                if data is not None:
+                    blobs[oid] = data
         events, problems = [], []
-        for path in sorted(found):
-            _data, event, entry_problems = found[path]
-            problems.extend(entry_problems)
+        uncommitted = False
+        for name in sorted(set(committed) | (names or set())):
+            if not name.endswith(".toml") or name[0] == ".":
+                continue
+            path = f"{events_dir}/{name}"
+            held = committed.get(name)
+            if held is None:  # never committed: read as it is
+                _data, event, found = self._read_work(path, uid)
+                uncommitted = True
+            else:
+                event, found = self._read_committed(path, held, blobs or {}, uid)
+                if compare:
+                    found = self._compare_work(path, held, blobs or {}, names or set()) + found
+            problems.extend(found)
             if event is not None:
                 events.append(event)
         try:
@@ -492,88 +536,229 @@ class IncidentRepo:
         except FoldError as exc:
             detail = "; ".join(str(p) for p in problems)
             raise BadFileError(
-                self.rel(folder),
-                f"cannot load incident: {exc}" + (f" ({detail})" if detail else ""),
+                rel, f"cannot load incident: {exc}" + (f" ({detail})" if detail else "")
             ) from None
-        return LoadedIncident(state, folder, problems)
+        loaded = LoadedIncident(state, folder, problems)
+        loaded.uncommitted = uncommitted
+        return loaded
+
+    def _read_committed(
+        self, path: str, held: tuple[str, str], blobs: dict[str, bytes], uid: str
+    ) -> tuple[EventBase | None, list[FileProblem]]:
+        mode, oid = held
+        if mode not in _FILE_MODES:
+            # said as a checked-out copy would be: what it is, not a file
+            kind = _GIT_KINDS.get(mode, f"committed with git mode {mode}")
+            return None, [FileProblem(self.rel(path), f"{kind}, not a file")]
+        data = blobs.get(oid)
+        if data is None:
+            return None, [FileProblem(self.rel(path), "its committed content cannot be read")]
+        try:
+            return self.parse_event(path, data, uid), []
+        except BadFileError as exc:
+            return None, [FileProblem(exc.path, exc.problem)]
+
+    def _compare_work(
+        self, path: str, held: tuple[str, str], blobs: dict[str, bytes], names: set[str]
+    ) -> list[FileProblem]:
+        """A warning if the work-tree copy of a committed event is not its commit."""
+        mode, oid = held
+        if mode not in _FILE_MODES:
+            return []
+        rel = self.rel(path)
+        fix = f"restore it: git checkout -- {rel}"
+        if path.rsplit("/", 1)[-1] not in names:
+            how = "is missing from the work tree"
+        else:
+            try:
+                data = self.read_bytes(path)
+            except BadFileError as exc:
+                how = f"is unreadable in the work tree ({exc.problem})"
+            else:
+                if _blob_id(data, len(oid)) == oid:
+                    return []
+                committed = blobs.get(oid, b"")
+                if data.replace(b"\r\n", b"\n") == committed.replace(b"\r\n", b"\n"):
+                    return []  # only line endings: core.autocrlf at work, not a change
+                how = "differs from its commit"
+        return [FileProblem(rel, f"{how}; its committed content is used ({fix})", warning=True)]
+
+    def _changed_folders(self, proc: subprocess.Popen[bytes] | None) -> set[str]:
+        """The names of the incident folders with a tracked file changed in the index or
+        the work tree, from `git status -uno` (sparse-index safe: on a sparse index it
+        looks at the checked-out folders only)."""
+        changed: set[str] = set()
+        out = (self.git.finish(proc) or "") if proc is not None else ""
+        for item in out.split("\0"):
+            parts = item[3:].split("/")
+            if len(item) > 3 and len(parts) >= 4 and parts[0] == INCIDENTS:
+                changed.add(parts[2])
+        return changed
+
+    def _same_names(self, folder: str, tree: str) -> bool:
+        """Whether a checked-out folder's events/ holds the entries HEAD holds, no more
+        (its mtime changed, or was too recent to trust: one look, no fold)."""
+        try:
+            names = {n for n in os.listdir(f"{folder}/{EVENTS}") if n.endswith(".toml")}
+        except OSError:
+            return False
+        held = self.objects.tree(f"{tree}:{EVENTS}") or {}
+        return {n for n in names if n[0] != "."} == {
+            n for n in held if n.endswith(".toml") and n[0] != "."
+        }
+
+    def start_status(self) -> subprocess.Popen[bytes]:
+        """`git status -uno` of incidents/, started: what differs from HEAD in tracked
+        files (never `diff-index HEAD`, which expands a sparse index). It takes no
+        optional lock, so a read never stands in a writer's way."""
+        return self.git.start(
+            "status",
+            "--porcelain=v1",
+            "-z",
+            "--untracked-files=no",
+            "--no-renames",
+            "--",
+            INCIDENTS,
+            env={"GIT_OPTIONAL_LOCKS": "0"},
+        )
 
     def load_all(
         self, *, use_cache: bool = True, parallel_min: int = PARALLEL_MIN
     ) -> tuple[list[LoadedIncident], list[FileProblem]]:
-        """Every incident, folded as committed. With the cache, an incident whose folder
-        is unchanged since it was cached comes back without reading its files. Either
-        way its timeline is read only if someone looks at it. `parallel_min` or more
-        incidents to read from their files are read by worker processes, one per core.
-        Only folders that differ from HEAD are compared with their commit."""
+        """Every incident, folded as committed, from the object store. An incident whose
+        folder's tree id is the cached one comes back from the cache; a warm read is one
+        `git cat-file --batch` (HEAD's tree, incidents/, each year whose tree changed),
+        one `git status -uno`, and a stat of each checked-out folder's events/ (a file
+        that appeared there). Timelines are read only if someone looks at them.
+        `parallel_min` or more incidents to fold are read by worker processes."""
         from incidentctl.store.cache import StateCache
 
-        # git stats every tracked file; let it run on the other core while we read the cache
-        probe = FolderKeyProbe(self) if self.incidents_dir.is_dir() else None
-        folders = self.incident_folder_paths()
+        status = self.start_status() if self.incidents_dir.is_dir() else None
         cache = StateCache(self.root)
-        cached = cache.read() if probe is not None and use_cache else {}
-        keys = probe.keys() if probe is not None else {}
-        fresh: dict[str, tuple[str, Any]] = {}
-
-        def usable(name: str) -> bool:
-            hit, key = cached.get(name), keys.get(name)
-            return key is not None and hit is not None and hit[0] == key
-
-        misses = [folder for folder in folders if not usable(folder.rsplit("/", 1)[-1])]
+        cached = cache.read() if use_cache else {}
+        known_years = cached.get("years", {})
+        cached_folders = cached.get("folders", {})
+        committed = self.committed_folders(known=known_years)
         base = f"{self.root}/"
-        changed = {f"{base}{rel}" for rel in probe.changed} if probe is not None else set()
-        held = self.committed_events([f for f in misses if f in changed]) if changed else {}
-        read = self._read_in_parallel(misses, held) if len(misses) >= parallel_min else {}
+        disk = {p.rsplit("/", 1)[-1]: p for p in self.disk_folder_paths()}
+        changed = self._changed_folders(status)
+        names = sorted(set(committed) | set(disk))
+        now_ns = time.time_ns()
+        mtimes: dict[str, int | None] = {}
+        plan: dict[str, int] = {}  # folder name -> work mode, for the ones to fold
+        hits: dict[str, Any] = {}
+        for name in names:
+            held = committed.get(name)
+            mtime = None
+            if name in disk:
+                try:
+                    mtime = os.stat(f"{disk[name]}/{EVENTS}").st_mtime_ns
+                except OSError:
+                    mtime = None
+            # a mtime this recent may not change when a file is added within its clock
+            # tick (the kernel's coarse clock): check such a folder again next time
+            mtimes[name] = mtime if mtime is None or now_ns - mtime > RACY_NS else -1
+            work = 0 if name not in disk else (2 if name in changed else 1)
+            entry = cached_folders.get(name)
+            if (
+                held is not None
+                and work < 2
+                and entry is not None
+                and entry[0] == held[1]
+                and (
+                    work == 0
+                    or (entry[1] == mtime and mtime is not None)
+                    or self._same_names(disk[name], held[1])
+                )
+            ):
+                hits[name] = entry[2]
+            else:
+                plan[name] = work
+        path_of = {n: disk.get(n) or f"{base}{committed[n][0]}" for n in names}
+        rels = [committed[n][0] for n in plan if n in committed]
+        every = len(rels) >= parallel_min and len(rels) * 2 >= len(committed)
+        listing = self.committed_listing(rels, every=every) if rels else {}
+        held_of = {n: listing.get(committed[n][0], {}) if n in committed else {} for n in plan}
+        read: dict[str, Any] = {}
+        if len(plan) >= parallel_min:
+            read = self._read_in_parallel(
+                [path_of[n] for n in plan],
+                {path_of[n]: held_of[n] for n in plan},
+                {path_of[n]: plan[n] for n in plan},
+            )
+        missing = [n for n in plan if path_of[n] not in read]
+        blobs = {}
+        if missing:
+            from incidentctl.store.history import read_blobs
+
+            blobs = read_blobs(
+                self.git, [oid for n in missing for _m, oid in held_of[n].values() if oid]
+            )
         loaded, problems = [], []
-        for folder in folders:
-            name = folder.rsplit("/", 1)[-1]
-            committed = held.get(folder, {})
-            # (state without timeline, problems), from the cache or a worker
-            value = cached[name][1] if usable(name) else read.get(folder)
+        fresh: dict[str, tuple[str, int | None, Any]] = {}
+        for name in names:
+            folder = path_of[name]
+            held = committed.get(name)
+            value = hits.get(name) or read.get(folder)
             if isinstance(value, FileProblem):
                 problems.append(value)
                 continue
             if value is None:  # read here: its timeline is at hand
                 try:
-                    item = self.load(folder, committed)
+                    item = self.load(folder, held_of[name], work=plan[name], blobs=blobs)
                 except BadFileError as exc:
                     problems.append(FileProblem(exc.path, exc.problem))
                     continue
                 value = _cache_value(item)
-            else:  # the timeline stays on disk till asked for
+            else:  # the timeline stays in the object store till asked for
                 state, item_problems = value
-                state.timeline = LazyTimeline(self, folder, committed)
+                state.timeline = LazyTimeline(self, folder, held_of.get(name, {}))
                 item = LoadedIncident(state, folder, list(item_problems))
-            if name in keys:
-                fresh[name] = (keys[name], value)
+            # only what HEAD holds, with nothing else in the work tree, is cached
+            clean = held is not None and not any(p.warning for p in value[1])
+            clean = clean and (name not in plan or plan[name] < 2)
+            clean = clean and not item.uncommitted
+            if clean:
+                fresh[name] = (held[1], mtimes[name], value)
+            elif name in cached_folders and held is not None and cached_folders[name][0] == held[1]:
+                fresh[name] = (*cached_folders[name][:2], cached_folders[name][2])
             loaded.append(item)
             problems.extend(item.problems)
-        if (
-            probe is not None
-            and use_cache
-            and (
-                fresh.keys() != cached.keys()
-                or any(cached[name][0] != entry[0] for name, entry in fresh.items())
-            )
+        if use_cache and (
+            fresh.keys() != cached_folders.keys()
+            or any(cached_folders[n][:2] != e[:2] for n, e in fresh.items())
+            or known_years.keys() != self.year_trees.keys()
+            or any(known_years[y][0] != t[0] for y, t in self.year_trees.items())
         ):
-            cache.write(fresh)
+            cache.write({"years": self.year_trees, "folders": fresh})
+            cache.write_ids(
+                {n: (e[0], e[2][0].human_id, tuple(e[2][0].aliases)) for n, e in fresh.items()}
+            )
         return loaded, problems
 
     def _bare_load(
-        self, folder: str, committed: Committed | None = None
+        self,
+        folder: str,
+        committed: Committed | None = None,
+        work: int = 2,
+        blobs: dict[str, bytes] | None = None,
     ) -> tuple[IncidentState, tuple[FileProblem, ...]] | FileProblem:
         """What the cache keeps of one incident, or why it cannot be loaded."""
         try:
-            return _cache_value(self.load(folder, {} if committed is None else committed))
+            return _cache_value(self.load(folder, committed, work=work, blobs=blobs))
         except BadFileError as exc:
             return FileProblem(exc.path, exc.problem)
 
     def _read_in_parallel(
-        self, folders: list[str], committed: dict[str, Committed] | None = None
+        self,
+        folders: list[str],
+        committed: dict[str, Committed] | None = None,
+        work: dict[str, int] | None = None,
     ) -> dict[str, Any]:
-        """folder -> `_bare_load(folder)`, read by forked workers, one per core (reading
-        and validating 180,000 event files is CPU-bound). Empty where that is unsafe or
-        pointless: no fork (not Linux), one core, or threads running (`watch`)."""
+        """folder -> `_bare_load(folder)`, read by forked workers, one per core (parsing
+        and validating 180,000 events is CPU-bound), each with its own
+        `git cat-file --batch`. Empty where that is unsafe or pointless: no fork (not
+        Linux), one core, or threads running (`watch`)."""
         import threading
 
         cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else 1
@@ -584,9 +769,13 @@ class IncidentRepo:
         from concurrent.futures.process import BrokenProcessPool
 
         workers = min(cores, MAX_WORKERS)
-        held = committed or {}
-        jobs = [(folder, held.get(folder, {})) for folder in folders]
-        chunks = [jobs[i :: workers * 4] for i in range(workers * 4)]
+        if committed is None:
+            listing = self.committed_listing([self.rel(f) for f in folders])
+            committed = {f: listing[self.rel(f)] for f in folders}
+        modes = work or {}
+        jobs = [(f, committed.get(f) or {}, modes.get(f, 2)) for f in folders]
+        chunks = [jobs[i :: workers * 2] for i in range(workers * 2)]
+        self.objects.close()  # a child must not share this command's cat-file pipes
         sys.stdout.flush()  # nothing buffered may be written twice
         sys.stderr.flush()
         try:
