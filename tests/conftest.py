@@ -216,3 +216,35 @@ def repo(tmp_path) -> Path:
 @pytest.fixture
 def cli(repo) -> Cli:
     return Cli(repo)
+
+
+def example(tmp_path: Path, name: str) -> Cli:
+    """A repo made by `init --example NAME` ("waooaw", "white-room") in tmp_path/NAME."""
+    path = tmp_path / name
+    assert run_cli("init", "--example", name, str(path)).code == 0
+    return Cli(path)
+
+
+@pytest.fixture
+def waooaw(tmp_path) -> Cli:
+    return example(tmp_path, "waooaw")
+
+
+@pytest.fixture
+def white_room(tmp_path) -> Cli:
+    return example(tmp_path, "white-room")
+
+
+def add_config(cli: Cli, toml: str) -> None:
+    """Append TOML (a table for a destination, say) to the repo's incidentctl.toml."""
+    path = cli.repo / "incidentctl.toml"
+    path.write_text(path.read_text() + toml)
+
+
+@pytest.fixture
+def no_proxy(monkeypatch):
+    """HTTP to the fake servers on 127.0.0.1 goes direct, whatever proxy the machine
+    sets. Use it with `pytestmark = pytest.mark.usefixtures("no_proxy")`."""
+    for name in ("http_proxy", "https_proxy", "HTTP_PROXY", "HTTPS_PROXY", "all_proxy"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("no_proxy", "127.0.0.1,localhost")

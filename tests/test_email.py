@@ -10,7 +10,7 @@ import time
 
 import pytest
 
-from conftest import BIN, Cli, run_cli
+from conftest import BIN, Cli, add_config
 from servers.httpbase import free_port
 from servers.smtp import SmtpServer
 
@@ -24,22 +24,13 @@ def smtp():
         yield server
 
 
-def configure(cli: Cli, port: int, timeout: str = "2s") -> None:
-    path = cli.repo / "incidentctl.toml"
-    path.write_text(
-        path.read_text()
-        + f'\n[email]\nsmtp_host = "127.0.0.1"\nsmtp_port = {port}\nstarttls = false\n'
-        + 'from = "WAOOAW Status <status@waooaw.example>"\nto = ["customers@waooaw.example"]\n'
-        + f'bcc = ["list@waooaw.example"]\ntimeout = "{timeout}"\n'
-    )
+CONFIG = 'bcc = ["list@waooaw.example"]\ntimeout = "2s"\n'  # after smtp.config()'s lines
 
 
 @pytest.fixture
-def team(tmp_path, smtp) -> Cli:
-    path = tmp_path / "waooaw"
-    assert run_cli("init", str(path), "--example", "waooaw").code == 0
-    cli = Cli(path)
-    configure(cli, smtp.port)
+def team(waooaw, smtp) -> Cli:
+    cli = waooaw
+    add_config(cli, smtp.config(CONFIG))
     cli("declare", "Scheduler not executing goals", "-s", "P1", "--ic", "@sarah-sre",
         "--impact", "All customers", env=NOW)  # fmt: skip
     return cli
@@ -101,7 +92,7 @@ def test_a_refused_connection_is_queued_and_sent_once_the_server_is_back(team, s
     first = send(team, ok=False)
     assert first.code == 4 and "cannot reach" in first.err
     path.write_text(path.read_text().rsplit("\n[email]", 1)[0])
-    configure(team, smtp.port)
+    add_config(team, smtp.config(CONFIG))
     team("outbox", "flush")
     assert len(smtp.messages) == 1 and outbox(team) == []
 

@@ -12,9 +12,11 @@ import time
 
 import pytest
 
-from conftest import BIN, Cli, run_cli
+from conftest import BIN, Cli, add_config
 from servers.httpbase import Fault
 from servers.pagerduty import PagerDutyServer
+
+pytestmark = pytest.mark.usefixtures("no_proxy")
 
 NOW = {"INCIDENTCTL_NOW": "2026-02-12T14:23:00Z"}
 SRE_KEY = "R0UTINGKEYSRE0000000000000000000"
@@ -23,37 +25,16 @@ KEYS = {"PD_SRE_KEY": SRE_KEY, "PD_KEY": BACKEND_KEY}
 INC = "INC-2026-02-12-001"
 
 
-@pytest.fixture(autouse=True)
-def no_proxy(monkeypatch):
-    for name in ("http_proxy", "https_proxy", "HTTP_PROXY", "HTTPS_PROXY", "all_proxy"):
-        monkeypatch.delenv(name, raising=False)
-    monkeypatch.setenv("no_proxy", "127.0.0.1,localhost")
-
-
 @pytest.fixture
 def pd():
     with PagerDutyServer() as server:
         yield server
 
 
-def configure(cli: Cli, events_url: str, extra: str = "", timeout: str = "2s") -> None:
-    path = cli.repo / "incidentctl.toml"
-    path.write_text(
-        path.read_text()
-        + f'\n[pagerduty]\nevents_url = "{events_url}"\nrouting_key_env = "PD_KEY"\n'
-        + f'timeout = "{timeout}"\n'
-        + '[pagerduty.targets."On-call SRE"]\nrouting_key_env = "PD_SRE_KEY"\n'
-        + extra
-    )
-
-
 @pytest.fixture
-def team(tmp_path, pd) -> Cli:
-    path = tmp_path / "waooaw"
-    assert run_cli("init", str(path), "--example", "waooaw").code == 0
-    cli = Cli(path)
-    configure(cli, pd.events_url)
-    return cli
+def team(waooaw, pd) -> Cli:
+    add_config(waooaw, pd.config())
+    return waooaw
 
 
 def declare(cli: Cli, *extra: str, severity: str = "P1", env=None, ok=True):

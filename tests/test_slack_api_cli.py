@@ -13,21 +13,16 @@ import time
 
 import pytest
 
-from conftest import BIN, Cli, run_cli
+from conftest import BIN, Cli, add_config
 from servers.httpbase import Fault
 from servers.slack import SlackServer
+
+pytestmark = pytest.mark.usefixtures("no_proxy")
 
 NOW = {"INCIDENTCTL_NOW": "2026-02-12T14:23:00Z"}
 TOKEN = "xoxb-test-token"
 KEYS = {"BOT_TOKEN": TOKEN}
 INC = "INC-2026-02-12-001"
-
-
-@pytest.fixture(autouse=True)
-def no_proxy(monkeypatch):
-    for name in ("http_proxy", "https_proxy", "HTTP_PROXY", "HTTPS_PROXY", "all_proxy"):
-        monkeypatch.delenv(name, raising=False)
-    monkeypatch.setenv("no_proxy", "127.0.0.1,localhost")
 
 
 @pytest.fixture
@@ -37,17 +32,9 @@ def slack():
 
 
 @pytest.fixture
-def team(tmp_path, slack) -> Cli:
-    path = tmp_path / "waooaw"
-    assert run_cli("init", str(path), "--example", "waooaw").code == 0
-    cli = Cli(path)
-    config = cli.repo / "incidentctl.toml"
-    config.write_text(
-        config.read_text()
-        + f'\n[slack]\napi_url = "{slack.api_url}"\ntoken_env = "BOT_TOKEN"\n'
-        + 'channel = "#incidents"\ntimeout = "1s"\n'
-    )
-    return cli
+def team(waooaw, slack) -> Cli:
+    add_config(waooaw, slack.config(timeout="1s"))
+    return waooaw
 
 
 def declare(cli: Cli, *extra: str, env=None, ok=True):

@@ -12,21 +12,16 @@ import time
 
 import pytest
 
-from conftest import BIN, Cli, run_cli
+from conftest import BIN, Cli, add_config
 from servers.httpbase import Fault
 from servers.statuspage import StatuspageServer
+
+pytestmark = pytest.mark.usefixtures("no_proxy")
 
 NOW = {"INCIDENTCTL_NOW": "2026-02-12T14:23:00Z"}
 KEY = "sp-test-key"
 KEYS = {"SP_KEY": KEY}
 INC = "INC-2026-02-12-001"
-
-
-@pytest.fixture(autouse=True)
-def no_proxy(monkeypatch):
-    for name in ("http_proxy", "https_proxy", "HTTP_PROXY", "HTTPS_PROXY", "all_proxy"):
-        monkeypatch.delenv(name, raising=False)
-    monkeypatch.setenv("no_proxy", "127.0.0.1,localhost")
 
 
 @pytest.fixture
@@ -35,24 +30,10 @@ def sp():
         yield server
 
 
-def configure(
-    cli: Cli, sp: StatuspageServer, components: str = 'scheduler = "cmp0api00001"'
-) -> None:
-    path = cli.repo / "incidentctl.toml"
-    path.write_text(
-        path.read_text()
-        + f'\n[statuspage]\napi_url = "{sp.api_url}"\npage_id = "{sp.page_id}"\n'
-        + 'api_key_env = "SP_KEY"\ntimeout = "1s"\n'
-        + f"[statuspage.components]\n{components}\n"
-    )
-
-
 @pytest.fixture
-def team(tmp_path, sp) -> Cli:
-    path = tmp_path / "waooaw"
-    assert run_cli("init", str(path), "--example", "waooaw").code == 0
-    cli = Cli(path)
-    configure(cli, sp)
+def team(waooaw, sp) -> Cli:
+    cli = waooaw
+    add_config(cli, sp.config(timeout="1s"))
     cli("declare", "Scheduler not executing goals", "-s", "P1", "--ic", "@sarah-sre",
         "--impact", "All customers", "--service", "scheduler", env=NOW)  # fmt: skip
     return cli
@@ -100,11 +81,9 @@ def owed(cli: Cli) -> list[str]:
     return [o["kind"] for i in status["incidents"] for o in i["obligations"]]
 
 
-def test_an_unknown_component_is_exit_2_named_and_nothing_is_recorded_or_sent(tmp_path, sp):
-    path = tmp_path / "waooaw"
-    assert run_cli("init", str(path), "--example", "waooaw").code == 0
-    cli = Cli(path)
-    configure(cli, sp, components='web = "cmp0web00002"')
+def test_an_unknown_component_is_exit_2_named_and_nothing_is_recorded_or_sent(waooaw, sp):
+    cli = waooaw
+    add_config(cli, sp.config(components='web = "cmp0web00002"', timeout="1s"))
     cli("declare", "Scheduler down", "-s", "P1", "--service", "scheduler", env=NOW)
     before = cli("show", INC, "--json").json()["timeline"]
     result = post(cli, ok=False)
