@@ -12,8 +12,11 @@ from __future__ import annotations
 import io
 import json
 import os
+import signal
 import subprocess
 import sys
+import time
+from collections.abc import Callable
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -248,3 +251,24 @@ def no_proxy(monkeypatch):
     for name in ("http_proxy", "https_proxy", "HTTP_PROXY", "HTTPS_PROXY", "all_proxy"):
         monkeypatch.delenv(name, raising=False)
     monkeypatch.setenv("no_proxy", "127.0.0.1,localhost")
+
+
+def kill_a_flush(cli: Cli, reached: Callable[[], bool], env: dict | None = None) -> None:
+    """Run `outbox flush` as a child process until `reached()` (the fake server holds
+    its request unanswered, say), then SIGKILL it mid-request."""
+    flusher = subprocess.Popen(
+        [str(BIN), "--repo", str(cli.repo), "outbox", "flush"],
+        env={**os.environ, **(env or {})},
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        deadline = time.monotonic() + 30
+        while not reached() and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert reached(), "the flush never reached the server"
+        flusher.send_signal(signal.SIGKILL)
+        flusher.wait(30)
+    finally:
+        if flusher.poll() is None:
+            flusher.kill()

@@ -3,14 +3,9 @@ taken at most once, and exactly once once the server recovers."""
 
 from __future__ import annotations
 
-import os
-import signal
-import subprocess
-import time
-
 import pytest
 
-from conftest import BIN, Cli, add_config
+from conftest import Cli, add_config, kill_a_flush
 from servers.httpbase import free_port
 from servers.smtp import SmtpServer
 
@@ -113,20 +108,7 @@ def test_no_reply_after_the_message_is_in_doubt_and_never_sent_again_on_its_own(
 def test_a_killed_flush_leaves_the_email_in_doubt(team, smtp):
     smtp.script = ["451 4.3.0 later", "silent"]
     send(team, ok=False)
-    flusher = subprocess.Popen(
-        [str(BIN), "--repo", str(team.repo), "outbox", "flush"],
-        env=dict(os.environ), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-    )  # fmt: skip
-    try:
-        deadline = time.monotonic() + 30
-        while len(smtp.attempts) < 2 and time.monotonic() < deadline:
-            time.sleep(0.05)
-        assert len(smtp.attempts) == 2
-        flusher.send_signal(signal.SIGKILL)
-        flusher.wait(30)
-    finally:
-        if flusher.poll() is None:
-            flusher.kill()
+    kill_a_flush(team, lambda: len(smtp.attempts) == 2)  # killed mid-request
     [entry] = outbox(team)
     assert entry["state"] == "in doubt"
     team("outbox", "flush", ok=False)

@@ -5,14 +5,11 @@ one state change per action), and exactly once once the server recovers."""
 from __future__ import annotations
 
 import json
-import os
-import signal
-import subprocess
 import time
 
 import pytest
 
-from conftest import BIN, Cli, add_config
+from conftest import Cli, add_config, kill_a_flush
 from servers.httpbase import Fault
 from servers.pagerduty import PagerDutyServer
 
@@ -158,21 +155,7 @@ def test_a_killed_flush_leaves_the_page_in_doubt_and_the_next_flush_delivers_it_
     pd.fail(Fault.answer(500))
     team("page", INC, env={**NOW, **KEYS}, ok=False)
     pd.fail(Fault.hang(apply=True))  # taken, never answered
-    env = {**os.environ, **KEYS}
-    flusher = subprocess.Popen(
-        [str(BIN), "--repo", str(team.repo), "outbox", "flush"],
-        env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-    )  # fmt: skip
-    try:
-        deadline = time.monotonic() + 30
-        while len(pd.log) < 2 and time.monotonic() < deadline:
-            time.sleep(0.05)
-        assert len(pd.log) == 2, "the flush never reached the server"
-        flusher.send_signal(signal.SIGKILL)  # killed mid-request
-        flusher.wait(30)
-    finally:
-        if flusher.poll() is None:
-            flusher.kill()
+    kill_a_flush(team, lambda: len(pd.log) == 2, env=KEYS)  # killed mid-request
     [entry] = outbox(team)
     assert entry["state"] == "in doubt"
     team("outbox", "flush", env=KEYS)

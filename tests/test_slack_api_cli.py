@@ -6,14 +6,9 @@ so the server shows each message at most once, exactly once after recovery."""
 
 from __future__ import annotations
 
-import os
-import signal
-import subprocess
-import time
-
 import pytest
 
-from conftest import BIN, Cli, add_config
+from conftest import Cli, add_config, kill_a_flush
 from servers.httpbase import Fault
 from servers.slack import SlackServer
 
@@ -164,20 +159,9 @@ def test_a_killed_flush_leaves_the_post_in_doubt_and_the_next_flush_posts_it_onc
     slack.fail(Fault.answer(500, {"ok": False, "error": "x"}, match=post))
     declare(team, ok=False)  # in doubt: a 5xx may have posted it (it did not)
     slack.fail(Fault.hang(apply=True, match=post))
-    flusher = subprocess.Popen(
-        [str(BIN), "--repo", str(team.repo), "outbox", "flush"],
-        env={**os.environ, **KEYS}, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-    )  # fmt: skip
-    try:
-        deadline = time.monotonic() + 30
-        while len(slack.requests(path="chat.postMessage")) < 2 and time.monotonic() < deadline:
-            time.sleep(0.05)
-        assert len(slack.requests(path="chat.postMessage")) == 2, "the flush never posted"
-        flusher.send_signal(signal.SIGKILL)
-        flusher.wait(30)
-    finally:
-        if flusher.poll() is None:
-            flusher.kill()
+    kill_a_flush(
+        team, lambda: len(slack.requests(path="chat.postMessage")) == 2, env=KEYS
+    )  # killed mid-request
     slack.release()
     assert [e["state"] for e in outbox(team)] == ["in doubt"]
     team("outbox", "flush", env=KEYS)  # the history shows it: recorded, not posted again

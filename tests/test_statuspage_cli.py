@@ -5,14 +5,11 @@ most once, exactly once after recovery."""
 
 from __future__ import annotations
 
-import os
-import signal
-import subprocess
 import time
 
 import pytest
 
-from conftest import BIN, Cli, add_config
+from conftest import Cli, add_config, kill_a_flush
 from servers.httpbase import Fault
 from servers.statuspage import StatuspageServer
 
@@ -162,20 +159,7 @@ def test_a_killed_flush_leaves_the_post_in_doubt_and_the_next_flush_posts_it_onc
     sp.fail(Fault.answer(500))
     post(team, ok=False)
     sp.fail(Fault.hang(apply=True))
-    flusher = subprocess.Popen(
-        [str(BIN), "--repo", str(team.repo), "outbox", "flush"],
-        env={**os.environ, **KEYS}, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-    )  # fmt: skip
-    try:
-        deadline = time.monotonic() + 30
-        while len(sp.log) < 2 and time.monotonic() < deadline:
-            time.sleep(0.05)
-        assert len(sp.log) == 2, "the flush never reached the server"
-        flusher.send_signal(signal.SIGKILL)
-        flusher.wait(30)
-    finally:
-        if flusher.poll() is None:
-            flusher.kill()
+    kill_a_flush(team, lambda: len(sp.log) == 2, env=KEYS)  # killed mid-request
     sp.release()
     [entry] = outbox(team)
     assert entry["state"] == "in doubt"
