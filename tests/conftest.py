@@ -12,8 +12,11 @@ from __future__ import annotations
 import io
 import json
 import os
+import signal
 import subprocess
 import sys
+import time
+from collections.abc import Callable
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -216,3 +219,56 @@ def repo(tmp_path) -> Path:
 @pytest.fixture
 def cli(repo) -> Cli:
     return Cli(repo)
+
+
+def example(tmp_path: Path, name: str) -> Cli:
+    """A repo made by `init --example NAME` ("waooaw", "white-room") in tmp_path/NAME."""
+    path = tmp_path / name
+    assert run_cli("init", "--example", name, str(path)).code == 0
+    return Cli(path)
+
+
+@pytest.fixture
+def waooaw(tmp_path) -> Cli:
+    return example(tmp_path, "waooaw")
+
+
+@pytest.fixture
+def white_room(tmp_path) -> Cli:
+    return example(tmp_path, "white-room")
+
+
+def add_config(cli: Cli, toml: str) -> None:
+    """Append TOML (a table for a destination, say) to the repo's incidentctl.toml."""
+    path = cli.repo / "incidentctl.toml"
+    path.write_text(path.read_text() + toml)
+
+
+@pytest.fixture
+def no_proxy(monkeypatch):
+    """HTTP to the fake servers on 127.0.0.1 goes direct, whatever proxy the machine
+    sets. Use it with `pytestmark = pytest.mark.usefixtures("no_proxy")`."""
+    for name in ("http_proxy", "https_proxy", "HTTP_PROXY", "HTTPS_PROXY", "all_proxy"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("no_proxy", "127.0.0.1,localhost")
+
+
+def kill_a_flush(cli: Cli, reached: Callable[[], bool], env: dict | None = None) -> None:
+    """Run `outbox flush` as a child process until `reached()` (the fake server holds
+    its request unanswered, say), then SIGKILL it mid-request."""
+    flusher = subprocess.Popen(
+        [str(BIN), "--repo", str(cli.repo), "outbox", "flush"],
+        env={**os.environ, **(env or {})},
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        deadline = time.monotonic() + 30
+        while not reached() and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert reached(), "the flush never reached the server"
+        flusher.send_signal(signal.SIGKILL)
+        flusher.wait(30)
+    finally:
+        if flusher.poll() is None:
+            flusher.kill()

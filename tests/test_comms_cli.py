@@ -18,7 +18,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import BIN, Cli, run_cli
+from conftest import BIN, Cli
 
 NOW = {"INCIDENTCTL_NOW": "2026-02-12T14:23:00Z"}
 LATER = {"INCIDENTCTL_NOW": "2026-02-12T14:45:00Z"}
@@ -28,13 +28,6 @@ NASTY = (
     "$(rm -rf ~) `id` & a = [b] # c \\ 🔥"
 )
 INC = "INC-2026-02-12-001"
-
-
-@pytest.fixture
-def waooaw(tmp_path) -> Cli:
-    path = tmp_path / "waooaw"
-    assert run_cli("init", str(path), "--example", "waooaw").code == 0
-    return Cli(path)
 
 
 def _declare(cli: Cli, *extra: str, title: str = "Scheduler not executing goals", env=None):

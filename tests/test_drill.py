@@ -14,26 +14,10 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
-from conftest import BIN, Cli, run_cli
+from conftest import BIN, example
 
 NOW = {"INCIDENTCTL_NOW": "2026-02-12T10:00:00Z"}
 BANNER = "🧪 DRILL: this is an exercise, not a real incident"
-
-
-def example(tmp_path, name: str) -> Cli:
-    path = tmp_path / name
-    assert run_cli("init", "--example", name, str(path)).code == 0
-    return Cli(path)
-
-
-@pytest.fixture
-def waooaw(tmp_path) -> Cli:
-    return example(tmp_path, "waooaw")
-
-
-@pytest.fixture
-def white_room(tmp_path) -> Cli:
-    return example(tmp_path, "white-room")
 
 
 class Hook:

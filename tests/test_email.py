@@ -3,14 +3,9 @@ taken at most once, and exactly once once the server recovers."""
 
 from __future__ import annotations
 
-import os
-import signal
-import subprocess
-import time
-
 import pytest
 
-from conftest import BIN, Cli, run_cli
+from conftest import Cli, add_config, kill_a_flush
 from servers.httpbase import free_port
 from servers.smtp import SmtpServer
 
@@ -24,22 +19,13 @@ def smtp():
         yield server
 
 
-def configure(cli: Cli, port: int, timeout: str = "2s") -> None:
-    path = cli.repo / "incidentctl.toml"
-    path.write_text(
-        path.read_text()
-        + f'\n[email]\nsmtp_host = "127.0.0.1"\nsmtp_port = {port}\nstarttls = false\n'
-        + 'from = "WAOOAW Status <status@waooaw.example>"\nto = ["customers@waooaw.example"]\n'
-        + f'bcc = ["list@waooaw.example"]\ntimeout = "{timeout}"\n'
-    )
+CONFIG = 'bcc = ["list@waooaw.example"]\ntimeout = "2s"\n'  # after smtp.config()'s lines
 
 
 @pytest.fixture
-def team(tmp_path, smtp) -> Cli:
-    path = tmp_path / "waooaw"
-    assert run_cli("init", str(path), "--example", "waooaw").code == 0
-    cli = Cli(path)
-    configure(cli, smtp.port)
+def team(waooaw, smtp) -> Cli:
+    cli = waooaw
+    add_config(cli, smtp.config(CONFIG))
     cli("declare", "Scheduler not executing goals", "-s", "P1", "--ic", "@sarah-sre",
         "--impact", "All customers", env=NOW)  # fmt: skip
     return cli
@@ -101,7 +87,7 @@ def test_a_refused_connection_is_queued_and_sent_once_the_server_is_back(team, s
     first = send(team, ok=False)
     assert first.code == 4 and "cannot reach" in first.err
     path.write_text(path.read_text().rsplit("\n[email]", 1)[0])
-    configure(team, smtp.port)
+    add_config(team, smtp.config(CONFIG))
     team("outbox", "flush")
     assert len(smtp.messages) == 1 and outbox(team) == []
 
@@ -122,20 +108,7 @@ def test_no_reply_after_the_message_is_in_doubt_and_never_sent_again_on_its_own(
 def test_a_killed_flush_leaves_the_email_in_doubt(team, smtp):
     smtp.script = ["451 4.3.0 later", "silent"]
     send(team, ok=False)
-    flusher = subprocess.Popen(
-        [str(BIN), "--repo", str(team.repo), "outbox", "flush"],
-        env=dict(os.environ), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-    )  # fmt: skip
-    try:
-        deadline = time.monotonic() + 30
-        while len(smtp.attempts) < 2 and time.monotonic() < deadline:
-            time.sleep(0.05)
-        assert len(smtp.attempts) == 2
-        flusher.send_signal(signal.SIGKILL)
-        flusher.wait(30)
-    finally:
-        if flusher.poll() is None:
-            flusher.kill()
+    kill_a_flush(team, lambda: len(smtp.attempts) == 2)  # killed mid-request
     [entry] = outbox(team)
     assert entry["state"] == "in doubt"
     team("outbox", "flush", ok=False)

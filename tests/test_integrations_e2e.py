@@ -11,11 +11,13 @@ import time
 
 import pytest
 
-from conftest import Cli, run_cli
+from conftest import add_config
 from servers.pagerduty import PagerDutyServer
 from servers.slack import SlackServer
 from servers.smtp import SmtpServer
 from servers.statuspage import StatuspageServer
+
+pytestmark = pytest.mark.usefixtures("no_proxy")
 
 NOW = {"INCIDENTCTL_NOW": "2026-02-12T14:23:00Z"}
 PD_KEY = "R0UTINGKEYBACKEND000000000000000"
@@ -25,13 +27,6 @@ BOT = "xoxb-test-token"
 KEYS = {"PD_KEY": PD_KEY, "PD_SRE_KEY": SRE_KEY, "SP_KEY": SP_KEY, "BOT_TOKEN": BOT}
 ENV = {**NOW, **KEYS}
 INC = "INC-2026-02-12-001"
-
-
-@pytest.fixture(autouse=True)
-def no_proxy(monkeypatch):
-    for name in ("http_proxy", "https_proxy", "HTTP_PROXY", "HTTPS_PROXY", "all_proxy"):
-        monkeypatch.delenv(name, raising=False)
-    monkeypatch.setenv("no_proxy", "127.0.0.1,localhost")
 
 
 @pytest.fixture
@@ -48,22 +43,10 @@ def servers():
             smtp.close()
 
 
-def test_a_full_incident_reaches_all_four_destinations_once_each(tmp_path, servers):
+def test_a_full_incident_reaches_all_four_destinations_once_each(waooaw, servers):
     pd, sp, slack, smtp = servers
-    path = tmp_path / "waooaw"
-    assert run_cli("init", str(path), "--example", "waooaw").code == 0
-    cli = Cli(path)
-    config = cli.repo / "incidentctl.toml"
-    config.write_text(
-        config.read_text()
-        + f'\n[pagerduty]\nevents_url = "{pd.events_url}"\nrouting_key_env = "PD_KEY"\ntimeout = "2s"\n'
-        + '[pagerduty.targets."On-call SRE"]\nrouting_key_env = "PD_SRE_KEY"\n'
-        + f'\n[statuspage]\napi_url = "{sp.api_url}"\npage_id = "{sp.page_id}"\napi_key_env = "SP_KEY"\n'
-        + '[statuspage.components]\nscheduler = "cmp0api00001"\n'
-        + f'\n[slack]\napi_url = "{slack.api_url}"\ntoken_env = "BOT_TOKEN"\nchannel = "#incidents"\n'
-        + f'\n[email]\nsmtp_host = "127.0.0.1"\nsmtp_port = {smtp.port}\nstarttls = false\n'
-        + 'from = "WAOOAW Status <status@waooaw.example>"\nto = ["customers@waooaw.example"]\n'
-    )
+    cli = waooaw
+    add_config(cli, pd.config() + sp.config() + slack.config() + smtp.config())
     assert "ok" in cli("integrations", "check", env=ENV).out
     assert slack.posts() == [] and sp.created() == [] and pd.alerts == {}  # the check sent nothing
 

@@ -5,16 +5,15 @@ one state change per action), and exactly once once the server recovers."""
 from __future__ import annotations
 
 import json
-import os
-import signal
-import subprocess
 import time
 
 import pytest
 
-from conftest import BIN, Cli, run_cli
+from conftest import Cli, add_config, kill_a_flush
 from servers.httpbase import Fault
 from servers.pagerduty import PagerDutyServer
+
+pytestmark = pytest.mark.usefixtures("no_proxy")
 
 NOW = {"INCIDENTCTL_NOW": "2026-02-12T14:23:00Z"}
 SRE_KEY = "R0UTINGKEYSRE0000000000000000000"
@@ -23,37 +22,16 @@ KEYS = {"PD_SRE_KEY": SRE_KEY, "PD_KEY": BACKEND_KEY}
 INC = "INC-2026-02-12-001"
 
 
-@pytest.fixture(autouse=True)
-def no_proxy(monkeypatch):
-    for name in ("http_proxy", "https_proxy", "HTTP_PROXY", "HTTPS_PROXY", "all_proxy"):
-        monkeypatch.delenv(name, raising=False)
-    monkeypatch.setenv("no_proxy", "127.0.0.1,localhost")
-
-
 @pytest.fixture
 def pd():
     with PagerDutyServer() as server:
         yield server
 
 
-def configure(cli: Cli, events_url: str, extra: str = "", timeout: str = "2s") -> None:
-    path = cli.repo / "incidentctl.toml"
-    path.write_text(
-        path.read_text()
-        + f'\n[pagerduty]\nevents_url = "{events_url}"\nrouting_key_env = "PD_KEY"\n'
-        + f'timeout = "{timeout}"\n'
-        + '[pagerduty.targets."On-call SRE"]\nrouting_key_env = "PD_SRE_KEY"\n'
-        + extra
-    )
-
-
 @pytest.fixture
-def team(tmp_path, pd) -> Cli:
-    path = tmp_path / "waooaw"
-    assert run_cli("init", str(path), "--example", "waooaw").code == 0
-    cli = Cli(path)
-    configure(cli, pd.events_url)
-    return cli
+def team(waooaw, pd) -> Cli:
+    add_config(waooaw, pd.config())
+    return waooaw
 
 
 def declare(cli: Cli, *extra: str, severity: str = "P1", env=None, ok=True):
@@ -177,21 +155,7 @@ def test_a_killed_flush_leaves_the_page_in_doubt_and_the_next_flush_delivers_it_
     pd.fail(Fault.answer(500))
     team("page", INC, env={**NOW, **KEYS}, ok=False)
     pd.fail(Fault.hang(apply=True))  # taken, never answered
-    env = {**os.environ, **KEYS}
-    flusher = subprocess.Popen(
-        [str(BIN), "--repo", str(team.repo), "outbox", "flush"],
-        env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-    )  # fmt: skip
-    try:
-        deadline = time.monotonic() + 30
-        while len(pd.log) < 2 and time.monotonic() < deadline:
-            time.sleep(0.05)
-        assert len(pd.log) == 2, "the flush never reached the server"
-        flusher.send_signal(signal.SIGKILL)  # killed mid-request
-        flusher.wait(30)
-    finally:
-        if flusher.poll() is None:
-            flusher.kill()
+    kill_a_flush(team, lambda: len(pd.log) == 2, env=KEYS)  # killed mid-request
     [entry] = outbox(team)
     assert entry["state"] == "in doubt"
     team("outbox", "flush", env=KEYS)

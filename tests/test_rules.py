@@ -11,7 +11,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from conftest import Cli, run_cli
+from conftest import Cli
 
 T0 = datetime(2026, 2, 12, 10, 0, tzinfo=UTC)  # a Thursday, inside business hours
 
@@ -22,22 +22,6 @@ def at(minutes: float) -> dict[str, str]:
 
 
 WEEK = 7 * 24 * 60
-
-
-def example(tmp_path, name: str) -> Cli:
-    path = tmp_path / name
-    assert run_cli("init", "--example", name, str(path)).code == 0
-    return Cli(path)
-
-
-@pytest.fixture
-def white_room(tmp_path) -> Cli:
-    return example(tmp_path, "white-room")
-
-
-@pytest.fixture
-def waooaw(tmp_path) -> Cli:
-    return example(tmp_path, "waooaw")
 
 
 def owed(cli: Cli, minutes: float, inc: str) -> dict[str, dict]:

@@ -26,15 +26,10 @@ from incidentctl.store.config import load_config_data
 from servers.httpbase import Fault
 from servers.slack import SlackServer
 
+pytestmark = pytest.mark.usefixtures("no_proxy")
+
 TOKEN = "xoxb-test-token"
 NOW = datetime(2026, 2, 12, 14, 0, tzinfo=UTC)
-
-
-@pytest.fixture(autouse=True)
-def no_proxy(monkeypatch):
-    for name in ("http_proxy", "https_proxy", "HTTP_PROXY", "HTTPS_PROXY", "all_proxy"):
-        monkeypatch.delenv(name, raising=False)
-    monkeypatch.setenv("no_proxy", "127.0.0.1,localhost")
 
 
 @pytest.fixture

@@ -6,28 +6,18 @@ so the server shows each message at most once, exactly once after recovery."""
 
 from __future__ import annotations
 
-import os
-import signal
-import subprocess
-import time
-
 import pytest
 
-from conftest import BIN, Cli, run_cli
+from conftest import Cli, add_config, kill_a_flush
 from servers.httpbase import Fault
 from servers.slack import SlackServer
+
+pytestmark = pytest.mark.usefixtures("no_proxy")
 
 NOW = {"INCIDENTCTL_NOW": "2026-02-12T14:23:00Z"}
 TOKEN = "xoxb-test-token"
 KEYS = {"BOT_TOKEN": TOKEN}
 INC = "INC-2026-02-12-001"
-
-
-@pytest.fixture(autouse=True)
-def no_proxy(monkeypatch):
-    for name in ("http_proxy", "https_proxy", "HTTP_PROXY", "HTTPS_PROXY", "all_proxy"):
-        monkeypatch.delenv(name, raising=False)
-    monkeypatch.setenv("no_proxy", "127.0.0.1,localhost")
 
 
 @pytest.fixture
@@ -37,17 +27,9 @@ def slack():
 
 
 @pytest.fixture
-def team(tmp_path, slack) -> Cli:
-    path = tmp_path / "waooaw"
-    assert run_cli("init", str(path), "--example", "waooaw").code == 0
-    cli = Cli(path)
-    config = cli.repo / "incidentctl.toml"
-    config.write_text(
-        config.read_text()
-        + f'\n[slack]\napi_url = "{slack.api_url}"\ntoken_env = "BOT_TOKEN"\n'
-        + 'channel = "#incidents"\ntimeout = "1s"\n'
-    )
-    return cli
+def team(waooaw, slack) -> Cli:
+    add_config(waooaw, slack.config(timeout="1s"))
+    return waooaw
 
 
 def declare(cli: Cli, *extra: str, env=None, ok=True):
@@ -177,20 +159,9 @@ def test_a_killed_flush_leaves_the_post_in_doubt_and_the_next_flush_posts_it_onc
     slack.fail(Fault.answer(500, {"ok": False, "error": "x"}, match=post))
     declare(team, ok=False)  # in doubt: a 5xx may have posted it (it did not)
     slack.fail(Fault.hang(apply=True, match=post))
-    flusher = subprocess.Popen(
-        [str(BIN), "--repo", str(team.repo), "outbox", "flush"],
-        env={**os.environ, **KEYS}, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-    )  # fmt: skip
-    try:
-        deadline = time.monotonic() + 30
-        while len(slack.requests(path="chat.postMessage")) < 2 and time.monotonic() < deadline:
-            time.sleep(0.05)
-        assert len(slack.requests(path="chat.postMessage")) == 2, "the flush never posted"
-        flusher.send_signal(signal.SIGKILL)
-        flusher.wait(30)
-    finally:
-        if flusher.poll() is None:
-            flusher.kill()
+    kill_a_flush(
+        team, lambda: len(slack.requests(path="chat.postMessage")) == 2, env=KEYS
+    )  # killed mid-request
     slack.release()
     assert [e["state"] for e in outbox(team)] == ["in doubt"]
     team("outbox", "flush", env=KEYS)  # the history shows it: recorded, not posted again

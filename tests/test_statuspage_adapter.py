@@ -24,15 +24,10 @@ from incidentctl.domain.integrations import parse_section
 from servers.httpbase import Fault
 from servers.statuspage import StatuspageServer
 
+pytestmark = pytest.mark.usefixtures("no_proxy")
+
 KEY = "sp-test-key"
 NOW = datetime(2026, 2, 12, 14, 0, tzinfo=UTC)
-
-
-@pytest.fixture(autouse=True)
-def no_proxy(monkeypatch):
-    for name in ("http_proxy", "https_proxy", "HTTP_PROXY", "HTTPS_PROXY", "all_proxy"):
-        monkeypatch.delenv(name, raising=False)
-    monkeypatch.setenv("no_proxy", "127.0.0.1,localhost")
 
 
 @pytest.fixture

@@ -5,28 +5,20 @@ most once, exactly once after recovery."""
 
 from __future__ import annotations
 
-import os
-import signal
-import subprocess
 import time
 
 import pytest
 
-from conftest import BIN, Cli, run_cli
+from conftest import Cli, add_config, kill_a_flush
 from servers.httpbase import Fault
 from servers.statuspage import StatuspageServer
+
+pytestmark = pytest.mark.usefixtures("no_proxy")
 
 NOW = {"INCIDENTCTL_NOW": "2026-02-12T14:23:00Z"}
 KEY = "sp-test-key"
 KEYS = {"SP_KEY": KEY}
 INC = "INC-2026-02-12-001"
-
-
-@pytest.fixture(autouse=True)
-def no_proxy(monkeypatch):
-    for name in ("http_proxy", "https_proxy", "HTTP_PROXY", "HTTPS_PROXY", "all_proxy"):
-        monkeypatch.delenv(name, raising=False)
-    monkeypatch.setenv("no_proxy", "127.0.0.1,localhost")
 
 
 @pytest.fixture
@@ -35,24 +27,10 @@ def sp():
         yield server
 
 
-def configure(
-    cli: Cli, sp: StatuspageServer, components: str = 'scheduler = "cmp0api00001"'
-) -> None:
-    path = cli.repo / "incidentctl.toml"
-    path.write_text(
-        path.read_text()
-        + f'\n[statuspage]\napi_url = "{sp.api_url}"\npage_id = "{sp.page_id}"\n'
-        + 'api_key_env = "SP_KEY"\ntimeout = "1s"\n'
-        + f"[statuspage.components]\n{components}\n"
-    )
-
-
 @pytest.fixture
-def team(tmp_path, sp) -> Cli:
-    path = tmp_path / "waooaw"
-    assert run_cli("init", str(path), "--example", "waooaw").code == 0
-    cli = Cli(path)
-    configure(cli, sp)
+def team(waooaw, sp) -> Cli:
+    cli = waooaw
+    add_config(cli, sp.config(timeout="1s"))
     cli("declare", "Scheduler not executing goals", "-s", "P1", "--ic", "@sarah-sre",
         "--impact", "All customers", "--service", "scheduler", env=NOW)  # fmt: skip
     return cli
@@ -100,11 +78,9 @@ def owed(cli: Cli) -> list[str]:
     return [o["kind"] for i in status["incidents"] for o in i["obligations"]]
 
 
-def test_an_unknown_component_is_exit_2_named_and_nothing_is_recorded_or_sent(tmp_path, sp):
-    path = tmp_path / "waooaw"
-    assert run_cli("init", str(path), "--example", "waooaw").code == 0
-    cli = Cli(path)
-    configure(cli, sp, components='web = "cmp0web00002"')
+def test_an_unknown_component_is_exit_2_named_and_nothing_is_recorded_or_sent(waooaw, sp):
+    cli = waooaw
+    add_config(cli, sp.config(components='web = "cmp0web00002"', timeout="1s"))
     cli("declare", "Scheduler down", "-s", "P1", "--service", "scheduler", env=NOW)
     before = cli("show", INC, "--json").json()["timeline"]
     result = post(cli, ok=False)
@@ -183,20 +159,7 @@ def test_a_killed_flush_leaves_the_post_in_doubt_and_the_next_flush_posts_it_onc
     sp.fail(Fault.answer(500))
     post(team, ok=False)
     sp.fail(Fault.hang(apply=True))
-    flusher = subprocess.Popen(
-        [str(BIN), "--repo", str(team.repo), "outbox", "flush"],
-        env={**os.environ, **KEYS}, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-    )  # fmt: skip
-    try:
-        deadline = time.monotonic() + 30
-        while len(sp.log) < 2 and time.monotonic() < deadline:
-            time.sleep(0.05)
-        assert len(sp.log) == 2, "the flush never reached the server"
-        flusher.send_signal(signal.SIGKILL)
-        flusher.wait(30)
-    finally:
-        if flusher.poll() is None:
-            flusher.kill()
+    kill_a_flush(team, lambda: len(sp.log) == 2, env=KEYS)  # killed mid-request
     sp.release()
     [entry] = outbox(team)
     assert entry["state"] == "in doubt"

@@ -11,6 +11,8 @@ import pytest
 
 from incidentctl.adapters.webhook import PostFailed, PostInDoubt, post_json
 
+pytestmark = pytest.mark.usefixtures("no_proxy")
+
 
 class RawServer:
     """Accepts one connection, reads the whole request, then does `then`: answer with
@@ -72,13 +74,6 @@ def server():
     yield make
     for s in made:
         s.close()
-
-
-@pytest.fixture(autouse=True)
-def no_proxy(monkeypatch):
-    for name in ("http_proxy", "https_proxy", "HTTP_PROXY", "HTTPS_PROXY", "all_proxy"):
-        monkeypatch.delenv(name, raising=False)
-    monkeypatch.setenv("no_proxy", "127.0.0.1,localhost")
 
 
 def test_a_2xx_is_delivered_with_the_json_body(server):

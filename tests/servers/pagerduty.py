@@ -34,6 +34,15 @@ class PagerDutyServer(FakeHTTPServer):
     def events_url(self) -> str:
         return self.base + "/v2/enqueue"
 
+    def config(self, timeout: str = "2s") -> str:
+        """The [pagerduty] table of an incidentctl.toml that pages here: the default
+        routing key in $PD_KEY, the "On-call SRE" target's in $PD_SRE_KEY."""
+        return (
+            f'\n[pagerduty]\nevents_url = "{self.events_url}"\nrouting_key_env = "PD_KEY"\n'
+            + f'timeout = "{timeout}"\n'
+            + '[pagerduty.targets."On-call SRE"]\nrouting_key_env = "PD_SRE_KEY"\n'
+        )
+
     def events(self) -> list[dict[str, Any]]:
         """The body of every event read, in order (whatever became of it)."""
         return [r.json for r in self.requests("POST", "/v2/enqueue")]

@@ -58,6 +58,15 @@ class SlackServer(FakeHTTPServer):
     def api_url(self) -> str:
         return f"{self.base}/api"
 
+    def config(self, timeout: str = "") -> str:
+        """The [slack] table of an incidentctl.toml that posts here, the token in
+        $BOT_TOKEN (a timeout line when one is given)."""
+        return (
+            f'\n[slack]\napi_url = "{self.api_url}"\ntoken_env = "BOT_TOKEN"\n'
+            + 'channel = "#incidents"\n'
+            + (f'timeout = "{timeout}"\n' if timeout else "")
+        )
+
     # -- what the tests look at ----------------------------------------------------------
 
     def channel_id(self, name: str) -> str:

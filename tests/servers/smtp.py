@@ -55,6 +55,15 @@ class SmtpServer:
     def close(self) -> None:
         self.controller.stop()
 
+    def config(self, extra: str = "") -> str:
+        """The [email] table of an incidentctl.toml that sends here (plain SMTP), from
+        and to WAOOAW's addresses, then `extra` lines."""
+        return (
+            f'\n[email]\nsmtp_host = "127.0.0.1"\nsmtp_port = {self.port}\nstarttls = false\n'
+            + 'from = "WAOOAW Status <status@waooaw.example>"\nto = ["customers@waooaw.example"]\n'
+            + extra
+        )
+
     def __enter__(self) -> SmtpServer:
         return self
 

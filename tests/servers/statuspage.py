@@ -75,6 +75,16 @@ class StatuspageServer(FakeHTTPServer):
     def api_url(self) -> str:
         return f"{self.base}/v1"
 
+    def config(self, components: str = 'scheduler = "cmp0api00001"', timeout: str = "") -> str:
+        """The [statuspage] table of an incidentctl.toml that posts to this page, the key
+        in $SP_KEY, with its [statuspage.components] (a timeout line when one is given)."""
+        return (
+            f'\n[statuspage]\napi_url = "{self.api_url}"\npage_id = "{self.page_id}"\n'
+            + 'api_key_env = "SP_KEY"\n'
+            + (f'timeout = "{timeout}"\n' if timeout else "")
+            + f"[statuspage.components]\n{components}\n"
+        )
+
     # -- what the tests look at ----------------------------------------------------------
 
     def created(self) -> list[str]:

@@ -25,7 +25,7 @@ from incidentctl.cli.common import (
 )
 
 if TYPE_CHECKING:
-    pass
+    from incidentctl.services.integrations import Sent
 
 StageOpt = Annotated[
     str | None,
@@ -156,7 +156,6 @@ def render(
 
 def _post_statuspage(ws, template, incident, fmt, stage, overrides, by, dry_run, as_json) -> None:
     """render statuspage INC --post with a [statuspage] table: post it to the status page."""
-    from incidentctl.cli import report
     from incidentctl.services.comms import render_message
     from incidentctl.services.destinations import settings_for
     from incidentctl.services.posting import post_statuspage
@@ -166,34 +165,33 @@ def _post_statuspage(ws, template, incident, fmt, stage, overrides, by, dry_run,
         ws, template, incident, fmt=fmt or "text", stage=stage, overrides=overrides
     )
     sent = post_statuspage(ws, rendered, by=by, dry_run=dry_run)
-    for text in sent.dry_run:
-        terminal.out(text)
-    if dry_run:
-        terminal.talk("dry run: nothing was sent or recorded")
-    if as_json:
-        terminal.out_json([d.to_dict() for d in sent.deliveries])
-    for d in sent.deliveries:
-        if d.outcome == "sent":
-            terminal.talk(f"Statuspage: {d.summary}")
-            if d.recorded is not None:
-                report.recorded(d.recorded, False)
-    report.finish(sent)
+    show_sent(sent, "Statuspage: {}", dry_run=dry_run, as_json=as_json)
 
 
 def _send_email(ws, rendered, to: list[str], by: str | None, dry_run: bool, as_json: bool) -> None:
-    from incidentctl.cli import report
     from incidentctl.services.integrations import send_email
 
     sent = send_email(ws, rendered, to=to, by=by, dry_run=dry_run)
+    show_sent(sent, "emailed {}", dry_run=dry_run, as_json=as_json)
+
+
+def show_sent(sent: Sent, said: str, *, dry_run: bool, as_json: bool, spaced: bool = False) -> None:
+    """What a delivering command did (page, --post, email): the --dry-run requests
+    (`spaced`: a blank line after each), the deliveries as JSON, a line per delivery
+    sent (`said` with its summary in the {}) and what it recorded; then the exit."""
+    from incidentctl.cli import report
+
     for text in sent.dry_run:
         terminal.out(text)
+        if spaced:
+            terminal.out("")
     if dry_run:
         terminal.talk("dry run: nothing was sent or recorded")
     if as_json:
         terminal.out_json([d.to_dict() for d in sent.deliveries])
     for d in sent.deliveries:
         if d.outcome == "sent":
-            terminal.talk(f"emailed {d.summary}")
+            terminal.talk(said.format(d.summary))
             if d.recorded is not None:
                 report.recorded(d.recorded, False)
     report.finish(sent)

@@ -379,23 +379,11 @@ def page(
 
     Not delivered, a page stays in the outbox and the command exits 4; the dedup key
     (the incident and the target) makes a retry one alert, never two."""
-    from incidentctl.cli import report, terminal
+    from incidentctl.cli.comms import show_sent
     from incidentctl.services.integrations import page as run
 
     sent = run(workspace(ctx), incident, targets or [], message=message, by=by, dry_run=dry_run)
-    for text in sent.dry_run:
-        terminal.out(text)
-        terminal.out("")
-    if as_json:
-        terminal.out_json([d.to_dict() for d in sent.deliveries])
-    for d in sent.deliveries:
-        if d.outcome == "sent":
-            terminal.talk(f"PagerDuty: {d.summary} delivered")
-            if d.recorded is not None:
-                report.recorded(d.recorded, False)
-    if dry_run:
-        terminal.talk("dry run: nothing was sent or recorded")
-    report.finish(sent)
+    show_sent(sent, "PagerDuty: {} delivered", dry_run=dry_run, as_json=as_json, spaced=True)
 
 
 def register(app: typer.Typer) -> None:

@@ -42,12 +42,22 @@ LABELS = {
 }
 
 
-def _judge(due: datetime, done: datetime | None, now: datetime, closed: bool) -> bool | None:
+def _judged(
+    kind: str,
+    label: str,
+    due: datetime,
+    done: datetime | None,
+    now: datetime,
+    closed: bool,
+    who: str = "",
+) -> RuleCheck:
+    """An obligation met when done by its deadline, missed once the deadline (or the
+    incident) has passed without it, else pending."""
     if done is not None:
-        return done <= due
-    if closed or now > due:
-        return False
-    return None
+        met: bool | None = done <= due
+    else:
+        met = False if closed or now > due else None
+    return RuleCheck(kind, label, due, met, who=who, met_at=done)
 
 
 def outcomes(state: IncidentState, config: Config, now: datetime) -> list[RuleCheck]:
@@ -58,15 +68,7 @@ def outcomes(state: IncidentState, config: Config, now: datetime) -> list[RuleCh
     closed = not state.is_open
     if p.ack_within is not None:
         due = max(d.later(state.declared_at, p.ack_within), d.since)
-        out.append(
-            RuleCheck(
-                "acknowledge",
-                "Acknowledge",
-                due,
-                _judge(due, state.acknowledged_at, now, closed),
-                met_at=state.acknowledged_at,
-            )
-        )
+        out.append(_judged("acknowledge", "Acknowledge", due, state.acknowledged_at, now, closed))
     customer = []
     if "statuspage" in p.customer_comms_via:
         customer += communications(state, STATUS_PAGE_PREFIX)
@@ -80,66 +82,25 @@ def outcomes(state: IncidentState, config: Config, now: datetime) -> list[RuleCh
         if p.customer_comms_above is not None and state.customers_affected_at:
             due = max(due, state.customers_affected_at)
         first = min(customer) if customer else None
-        out.append(
-            RuleCheck(
-                "customer_comms",
-                "Customer communication",
-                due,
-                _judge(due, first, now, closed),
-                met_at=first,
-            )
-        )
+        out.append(_judged("customer_comms", "Customer communication", due, first, now, closed))
     if p.customer_email and p.customer_email_within is not None:
         due = d.from_declaration(p.customer_email_within)
         emails = communications(state, EMAIL_PREFIX)
         first = min(emails) if emails else None
-        out.append(
-            RuleCheck(
-                "customer_email",
-                "Customer email",
-                due,
-                _judge(due, first, now, closed),
-                met_at=first,
-            )
-        )
+        out.append(_judged("customer_email", "Customer email", due, first, now, closed))
     told = {stakeholder_key(who): at for who, at in state.notified.items()}
     for rule in notify_rules(state, config):
         due = d.from_declaration(rule.after)
         if closed and state.resolved_at is not None and state.resolved_at < due:
             continue  # resolved before the notification fell due: it never did
         done = told.get(stakeholder_key(rule.who))
-        out.append(
-            RuleCheck(
-                "notify",
-                f"Notify {rule.who}",
-                due,
-                _judge(due, done, now, closed),
-                who=rule.who,
-                met_at=done,
-            )
-        )
+        out.append(_judged("notify", f"Notify {rule.who}", due, done, now, closed, who=rule.who))
     if p.resolve_within is not None:
         due = d.from_declaration(p.resolve_within)
-        out.append(
-            RuleCheck(
-                "resolve",
-                "Resolve",
-                due,
-                _judge(due, state.resolved_at, now, False),
-                met_at=state.resolved_at,
-            )
-        )
+        out.append(_judged("resolve", "Resolve", due, state.resolved_at, now, False))
     if p.pir_required and p.pir_within is not None and state.resolved_at is not None:
         due = state.resolved_at + p.pir_within
-        out.append(
-            RuleCheck(
-                "pir",
-                "Post-incident review",
-                due,
-                _judge(due, state.pir_completed_at, now, False),
-                met_at=state.pir_completed_at,
-            )
-        )
+        out.append(_judged("pir", "Post-incident review", due, state.pir_completed_at, now, False))
     out += rule_checks(state, config, now)
     return out
 

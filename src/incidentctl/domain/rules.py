@@ -118,10 +118,12 @@ def _first_at_or_after(times: list[datetime], start: datetime) -> datetime | Non
     return min(later) if later else None
 
 
-def _by_deadline(due: datetime, done: datetime | None) -> bool | None:
-    if done is None:
-        return None
-    return done <= due
+def _by_deadline(
+    kind: str, label: str, due: datetime, done: datetime | None, detail: str
+) -> RuleCheck:
+    """A rule met when it was done by its deadline (pending while not done)."""
+    met = None if done is None else done <= due
+    return RuleCheck(kind, label, due, met, detail, met_at=done)
 
 
 def rule_checks(state: IncidentState, config: Config, now: datetime) -> list[RuleCheck]:
@@ -175,13 +177,12 @@ def _after_resolution(
         due = resolved + p.final_update_within
         done = _first_at_or_after([c.at for c in state.communications], resolved)
         out.append(
-            RuleCheck(
+            _by_deadline(
                 "final_update",
                 "Final update",
                 due,
-                _by_deadline(due, done),
+                done,
                 f"within {compact_duration(p.final_update_within)} of resolution",
-                met_at=done,
             )
         )
     if p.customer_email and p.resolution_email_within is not None:
@@ -193,26 +194,24 @@ def _after_resolution(
         ]
         done = _first_at_or_after(emails, resolved)
         out.append(
-            RuleCheck(
+            _by_deadline(
                 "resolution_email",
                 "Resolution email",
                 due,
-                _by_deadline(due, done),
+                done,
                 f"to critical customers within {compact_duration(p.resolution_email_within)}",
-                met_at=done,
             )
         )
     if p.runbook_update_within is not None:
         due = resolved + p.runbook_update_within
         done = _first_at_or_after(state.runbook_updates, state.declared_at)
         out.append(
-            RuleCheck(
+            _by_deadline(
                 "runbook_update",
                 "Runbook update",
                 due,
-                _by_deadline(due, done),
+                done,
                 f"within {compact_duration(p.runbook_update_within)} (note --kind runbook)",
-                met_at=done,
             )
         )
     if p.pir_schedule_within is not None:
@@ -220,13 +219,12 @@ def _after_resolution(
         candidates = [t for t in (state.pir_scheduled_when, state.pir_completed_at) if t]
         done = min(candidates) if candidates else None
         out.append(
-            RuleCheck(
+            _by_deadline(
                 "pir_schedule",
                 "Schedule the review",
                 due,
-                _by_deadline(due, done),
+                done,
                 f"within {compact_duration(p.pir_schedule_within)} of resolution",
-                met_at=done,
             )
         )
     if p.pir_required and p.pir_attendees:

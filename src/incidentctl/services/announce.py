@@ -203,7 +203,6 @@ def _deliver(
 
         try:
             slack = for_slack(ws, rendered, rendered.uid, **render_args)
-            state = out.record.state if out.record is not None else None
             out.delivery = delivery = post_now(
                 ws, slack, record=request.record, by=request.by, state=state
             )

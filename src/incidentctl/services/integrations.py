@@ -3,6 +3,7 @@ email, and check every configured destination without sending."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -10,6 +11,7 @@ from incidentctl.errors import ExitCode, UsageError
 from incidentctl.services.outcome import Outcome, Problem
 
 if TYPE_CHECKING:
+    from incidentctl.adapters.destinations import Prepared
     from incidentctl.domain.incident import IncidentState
     from incidentctl.services.outbox import Delivery
     from incidentctl.services.workspace import Workspace
@@ -176,18 +178,58 @@ def send_email(
 ) -> Sent:
     """Send a rendered email/ template over SMTP ([email]); delivered, it is recorded
     as customer communication."""
+    if not rendered.template.startswith("email/"):
+        raise UsageError(f"{rendered.template} is not an email template", hint="use email/customer")
+    return send_rendered(
+        ws,
+        "email",
+        "send",
+        rendered,
+        channel=lambda prepared: ", ".join(prepared.request.get("to", [])) or "email",
+        doing="emailing",
+        options={"to": list(to or [])},
+        by=by,
+        dry_run=dry_run,
+    )
+
+
+def communication(rendered: Any, channel: str) -> dict[str, Any]:
+    """What a delivered rendered message records: its communication_sent fields."""
+    return {
+        "template": rendered.template,
+        "stage": rendered.stage,
+        "channel": channel,
+        "excerpt": rendered.excerpt,
+        "digest": rendered.digest,
+    }
+
+
+def send_rendered(
+    ws: Workspace,
+    destination: str,
+    action: str,
+    rendered: Any,
+    *,
+    channel: Callable[[Prepared], str],
+    doing: str,
+    options: dict[str, Any] | None = None,
+    by: str | None = None,
+    dry_run: bool = False,
+) -> Sent:
+    """One rendered message to one destination as one request: prepared (a bad table
+    is refused here, before anything is recorded), then shown (`dry_run`) or delivered
+    and, delivered, recorded as a communication to `channel(prepared)`. `doing` names
+    the sending in the problem lines of a request left in the outbox."""
     from incidentctl.adapters.destinations import Job
     from incidentctl.services.delivery import deliver, next_id, prepare
     from incidentctl.services.delivery import dry_run as show
     from incidentctl.services.lookup import find_incident
     from incidentctl.store.outbox import Outbox
 
-    if not rendered.template.startswith("email/"):
-        raise UsageError(f"{rendered.template} is not an email template", hint="use email/customer")
     state = find_incident(ws, rendered.uid).incident.state
     now = ws.now()
     job = Job(
-        "send",
+        action,
         state,
         ws.config,
         now,
@@ -195,20 +237,13 @@ def send_email(
         template=rendered.template,
         stage=rendered.stage,
         event_id=next_id(Outbox(ws.repo.git_dir), now),
-        options={"to": list(to or [])},
+        options=dict(options or {}),
     )
-    prepared = prepare(ws, "email", job)
+    prepared = prepare(ws, destination, job)
     if dry_run:
         return Sent(dry_run=show(ws, [prepared]))
-    communication = {
-        "template": rendered.template,
-        "stage": rendered.stage,
-        "channel": ", ".join(prepared.request.get("to", [])) or "email",
-        "excerpt": rendered.excerpt,
-        "digest": rendered.digest,
-    }
-    report = deliver(ws, [(prepared, job, communication)], by=by)
-    return Sent(report.deliveries, problems=pending_problems(report.deliveries, "emailing"))
+    report = deliver(ws, [(prepared, job, communication(rendered, channel(prepared)))], by=by)
+    return Sent(report.deliveries, problems=pending_problems(report.deliveries, doing))
 
 
 # -- integrations check --------------------------------------------------------------------

@@ -17,22 +17,12 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from incidentctl.services.integrations import Sent, pending_problems
+from incidentctl.services.integrations import Sent, pending_problems, send_rendered
 
 if TYPE_CHECKING:
     from incidentctl.domain.incident import IncidentState
     from incidentctl.services.comms import Rendered
     from incidentctl.services.workspace import Workspace
-
-
-def _communication(rendered: Rendered, channel: str) -> dict[str, Any]:
-    return {
-        "template": rendered.template,
-        "stage": rendered.stage,
-        "channel": channel,
-        "excerpt": rendered.excerpt,
-        "digest": rendered.digest,
-    }
 
 
 # -- the status page ----------------------------------------------------------------------
@@ -45,31 +35,19 @@ def statuspage_configured(ws: Workspace, template: str) -> bool:
 def post_statuspage(
     ws: Workspace, rendered: Rendered, *, by: str | None = None, dry_run: bool = False
 ) -> Sent:
-    """Post a rendered statuspage/ message to the status page ([statuspage])."""
-    from incidentctl.adapters.destinations import Job
-    from incidentctl.services.delivery import deliver, next_id, prepare
-    from incidentctl.services.delivery import dry_run as show
-    from incidentctl.services.lookup import find_incident
-    from incidentctl.store.outbox import Outbox
-
-    state = find_incident(ws, rendered.uid).incident.state
-    now = ws.now()
-    job = Job(
-        "post",
-        state,
-        ws.config,
-        now,
-        text=rendered.text,
-        template=rendered.template,
-        stage=rendered.stage,
-        event_id=next_id(Outbox(ws.repo.git_dir), now),
-    )
-    prepared = prepare(ws, "statuspage", job)  # a bad table or component: exit 2 here
-    if dry_run:
-        return Sent(dry_run=show(ws, [prepared]))
+    """Post a rendered statuspage/ message to the status page ([statuspage]); a bad
+    table or an unknown component is refused (exit 2) before anything is recorded."""
     where = ws.config.comms.status_page_url or "status page"
-    report = deliver(ws, [(prepared, job, _communication(rendered, where))], by=by)
-    return Sent(report.deliveries, problems=pending_problems(report.deliveries, "posting"))
+    return send_rendered(
+        ws,
+        "statuspage",
+        "post",
+        rendered,
+        channel=lambda _prepared: where,
+        doing="posting",
+        by=by,
+        dry_run=dry_run,
+    )
 
 
 # -- Slack as a bot -------------------------------------------------------------------------
@@ -139,7 +117,7 @@ def post_slack(
         job = Job(action, state, ws.config, ws.now(), text=text, template=template,
                   stage=rendered.stage, event_id=next(ids), options=options)  # fmt: skip
         prepared = prepare(ws, "slack", job)
-        comm = _communication(rendered, prepared.target) if communication else None
+        comm = communication(rendered, prepared.target) if communication else None
         jobs.append((prepared, job, comm))
 
     if name == "declared":

@@ -125,9 +125,14 @@ class Destination:
 
     def verify(self, settings: Any, secret: Secret) -> str:
         """`integrations check`: '' when ready, else the problem and the fix. Sends no
-        message."""
+        message: the problems() found, or when there are none what probe() finds."""
         found = self.problems(settings, secret)
-        return "; ".join(found)
+        return "; ".join(found) if found else self.probe(settings, secret)
+
+    def probe(self, settings: Any, secret: Secret) -> str:
+        """With the settings sound: ask the service whether they work (the key, the
+        page, the server), posting nothing. '' when they do. Default: no question."""
+        return ""
 
     def dry_run(self, prepared: Prepared, settings: Any, secret: Secret) -> str:
         """The exact request as text, each secret masked."""
@@ -137,6 +142,16 @@ class Destination:
         """The events that record a delivery ({"type": ..., fields}), written by
         services/delivery.py. Default: none."""
         return []
+
+
+def unset_secret(key: str, env: str, what: str) -> str:
+    """The problem line for a secret the settings name but the environment lacks."""
+    return f"{key}: ${env} is not set ({what}): export it, or set {env} in credentials.toml"
+
+
+def not_sent(exc: Any) -> Result:
+    """The Result of an adapters.http.SendFailed (a SendInDoubt is in doubt)."""
+    return Result(IN_DOUBT if exc.in_doubt else FAILED, str(exc))
 
 
 def names() -> list[str]:

@@ -173,10 +173,7 @@ class Email(Destination):
             except (OSError, smtplib.SMTPException):
                 conn.close()
 
-    def verify(self, settings: Any, secret: Secret) -> str:
-        found = self.problems(settings, secret)
-        if found:
-            return "; ".join(found)
+    def probe(self, settings: Any, secret: Secret) -> str:
         conn, problem = self._session(settings, secret)
         if conn is None:
             return problem + " (check [email] smtp_host and smtp_port)"

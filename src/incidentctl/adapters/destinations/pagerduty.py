@@ -18,12 +18,12 @@ from typing import Any
 from incidentctl.adapters.destinations import (
     DELIVERED,
     FAILED,
-    IN_DOUBT,
     Destination,
     Job,
     Prepared,
     Result,
     Secret,
+    not_sent,
 )
 
 ACTIONS = ("trigger", "acknowledge", "resolve")
@@ -132,7 +132,7 @@ class PagerDuty(Destination):
         try:
             response = request(req, settings.timeout.total_seconds(), what="PagerDuty")
         except SendFailed as exc:
-            return Result(IN_DOUBT if exc.in_doubt else FAILED, str(exc))
+            return not_sent(exc)
         return self.classify(response)
 
     def classify(self, response: Any) -> Result:
@@ -155,9 +155,6 @@ class PagerDuty(Destination):
         # a refusal (400), a rate limit not waited out (429), a server error: PagerDuty
         # acts on an event once it answers 202, and the dedup key makes a retry harmless
         return Result(FAILED, detail, response.status)
-
-    def verify(self, settings: Any, secret: Secret) -> str:
-        return "; ".join(self.problems(settings, secret))
 
     def dry_run(self, prepared: Prepared, settings: Any, secret: Secret) -> str:
         return self._http(prepared, settings, secret).masked()

@@ -42,6 +42,7 @@ from incidentctl.adapters.destinations import (
     Prepared,
     Result,
     Secret,
+    unset_secret,
 )
 
 if TYPE_CHECKING:
@@ -132,8 +133,7 @@ class SlackDestination(Destination):
             found.append('slack.channel: empty (the incidents channel, e.g. "#incidents")')
         if not secret(settings.token_env):
             found.append(
-                f"slack.token_env: ${settings.token_env} is not set (the bot token, xoxb-...): "
-                f"export it, or set {settings.token_env} in credentials.toml"
+                unset_secret("slack.token_env", settings.token_env, "the bot token, xoxb-...")
             )
         return found
 
@@ -402,11 +402,8 @@ class SlackDestination(Destination):
                 return {}
         return None  # read as far as it goes and still more: cannot tell
 
-    def verify(self, settings: SlackSettings, secret: Secret) -> str:
+    def probe(self, settings: SlackSettings, secret: Secret) -> str:
         """auth.test: the token works. Posts nothing."""
-        found = self.problems(settings, secret)
-        if found:
-            return "; ".join(found)
         client = self._client(settings, secret(settings.token_env))
         try:
             answer = self._call(client, "auth.test", {}, read=True)

@@ -33,6 +33,8 @@ from incidentctl.adapters.destinations import (
     Prepared,
     Result,
     Secret,
+    not_sent,
+    unset_secret,
 )
 from incidentctl.errors import ExitCode, IncidentctlError
 
@@ -176,10 +178,7 @@ class StatuspageDestination(Destination):
             )
         env = settings.api_key_env
         if not secret(env):
-            found.append(
-                f"statuspage.api_key_env: ${env} is not set (the Statuspage API key): "
-                f"export it, or set {env} in credentials.toml"
-            )
+            found.append(unset_secret("statuspage.api_key_env", env, "the Statuspage API key"))
         for sev, impact in settings.impact.items():
             if impact not in IMPACTS:
                 found.append(
@@ -286,7 +285,7 @@ class StatuspageDestination(Destination):
         try:
             response = self._request(req, settings, key)
         except SendFailed as exc:  # SendInDoubt is one: it knows which
-            return Result(IN_DOUBT if exc.in_doubt else FAILED, str(exc))
+            return not_sent(exc)
         return self.classify(prepared, response)
 
     def classify(self, prepared: Prepared, response: HttpResponse) -> Result:
@@ -363,13 +362,10 @@ class StatuspageDestination(Destination):
                     return True
         return False
 
-    def verify(self, settings: StatuspageSettings, secret: Secret) -> str:
+    def probe(self, settings: StatuspageSettings, secret: Secret) -> str:
         """GET the page: the key works and the page exists. Sends no post."""
         from incidentctl.adapters.http import SendFailed
 
-        found = self.problems(settings, secret)
-        if found:
-            return "; ".join(found)
         key = secret(settings.api_key_env)
         try:
             response = self._get(
