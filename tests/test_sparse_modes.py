@@ -302,4 +302,6 @@ def test_sync_between_a_sparse_and_a_full_clone(tmp_path, monkeypatch, first, se
         assert cli.git("status", "--porcelain") == ""
         assert cli("verify").code == 0
         cli.git("fsck", "--no-progress")
+        # an open incident that came in by a sync is in the work tree
+        assert (cli.repo / _folder(cli, from_b)).is_dir()
     assert a.git("rev-parse", "HEAD") == b.git("rev-parse", "HEAD")

@@ -190,6 +190,18 @@ def wanted_folders(repo: IncidentRepo, window: timedelta, now: datetime) -> set[
     return wanted
 
 
+def take_in(repo: IncidentRepo, now: datetime) -> list[str]:
+    """Add the open and recent incidents that are not in the cone to it (after a sync
+    brought some in). Never fails the sync: the next day's refresh does it then."""
+    import logging
+
+    try:
+        return add_folders(repo, wanted_folders(repo, checkout_window(repo), now))
+    except Exception as exc:
+        logging.getLogger("incidentctl").debug("cone: taking in synced incidents: %s", exc)
+        return []
+
+
 def kept_folders(repo: IncidentRepo) -> set[str]:
     """The folders `incidentctl checkout` brought in (`incidents` for --all)."""
     try:
