@@ -32,6 +32,12 @@ for _name in IMPORT_TIME_ENV:
     os.environ.pop(_name, None)
 
 
+# The work tree of the repos `init` and `clone` make: sparse (the product's default) or
+# full. INCIDENTCTL_TEST_CHECKOUT=full runs the whole suite on full checkouts; the
+# `checkout_mode` fixture (tests/test_sparse_modes.py) runs a test in both.
+CHECKOUT_MODE = os.environ.get("INCIDENTCTL_TEST_CHECKOUT", "sparse")
+
+
 def pytest_configure(config):
     config.addinivalue_line(
         "markers",
@@ -77,6 +83,7 @@ def isolated_env(tmp_path_factory, monkeypatch):
     monkeypatch.setenv("COLUMNS", "200")
     monkeypatch.setenv("TERM", "dumb")
     monkeypatch.setenv("INCIDENTCTL_LOCK_TIMEOUT", "30")
+    monkeypatch.setenv("INCIDENTCTL_CHECKOUT", CHECKOUT_MODE)
     # no first-run question (the handle) on a terminal: tests/test_handle.py asks it
     monkeypatch.setenv("INCIDENTCTL_NO_FIRST_RUN", "1")
     return home

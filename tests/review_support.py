@@ -64,7 +64,7 @@ class EventWriter:
         return uid
 
     def commit(self, message: str = "fixture incidents") -> None:
-        subprocess.run(["git", "add", "incidents"], cwd=self.repo, check=True)
+        subprocess.run(["git", "add", "--sparse", "incidents"], cwd=self.repo, check=True)
         subprocess.run(
             ["git", "commit", "-q", "-m", message], cwd=self.repo, check=True, capture_output=True
         )

@@ -74,3 +74,17 @@ def test_a_changed_file_in_a_sparse_work_tree_is_read_as_committed(cli, two):
     result = cli("list", "--json")
     assert "differs from its commit" in result.err
     assert [i["title"] for i in result.json()] == ["still burning"]
+
+
+def test_an_event_outside_the_work_tree_can_be_corrected(cli, two):
+    """corrections find the event in git, not in the work tree, and the write path puts
+    its folder in the cone before it writes there."""
+    closed, _open, folders = two
+    timeline = cli("show", closed, "--json").json()["timeline"]
+    note = next(e["id"] for e in timeline if e["type"] == "note_added")
+    cli("correct", note[:10], "--text", "the corrected words", env=at(7))
+    view = cli("show", closed, "--json").json()
+    assert next(e for e in view["timeline"] if e["id"] == note)["text"] == "the corrected words"
+    assert (cli.repo / folders[closed]).is_dir()
+    assert cli.git("status", "--porcelain") == ""
+    assert cli("verify").code == 0

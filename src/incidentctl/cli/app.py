@@ -12,6 +12,7 @@ from typer.core import TyperArgument, TyperOption
 
 from incidentctl import __version__
 from incidentctl.cli import (
+    checkout,
     clocks,
     common,
     comms,
@@ -66,6 +67,7 @@ def root(
 
 setup.register(app)
 repo_cli.register(app)
+checkout.register(app)
 incident.register(app)
 reading.register(app)
 clocks.register(app)

@@ -355,6 +355,21 @@ class DoctorSettings(_Strict):
     unpushed_after: Duration = timedelta(minutes=15)
 
 
+class StorageSettings(_Strict):
+    """How the repo sits on disk (docs/storage.md, "The work tree")."""
+
+    # a sparse work tree keeps a resolved incident's folder this long after its
+    # resolution (store/sparse.py reads it raw, on the write path)
+    checkout_window: Duration = timedelta(days=30)
+
+    @field_validator("checkout_window")
+    @classmethod
+    def _window_not_negative(cls, value: timedelta) -> timedelta:
+        if value < timedelta(0):
+            raise ValueError("must not be negative (0: resolved incidents leave at once)")
+        return value
+
+
 def _sync_shorthand(value: Any) -> Any:
     # `sync = "auto"` at the top level is short for [sync] mode = "auto"
     return {"mode": value} if isinstance(value, str) else value
@@ -375,6 +390,7 @@ class Config(_Strict):
     comms: CommsSettings = CommsSettings()
     sync: Annotated[SyncSettings, BeforeValidator(_sync_shorthand)] = SyncSettings()
     doctor: DoctorSettings = DoctorSettings()
+    storage: StorageSettings = StorageSettings()
     # the destinations, as written: parsed (and refused, exit 2) only when used, by
     # domain/integrations.py
     pagerduty: dict[str, Any] | None = None

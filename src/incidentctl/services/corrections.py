@@ -33,12 +33,23 @@ def find_event(ws: Workspace, ref: str) -> tuple[Path, str]:
             f"not an event ID: {ref!r} (give a ULID or at least its first 4 characters)",
             hint=EVENT_HINT,
         )
-    matches: list[tuple[Path, str]] = []
-    for folder in ws.repo.incident_folders():
-        for path in ws.repo.event_files(folder):
+    found: dict[str, Path] = {}  # event ULID -> its incident folder
+    repo = ws.repo
+    # what HEAD holds, from the object store (a sparse work tree has few incidents'
+    # files), then any event a killed command left uncommitted in the work tree
+    listed = repo.git.run_quiet("ls-tree", "-r", "-z", "--name-only", "HEAD", "--", "incidents/")
+    for rel in listed.split("\0"):
+        if "/events/" not in rel or not rel.endswith(".toml"):
+            continue
+        event_id = rel.rsplit("/", 1)[-1].removesuffix(".toml").rsplit("-", 1)[-1]
+        if event_id.startswith(text):
+            found.setdefault(event_id, repo.root / rel.rsplit("/", 2)[0])
+    for folder in repo.disk_folder_paths():
+        for path in repo.event_files(Path(folder)):
             event_id = path.stem.rsplit("-", 1)[-1]
             if event_id.startswith(text):
-                matches.append((folder, event_id))
+                found.setdefault(event_id, Path(folder))
+    matches = [(folder, event_id) for event_id, folder in found.items()]
     if not matches:
         raise NotFoundError(f"no event {ref.strip()!r}", hint=EVENT_HINT)
     if len(matches) > 1:

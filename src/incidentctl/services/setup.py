@@ -138,12 +138,57 @@ def doctor(repo: IncidentRepo, *, fix: bool, now: float | None = None) -> Doctor
         _check_git_state(repo, report, statuses, None if rebase else writer)
         _check_files(repo, report, statuses, fix)
         _check_remote(repo, report, *settings, fix, time.time() if now is None else now)
+        if not rebase and not report.read_only:
+            _check_checkout(repo, report, fix)
         if fix and not rebase and repo.git.head() is not None:
             # changed-path Bloom filters let `log`, `pir generate` and `verify` skip the
             # commits that do not touch an incident: 3.4 s -> 0.4 s at 180,000 commits
             repo.git.run("commit-graph", "write", "--reachable", "--changed-paths", "--split")
             report.fixed.append("wrote the commit-graph with changed-path filters")
     return report
+
+
+def _check_checkout(repo: IncidentRepo, report: DoctorReport, fix: bool) -> None:
+    """A full checkout whose closed incidents would leave the work tree: offer the
+    sparse checkout new repos get (store/sparse.py); `--fix` converts it."""
+    from incidentctl.store import sparse
+
+    if repo.sparse or repo.git.head() is None:
+        return
+    window, today = sparse.checkout_window(repo), sparse.clock()
+    try:
+        leaving = sparse.would_leave(repo, window, today)
+    except IncidentctlError:
+        return  # what stops reading the incidents is reported above
+    if not leaving:
+        return
+    what = (
+        f"a full checkout: {len(leaving)} closed incident folder(s) older than the "
+        "checkout window are in the work tree and the index, so every commit rewrites "
+        "an index of the whole history"
+    )
+    if not fix:
+        report.findings.append(
+            Finding(
+                "warning",
+                ".git/info/sparse-checkout",
+                what + " (doctor --fix makes it a sparse checkout of the open incidents)",
+                fixable=True,
+            )
+        )
+        return
+    try:
+        left = sparse.convert(repo, window, today)
+    except IncidentctlError as exc:
+        report.findings.append(
+            Finding("warning", ".git/info/sparse-checkout", what, advice=exc.message)
+        )
+        return
+    report.fixed.append(
+        f"made the work tree a sparse checkout of the open and recent incidents: {len(left)} "
+        "closed incident folder(s) left it (still read from git; bring one back with "
+        "incidentctl checkout INC)"
+    )
 
 
 def _rel_git(repo: IncidentRepo, path: Path) -> str:

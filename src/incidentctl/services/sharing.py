@@ -89,6 +89,7 @@ def _empty_or_missing(path: Path) -> bool:
 
 
 def clone_repo(url: str, path: Path | None, progress: Progress = _quiet) -> JoinResult:
+    from incidentctl.store import sparse
     from incidentctl.store.remote import clone
     from incidentctl.store.userconfig import check_user_config, point_user_config_at
 
@@ -102,7 +103,8 @@ def clone_repo(url: str, path: Path | None, progress: Progress = _quiet) -> Join
         )
     existed = target.exists()
     progress(f"cloning {url} into {target}")
-    clone(url, target, "origin", timeout=None)
+    as_sparse = sparse.default_mode() == "sparse"
+    clone(url, target, "origin", timeout=None, sparse=as_sparse)
     try:
         branch, branches = _team_branch(target)
         if branch is None:
@@ -117,6 +119,12 @@ def clone_repo(url: str, path: Path | None, progress: Progress = _quiet) -> Join
                 hint=f"to make it one: incidentctl init PATH --remote {url}",
             )
         _check_out(target, branch)
+        if as_sparse:
+            # the cone: the repo's own folders, the open and recent incidents
+            from incidentctl.store.repo import IncidentRepo
+
+            repo = IncidentRepo(target)
+            sparse.refresh(repo, sparse.checkout_window(repo), sparse.clock())
     except BaseException:
         _undo_clone(target, existed)
         raise

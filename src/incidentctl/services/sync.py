@@ -101,7 +101,14 @@ def sync(ws: Workspace, progress: Progress = _quiet, *, prompt: bool = True) -> 
         for item in result.recovered:
             progress(f"committed {item.path}, left by an interrupted command")
         try:
-            _rounds(ws, w, remote, branch, result, progress, retries)
+            try:
+                _rounds(ws, w, remote, branch, result, progress, retries)
+            finally:
+                # open incidents that came in (now, or by a sync killed after its pull)
+                if ws.repo.sparse:
+                    from incidentctl.store import sparse
+
+                    sparse.take_in(ws.repo, ws.now())
         except Unreachable as exc:
             waiting = _unpushed_count(remote, branch)
             raise Unreachable(

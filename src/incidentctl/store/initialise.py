@@ -22,12 +22,19 @@ class InitResult:
     config_written: bool
     commit: str | None
     example: str | None
+    sparse: bool = False  # the work tree is a sparse checkout (store/sparse.py)
 
 
-def init_repo(path: Path, example: str | None = None) -> InitResult:
+def init_repo(path: Path, example: str | None = None, *, sparse: bool | None = None) -> InitResult:
     """Make `path` an incident repo: `git init` it unless it is a git work tree's top
     already, then write and commit the default config (or an example's), unless there
-    is one. A folder inside another git repo is refused."""
+    is one. A folder inside another git repo is refused.
+
+    A repo it creates is a cone-mode sparse checkout with a sparse index (store/sparse.py)
+    unless `sparse` is False (None: $INCIDENTCTL_CHECKOUT, else sparse). An existing git
+    repo is left as it is: its other files would leave the work tree (`doctor --fix`
+    converts an incident repo)."""
+    from incidentctl.store import sparse as sparse_checkout
     from incidentctl.store.git import Git
     from incidentctl.store.writer import writing
 
@@ -44,12 +51,16 @@ def init_repo(path: Path, example: str | None = None) -> InitResult:
             hint=f"an incident repo is a whole git repo: run incidentctl init {top}",
         )
     git_created = top is None
+    made_sparse = False
     if git_created:
-        Git.init(root)
+        git = Git.init(root)
+        if sparse if sparse is not None else sparse_checkout.default_mode() == "sparse":
+            sparse_checkout.start(git)
+            made_sparse = True
     repo = IncidentRepo(root)
     if repo.config_path.exists():
-        return InitResult(root, git_created, False, None, example)
+        return InitResult(root, git_created, False, None, example, repo.sparse)
     text = example_config_text(example) if example else default_config_text()
     with writing(repo) as w:
         commit = w.record(CONFIG_NAME, text.encode("utf-8"), INIT_MESSAGE).commit
-    return InitResult(root, git_created, True, commit, example)
+    return InitResult(root, git_created, True, commit, example, made_sparse or repo.sparse)

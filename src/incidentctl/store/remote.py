@@ -238,8 +238,18 @@ def remote_heads(url: str, timeout: float, prompt: bool = True) -> tuple[dict[st
     return heads, default
 
 
-def clone(url: str, path: Path, origin: str, timeout: float | None, prompt: bool = True) -> None:
-    args = ["clone", "--origin", origin, "--", url, str(path)]
+def clone(
+    url: str,
+    path: Path,
+    origin: str,
+    timeout: float | None,
+    prompt: bool = True,
+    *,
+    sparse: bool = False,
+) -> None:
+    """`git clone`; with `sparse`, checking out the top-level files only (store/sparse.py
+    sets the cone after)."""
+    args = ["clone", *(["--sparse"] if sparse else []), "--origin", origin, "--", url, str(path)]
     done = _network(None, args, timeout, prompt)
     if not done.ok:
         raise classify(_said(done, args), redact(url), redact(url), "clone")

@@ -64,6 +64,12 @@ def writing(repo: IncidentRepo, *, recover: bool = True, prepare: bool = True) -
         if recover:
             writer.recovered = writer.recover()
         yield writer
+        if writer.written and repo.sparse:
+            # the first write of a day sets the cone again: resolved incidents past the
+            # window leave the work tree (store/sparse.py)
+            from incidentctl.store import sparse
+
+            sparse.refresh_if_due(repo, sparse.clock())
 
 
 class Writer:
@@ -117,6 +123,7 @@ class Writer:
     def adopt(self, rel_path: str, message: str) -> Recovered:
         """Commit a file that an interrupted command wrote but did not commit, and
         that no journal entry names (it predates the journal, or the entry was lost)."""
+        self._into_cone([rel_path])
         commit = self.repo.git.commit_paths([rel_path], commits.recovered(message))
         item = Recovered(rel_path, commit)
         self.recovered.append(item)
@@ -131,6 +138,12 @@ class Writer:
         text = commits.event_message(human_id, event, digest, f"recovered {event.type} event")
         return self.adopt(self.repo.rel(path), text)
 
+    def _into_cone(self, rels: list[str]) -> None:
+        if self.repo.sparse:
+            from incidentctl.store.sparse import include
+
+            include(self.repo, rels)
+
     def _write(
         self, key: str, path: Path, data: bytes, message: str, extras: dict[Path, bytes]
     ) -> Written:
@@ -138,6 +151,9 @@ class Writer:
         rel = repo.rel(path)
         extra_rels = [repo.rel(p) for p in extras]
         journal = self.pending_dir / key
+        # a sparse work tree: git refuses to add a path outside the cone, so its folder
+        # joins the cone first (a declaration, a reopening, a note on an old incident)
+        self._into_cone([rel, *extra_rels])
         # first line: the main path, then any extra paths, tab-separated; then the message
         write_atomic(journal, ("\t".join([rel, *extra_rels]) + f"\n{message}").encode())
         created = _missing_folders(repo.root, [path, *extras])
@@ -187,6 +203,8 @@ class Writer:
             for folder in {path.parent, *((repo.root / r).parent for r in extra_rels)}:
                 for tmp in stale_temp_files(folder):
                     tmp.unlink(missing_ok=True)
+            if path.is_file():
+                self._into_cone([rel, *extra_rels])
             if path.is_file() and repo.git.status(rel):
                 if _is_event_path(rel):
                     try:
