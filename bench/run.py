@@ -1,7 +1,8 @@
 """Time incidentctl as whole processes at N = 10, 1,000 and 10,000 incidents, against
 baselines measured in the same run, and check the ratio targets.
 
-    python bench/run.py [--sizes 10,1000,10000] [--runs 5] [--markdown FILE] [--only completion]
+    python bench/run.py [--sizes 10,1000,10000] [--modes full,sparse] [--runs 5]
+                        [--markdown FILE] [--only completion]
 
 Each figure is the median wall time of RUNS runs after one warm-up, with peak RSS from
 the kernel's accounting of each child (wait4). Each target ratio is the median of RUNS
@@ -145,7 +146,12 @@ def sparse_copy(n: int) -> Path:
             text=True,
             check=True,
         ).stdout.split()
-        open_folders = [f for f in tree if f.count("/") == 2 and f.split("/")[2][:26] in uids]
+        folders = sorted((f for f in tree if f.count("/") == 2), key=lambda f: f.split("/")[2])
+        # the open incidents, and the newest few as the recently resolved ones (a repo
+        # of N = 10 may have no open incident): what the cone of a sparse clone holds
+        open_folders = sorted(
+            {f for f in folders if f.split("/")[2][:26] in uids} | set(folders[-5:])
+        )
         subprocess.run(
             [
                 "git",
@@ -169,9 +175,22 @@ def drop_cache(repo: Path):
     from incidentctl.store.cache import cache_path  # in the user's cache dir
 
     def drop():
-        cache_path(repo).unlink(missing_ok=True)
+        index = cache_path(repo)  # and the states, IDs, summary and status files beside it
+        for path in index.parent.glob(index.name.split(".")[0] + ".*"):
+            path.unlink(missing_ok=True)
 
     return drop
+
+
+MODES = ("full", "sparse")
+
+
+def repo_for(n: int, mode: str) -> Path:
+    return ensure_repo(n) if mode == "full" else sparse_copy(n)
+
+
+def key(n: int, mode: str) -> str:
+    return f"N={n}" if mode == "full" else f"N={n} sparse"
 
 
 def completion_env(repo: Path, line: str) -> dict:
@@ -196,42 +215,52 @@ def bench_completion(n: int, runs: int, results: dict) -> None:
     repo = ensure_repo(n)
     env = dict(os.environ, INCIDENTCTL_REPO=str(repo), NO_COLOR="1")
     subprocess.run([BIN, "list"], env=env, capture_output=True, check=True)  # the cache
-    r = results.setdefault(n, {})
+    r = results.setdefault(key(n, "full"), {})
     for label, line in COMPLETIONS.items():
         r[label] = measure(label, [BIN], runs=runs, env=completion_env(repo, line))
 
 
-def bench_size(n: int, runs: int, results: dict) -> tuple[str, str]:
-    """Time every command at size n into results[n]; returns the IDs it used (an
-    incident it records events on, and a generated one it shows)."""
-    repo = ensure_repo(n)
+def env_for(repo: Path) -> dict:
     env = dict(os.environ, INCIDENTCTL_REPO=str(repo), NO_COLOR="1")
     env.pop("INCIDENTCTL_NOW", None)
-    r = results.setdefault(n, {})
+    return env
+
+
+def bench_size(n: int, mode: str, runs: int, results: dict) -> tuple[str, str]:
+    """Time every command at size n, in a full or a sparse work tree, into
+    results[key(n, mode)]; returns the IDs it used (an incident it records events on,
+    and a generated one it shows)."""
+    import json
+
+    repo = repo_for(n, mode)
+    env = env_for(repo)
+    r = results.setdefault(key(n, mode), {})
     base = subprocess.run(
         [BIN, "declare", "bench incident", "-s", "P1", "--json"],
         env=env,
         capture_output=True,
         text=True,
-        check=True,
     )
-    import json
-
-    inc = json.loads(base.stdout)["id"]
+    if base.returncode == 0:
+        inc = json.loads(base.stdout)["id"]
+        r["declare"] = measure(
+            "declare", [BIN, "declare", "bench", "-s", "P2", "--json"], runs=runs, env=env
+        )
+    else:  # a sparse work tree without the cone management of `declare`: an incident in it
+        print(f"{key(n, mode)}: declare failed, not timed: {base.stderr.strip()[:200]}")
+        inc = newest_in_cone(repo, env)
     listed = subprocess.run(
         [BIN, "list", "--all", "--json"], env=env, capture_output=True, text=True, check=True
     )
     sample = json.loads(listed.stdout)[-1]["id"]  # a generated incident with ~20 events
-    r["declare"] = measure(
-        "declare", [BIN, "declare", "bench", "-s", "P2", "--json"], runs=runs, env=env
-    )
     r["update"] = measure("update", [BIN, "update", inc, "-m", "bench update"], runs=runs, env=env)
     r["note"] = measure("note", [BIN, "note", inc, "bench note"], runs=runs, env=env)
     r["ack"] = measure("ack", [BIN, "ack", inc], runs=runs, env=env)
     r["show"] = measure("show", [BIN, "show", sample], runs=runs, env=env)
     # "cold" means no state cache, not a cold disk: read every event file once first,
     # as the parse-all baseline's own warm-up does (the kernel may have dropped them)
-    subprocess.run([PY, str(HERE / "parse_all.py"), str(repo)], capture_output=True, check=True)
+    full = ensure_repo(n)
+    subprocess.run([PY, str(HERE / "parse_all.py"), str(full)], capture_output=True, check=True)
     for name, args in (
         ("list", ["list"]),
         ("list --json", ["list", "--json"]),
@@ -250,17 +279,32 @@ def bench_size(n: int, runs: int, results: dict) -> tuple[str, str]:
                 before=drop_cache(repo),
                 warmup=False,
             )
+        subprocess.run([BIN, *args], env=env, capture_output=True)  # the cache again
     if has_command("pir"):
         r["pir generate"] = measure(
             "pir generate", [BIN, "pir", "generate", sample], runs=runs, env=env
         )
-    # baselines in the same repo
+    # baselines in the same repo (the parse-all baseline reads the full work tree: a
+    # sparse one has only its cone's files)
     r["git add+commit"] = measure("git add+commit", ["sh", "-c", GIT_COMMIT], runs=runs, cwd=repo)
     r["parse all events"] = measure(
-        "parse all events", [PY, str(HERE / "parse_all.py"), str(repo)], runs=max(1, runs // 2)
+        "parse all events", [PY, str(HERE / "parse_all.py"), str(full)], runs=max(1, runs // 2)
     )
     drop_baseline_files(repo)
     return inc, sample
+
+
+def newest_in_cone(repo: Path, env: dict) -> str:
+    """The newest incident whose folder is checked out."""
+    import json
+
+    listed = subprocess.run(
+        [BIN, "list", "--all", "--json"], env=env, capture_output=True, text=True, check=True
+    )
+    for item in json.loads(listed.stdout):  # newest first
+        if any((repo / "incidents").glob(f"*/{item['uid']}*/events")):
+            return item["id"]
+    raise SystemExit(f"no incident is checked out in {repo}")
 
 
 def drop_baseline_files(repo: Path) -> None:
@@ -291,6 +335,7 @@ def main() -> int:
     parser.add_argument("--sizes", default="10,1000,10000")
     parser.add_argument("--runs", type=int, default=5)
     parser.add_argument("--markdown", type=Path)
+    parser.add_argument("--modes", default="full,sparse", help="Work trees: full, sparse or both.")
     parser.add_argument(
         "--only", choices=["completion"], help="Time only these targets (and --help)."
     )
@@ -313,11 +358,13 @@ def main() -> int:
         "--help": measure("--help", [BIN, "--help"], runs=runs),
         "update --help": measure("update --help", [BIN, "update", "--help"], runs=runs),
     }
-    results: dict[int, dict[str, Figure]] = {}
+    results: dict[str, dict[str, Figure]] = {}
     only_completion = args.only == "completion"
-    ids = {} if only_completion else {n: bench_size(n, runs, results) for n in sizes}
+    modes = [] if only_completion else args.modes.split(",")
+    ids = {(n, m): bench_size(n, m, runs, results) for m in modes for n in sizes}
     for n in sizes:
         bench_completion(n, runs, results)
+    commits = [] if only_completion else commit_paths(sizes, runs)
 
     # The targets are ratios; each is the median of interleaved pairs (see paired)
     checks: list[tuple[str, float, float, bool]] = []
@@ -325,10 +372,8 @@ def main() -> int:
     def check(name: str, value: float, limit: float) -> None:
         checks.append((name, value, limit, value <= limit))
 
-    def side(n: int, *args: str) -> Side:
-        env = dict(os.environ, INCIDENTCTL_REPO=str(OUT / f"n{n}"), NO_COLOR="1")
-        env.pop("INCIDENTCTL_NOW", None)
-        return Side([BIN, *args], env=env)
+    def side(n: int, mode: str, *args: str) -> Side:
+        return Side([BIN, *args], env=env_for(repo_for(n, mode)))
 
     big = max(sizes)
     for label, line in COMPLETIONS.items():  # a Tab against the tool's own --help
@@ -342,7 +387,7 @@ def main() -> int:
             1.3,
         )
     if only_completion:
-        return report(args, runs, sizes, common, results, checks)
+        return report(args, runs, [key(n, "full") for n in sizes], common, results, checks, [])
     bare = Side([PY, str(HERE / "bare_typer.py"), "--help"])
     check("--help / bare Typer --help", paired(Side([BIN, "--help"]), bare, runs=runs), 1.2)
     check(
@@ -350,80 +395,106 @@ def main() -> int:
         paired(Side([BIN, "update", "--help"]), bare, runs=runs),
         1.2,
     )
-    for n in sizes:
-        if n >= 1000:
-            inc, _ = ids[n]
-            baseline = floor_and_commit(OUT / f"n{n}")
+    small = min(sizes)
+    for mode in modes:
+        # the event commands' baseline: the stack floor and a bare commit at the
+        # smallest N, in the same mode, run back to back as one process
+        baseline = floor_and_commit(repo_for(small, mode))
+        for n in sizes:
+            if n < 1000:
+                continue
+            inc, _ = ids[n, mode]
             for cmd, cmd_args in (
                 ("update", ["update", inc, "-m", "bench update"]),
                 ("note", ["note", inc, "bench note"]),
                 ("ack", ["ack", inc]),
             ):
-                ratio = paired(side(n, *cmd_args), baseline, runs=runs)
-                check(f"{cmd} @N={n} / (floor + git commit)", ratio, 1.3)
-            drop_baseline_files(OUT / f"n{n}")
-    small = min(sizes)
-    if big != small:
-        check(
-            f"note @N={big} / note @N={small}",
-            paired(
-                side(big, "note", ids[big][0], "bench note"),
-                side(small, "note", ids[small][0], "bench note"),
-                runs=runs,
-            ),
-            1.5,
-        )
-        check(
-            f"show @N={big} / show @N={small}",
-            paired(side(big, "show", ids[big][1]), side(small, "show", ids[small][1]), runs=runs),
-            1.2,
-        )
-    rb = results[big]
-    for cmd in ("list", "status", "metrics"):
-        if cmd in rb:
+                ratio = paired(side(n, mode, *cmd_args), baseline, runs=runs)
+                check(f"{cmd} @{key(n, mode)} / (floor + git commit @N={small})", ratio, 1.3)
+        drop_baseline_files(repo_for(small, mode))
+        if big != small:
             check(
-                f"{cmd} @N={big} warm / floor", paired(side(big, cmd), Side(FLOOR), runs=runs), 2.0
+                f"note @{key(big, mode)} / note @N={small}",
+                paired(
+                    side(big, mode, "note", ids[big, mode][0], "bench note"),
+                    side(small, mode, "note", ids[small, mode][0], "bench note"),
+                    runs=runs,
+                ),
+                1.5,
             )
             check(
-                f"{cmd} @N={big} cold / parse all events",
-                rb[cmd + " (cold)"].median / rb["parse all events"].median,
-                1.3,
+                f"show @{key(big, mode)} / show @N={small}",
+                paired(
+                    side(big, mode, "show", ids[big, mode][1]),
+                    side(small, mode, "show", ids[small, mode][1]),
+                    runs=runs,
+                ),
+                1.2,
             )
-    if "list" in rb:
-        checks.append(
-            (
-                f"list @N={big} peak memory (MB)",
-                rb["list"].peak_mb,
-                150.0,
-                rb["list"].peak_mb <= 150,
+        rb = results[key(big, mode)]
+        for cmd in ("list", "status", "metrics"):
+            if cmd in rb:
+                check(
+                    f"{cmd} @{key(big, mode)} warm / floor",
+                    paired(side(big, mode, cmd), Side(FLOOR), runs=runs),
+                    2.0,
+                )
+                check(
+                    f"{cmd} @{key(big, mode)} cold / parse all events",
+                    rb[cmd + " (cold)"].median / rb["parse all events"].median,
+                    1.3,
+                )
+        if "list" in rb:
+            checks.append(
+                (
+                    f"list @{key(big, mode)} peak memory (MB)",
+                    rb["list"].peak_mb,
+                    150.0,
+                    rb["list"].peak_mb <= 150,
+                )
             )
+    columns = [key(n, m) for m in modes for n in sizes]
+    return report(args, runs, columns, common, results, checks, commits)
+
+
+def commit_paths(sizes: list[int], runs: int) -> list[str]:
+    """Porcelain against plumbing commits in each sparse copy (bench/commit_paths.py)."""
+    lines = []
+    for n in sizes:
+        done = subprocess.run(
+            [PY, str(HERE / "commit_paths.py"), str(sparse_copy(n)), "--runs", str(runs)],
+            capture_output=True,
+            text=True,
         )
+        lines.append(done.stdout.strip() or f"n{n}-sparse: failed: {done.stderr.strip()[:200]}")
+    return lines
 
-    return report(args, runs, sizes, common, results, checks)
 
-
-def report(args, runs, sizes, common, results, checks) -> int:
+def report(args, runs, columns, common, results, checks, commits) -> int:
     lines = [
         f"Machine: {platform.node() and 'this'} {platform.machine()}, {os.cpu_count()} cores, "
         f"Python {platform.python_version()}, {platform.system()} {platform.release()}; "
         f"{runs} runs after one warm-up, medians; target ratios are medians of {runs} "
         "interleaved pairs (cold: ratios of medians).",
         "",
-        "| command | " + " | ".join(f"N={n} median (peak MB)" for n in sizes) + " |",
-        "|---|" + "---|" * len(sizes),
+        "| command | " + " | ".join(f"{c} median (peak MB)" for c in columns) + " |",
+        "|---|" + "---|" * len(columns),
     ]
     for label, fig in common.items():
         lines.append(
             f"| {label} | {fig.median * 1000:.0f} ms ({fig.peak_mb:.0f}) |"
-            + " |" * (len(sizes) - 1)
+            + " |" * (len(columns) - 1)
         )
-    names = list(dict.fromkeys(k for n in sizes for k in results[n]))
+    names = list(dict.fromkeys(k for c in columns for k in results.get(c, {})))
     for name in names:
         cells = []
-        for n in sizes:
-            fig = results[n].get(name)
+        for c in columns:
+            fig = results.get(c, {}).get(name)
             cells.append(f"{fig.median * 1000:.0f} ms ({fig.peak_mb:.0f})" if fig else "-")
         lines.append(f"| {name} | " + " | ".join(cells) + " |")
+    if commits:
+        lines += ["", "One-event commit, porcelain against plumbing (bench/commit_paths.py):", ""]
+        lines += [f"- {line}" for line in commits]
     lines += ["", "| target | measured | limit | met |", "|---|---|---|---|"]
     for name, value, limit, ok in checks:
         lines.append(f"| {name} | {value:.2f} | {limit:.2f} | {'yes' if ok else '**no**'} |")

@@ -175,3 +175,71 @@ def test_each_repo_has_its_own_cache(tmp_path):
     assert titles(b) == {two: ("in b", "investigating")}
     assert cache_file(a.repo) != cache_file(b.repo)
     assert cache_file(a.repo).is_file() and cache_file(b.repo).is_file()
+
+
+def shard_reads(monkeypatch) -> list[bool]:
+    """Which of the cache's states files (True: the open incidents', False: the
+    resolved ones') commands run in this process read from now on."""
+    from incidentctl.store.cache import StateCache
+
+    reads: list[bool] = []
+    states = StateCache.states
+
+    def counted(self, open_):
+        reads.append(open_)
+        return states(self, open_)
+
+    monkeypatch.setattr(StateCache, "states", counted)
+    return reads
+
+
+def test_a_listing_unpickles_only_the_states_it_lists(cli, monkeypatch):
+    env = {"INCIDENTCTL_NOW": "2026-02-12T15:00:00Z"}
+    burning = cli.declare("still burning", env=env)
+    done = cli.declare("put out", env=env)
+    cli("resolve", done, "--root-cause", "x", "--resolution", "y", env=env)
+    cli("list", "--all")  # the cache
+    reads, folds = shard_reads(monkeypatch), folder_reads(monkeypatch)
+    listed = cli("list", "--json").json()
+    assert [i["id"] for i in listed] == [burning]
+    assert False not in reads  # no resolved incident's state was unpickled
+    assert folds == []
+    every = cli("list", "--all", "--json").json()
+    assert {i["id"] for i in every} == {burning, done}
+    assert False in reads and folds == []
+
+
+def test_status_from_its_cache_says_what_a_fresh_read_says(cli, monkeypatch):
+    env = {"INCIDENTCTL_NOW": "2026-02-12T15:00:00Z"}
+    cli.declare("still burning", severity="P1", env=env)
+    owing = []
+    for n in range(3):
+        inc = cli.declare(f"old P0 number {n}", severity="P0", env=env)
+        cli("resolve", inc, "--root-cause", "x", "--resolution", "y", env=env)
+        owing.append(inc)
+    later = {"INCIDENTCTL_NOW": "2026-03-12T15:00:00Z"}  # every review is overdue by now
+    first = cli("status", "--json", env=later).json()
+    import incidentctl.services.clocks as clocks
+
+    computed: list[str] = []
+    clocks_of = clocks.clocks_of
+
+    def counted(state, config, now):
+        computed.append(state.human_id)
+        return clocks_of(state, config, now)
+
+    monkeypatch.setattr(clocks, "clocks_of", counted)
+    folds = folder_reads(monkeypatch)
+    again = cli("status", env=later)
+    # the resolved ones' obligations came from the cache: only the open one was computed
+    assert len(computed) == 1 and computed[0] not in owing
+    assert folds == []
+    assert again.out.count("old P0 number") == 3
+    assert cli("status", "--json", env=later).json() == first
+    # never stale: recording the review changes the folder's tree id
+    cli("pir", "complete", owing[0], "-m", "held", "--at", "2026-02-14T11:00Z", env=later)
+    after = cli("status", "--json", env=later).json()
+    assert owing[0] not in {i["id"] for i in after["incidents"]}
+    assert len(after["incidents"]) == len(first["incidents"]) - 1
+    # a clock set back before the cached look looks again, and says the same
+    assert cli("status", "--json", env=env).json()["incidents"]

@@ -134,6 +134,7 @@ class KindShare:
 def shares(states: list[IncidentState], config: Config, now: datetime) -> list[KindShare]:
     """Per obligation kind, across `states`: how many were met, missed and pending."""
     found: dict[str, KindShare] = {}
+    missed: dict[str, set[str]] = {}  # kind -> the IDs in missed_incidents (a list scan was O(n²))
     for state in states:
         for check in outcomes(state, config, now):
             row = found.setdefault(
@@ -145,7 +146,9 @@ def shares(states: list[IncidentState], config: Config, now: datetime) -> list[K
                 row.met += 1
             else:
                 row.missed += 1
-                if state.human_id not in row.missed_incidents:
+                seen = missed.setdefault(check.kind, set())
+                if state.human_id not in seen:
+                    seen.add(state.human_id)
                     row.missed_incidents.append(state.human_id)
     order = list(LABELS)
     return sorted(found.values(), key=lambda r: order.index(r.kind) if r.kind in order else 99)

@@ -24,10 +24,36 @@ if TYPE_CHECKING:
 RECENT_EVENTS = 12  # how many timeline events `watch` shows
 
 
-@dataclass
 class IncidentClocks:
-    state: IncidentState
-    obligations: list[Obligation]
+    """An incident and what it owes. Built from a cached resolved incident's obligations,
+    its state is unpickled only if it is looked at (`status` lists ten of thousands)."""
+
+    def __init__(
+        self,
+        state: IncidentState | None,
+        obligations: list[Obligation],
+        loaded: LoadedIncident | None = None,
+    ) -> None:
+        self._state = state
+        self._loaded = loaded
+        self.obligations = obligations
+
+    @property
+    def state(self) -> IncidentState:
+        if self._state is None:
+            assert self._loaded is not None
+            self._state = self._loaded.state
+        return self._state
+
+    @property
+    def is_open(self) -> bool:
+        return self.state.is_open if self._state is not None else self._loaded.brief.is_open  # type: ignore[union-attr]
+
+    @property
+    def declared_at(self) -> datetime:
+        if self._state is not None:
+            return self._state.declared_at
+        return self._loaded.brief.declared_at  # type: ignore[union-attr]
 
     @property
     def next(self) -> Obligation | None:
@@ -71,7 +97,7 @@ class StatusReport(Outcome):
         pairs = [
             (item.state, e)
             for item in self.incidents
-            if item.state.is_open or len(self.incidents) == 1
+            if item.is_open or len(self.incidents) == 1
             for e in item.state.timeline
         ]
         pairs.sort(key=lambda pair: pair[1].sort_key())
@@ -81,8 +107,8 @@ class StatusReport(Outcome):
         """The report with at most `resolved_limit` resolved incidents (the most urgent;
         they sort after the open ones), and how many were left out. For the terminal
         view: a repo with years of unreviewed incidents must not bury the open ones."""
-        open_items = [item for item in self.incidents if item.state.is_open]
-        resolved = [item for item in self.incidents if not item.state.is_open]
+        open_items = [item for item in self.incidents if item.is_open]
+        resolved = [item for item in self.incidents if not item.is_open]
         kept = open_items + resolved[:resolved_limit]
         left = len(resolved) - len(resolved[:resolved_limit])
         return StatusReport(self.now, kept, self.problems, self.notes), left
@@ -103,6 +129,70 @@ def clocks_of(state: IncidentState, config: Config, now: datetime) -> IncidentCl
     return IncidentClocks(state, pending_obligations(state, config, now))
 
 
+class _Settled:
+    """What the resolved incidents owed when a report last looked, so that the next one
+    need not unpickle their states: uid -> (folder tree id, when looked, valid until,
+    the obligations as (kind, label, due, detail, who)), for one configuration (a
+    digest of it), kept beside the state cache.
+
+    A resolved incident owes a review, a final update, an email... until an event
+    records it, which changes its folder's tree id; what it owes does not change with
+    time, except a monitoring or stability check, which is met once its due time has
+    passed (an entry holding one is valid until the earliest such due time). A clock
+    set back before the look (INCIDENTCTL_NOW) looks again."""
+
+    PART = "settled"
+
+    def __init__(self, ws: Workspace, now: datetime) -> None:
+        import hashlib
+
+        from incidentctl.store.cache import StateCache
+
+        self.now = now
+        self.cache = StateCache(ws.repo.root)
+        self.key = hashlib.blake2b(repr(ws.config).encode(), digest_size=16).hexdigest()
+        got = self.cache.read_part(self.PART)
+        ok = isinstance(got, tuple) and len(got) == 2 and got[0] == self.key
+        self.known: dict[str, tuple] = got[1] if ok else {}
+        self.looked: dict[str, str] = {}  # uid -> tree of the resolved ones read now
+
+    def clocks(self, item: LoadedIncident) -> IncidentClocks | None:
+        """The cached clocks of a resolved incident (its state still pickled), or None."""
+        from incidentctl.domain.obligations import Obligation
+
+        brief = item.brief
+        if brief.is_open or item.tree is None:
+            return None
+        hit = self.known.get(brief.uid)
+        if (
+            hit is not None
+            and hit[0] == item.tree
+            and hit[1] <= self.now
+            and (hit[2] is None or self.now < hit[2])
+        ):
+            owed = [Obligation(k, lab, due, due - self.now, d, w) for k, lab, due, d, w in hit[3]]
+            return IncidentClocks(None, owed, item)
+        self.looked[brief.uid] = item.tree
+        return None
+
+    def learn(self, items: list[IncidentClocks]) -> None:
+        if not self.looked:
+            return
+        for item in items:
+            tree = self.looked.get(item.state.uid) if item._state is not None else None
+            if tree is None or item.state.is_open:
+                continue
+            waits = [o.due_at for o in item.obligations if o.kind in ("monitor", "stability")]
+            self.known[item.state.uid] = (
+                tree,
+                self.now,
+                min(waits) if waits else None,
+                tuple((o.kind, o.label, o.due_at, o.detail, o.who) for o in item.obligations),
+            )
+        self.looked = {}
+        self.cache.write_part(self.PART, (self.key, self.known))
+
+
 @dataclass
 class _Loaded:
     """The incidents a status report is about, as read from disk."""
@@ -111,6 +201,8 @@ class _Loaded:
     problems: list[FileProblem]
     notes: list[str]
     single: bool  # one incident named by the user: shown whatever it owes
+    settled: list[IncidentClocks] = field(default_factory=list)  # from the cache
+    learn: _Settled | None = None
 
 
 def _load(ws: Workspace, ref: str | None) -> _Loaded:
@@ -119,13 +211,31 @@ def _load(ws: Workspace, ref: str | None) -> _Loaded:
         notes = [found.note] if found.note else []
         return _Loaded([found.incident.state], list(found.incident.problems), notes, True)
     loaded, problems = ws.repo.load_all()
-    return _Loaded([item.state for item in loaded], problems, [], False)
+    settled = _Settled(ws, ws.now())
+    states, known = [], []
+    for item in loaded:
+        clocks = settled.clocks(item)
+        if clocks is None:
+            states.append(item.state)
+        else:
+            known.append(clocks)
+    return _Loaded(states, problems, [], False, known, settled)
 
 
 def _report(loaded: _Loaded, config: Config, now: datetime) -> StatusReport:
     items = [clocks_of(state, config, now) for state in loaded.states]
+    if loaded.learn is not None:
+        loaded.learn.learn(items)
+    if loaded.settled:  # the cached ones, their obligations' time left counted from now
+        import dataclasses
+
+        for item in loaded.settled:
+            item.obligations = [
+                dataclasses.replace(o, left=o.due_at - now) for o in item.obligations
+            ]
+        items += loaded.settled
     if not loaded.single:
-        items = [item for item in items if item.state.is_open or item.obligations]
+        items = [item for item in items if item.is_open or item.obligations]
         items.sort(key=_urgency)
     return StatusReport(now, items, loaded.problems, loaded.notes)
 
@@ -137,7 +247,7 @@ def status_report(ws: Workspace, ref: str | None = None, *, check: bool = False)
     report = _report(_load(ws, ref), ws.config, ws.now())
     report.check = check
     for item in report.incidents:
-        undefined = ws.undefined_severity(item.state) if item.state.is_open else None
+        undefined = ws.undefined_severity(item.state) if item.is_open else None
         if undefined:
             report.problems.append(Problem(undefined, exit_code=ExitCode.OK, warning=True))
     return report
@@ -146,10 +256,10 @@ def status_report(ws: Workspace, ref: str | None = None, *, check: bool = False)
 def _urgency(item: IncidentClocks) -> tuple:
     first = item.next
     return (
-        not item.state.is_open,
+        not item.is_open,
         first is None,
-        first.due_at if first else item.state.declared_at,
-        item.state.declared_at,
+        first.due_at if first else item.declared_at,
+        item.declared_at,
     )
 
 

@@ -122,8 +122,8 @@ def current_incident(ws: Workspace) -> Current:
 def _only_open(ws: Workspace, note: str) -> Current:
     loaded, _problems = ws.repo.load_all()
     open_ = sorted(
-        (item for item in loaded if item.state.is_open),
-        key=lambda item: (item.state.declared_at, item.state.uid),
+        (item for item in loaded if item.brief.is_open),  # no closed state is unpickled
+        key=lambda item: (item.brief.declared_at, item.brief.uid),
         reverse=True,
     )
     if len(open_) == 1:

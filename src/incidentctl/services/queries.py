@@ -67,12 +67,13 @@ def list_incidents(
     wanted = {ws.severity(text) for text in severities}
     since_at = time_option(ws, since, "--since") if since is not None else None
     loaded, problems = ws.repo.load_all()
+    # decided on each incident's brief: only the states listed are unpickled
     states = [
         item.state
-        for item in loaded
-        if (include_resolved or item.state.is_open)
-        and (not wanted or item.state.severity in wanted)
-        and (since_at is None or item.state.declared_at >= since_at)
+        for item, brief in ((item, item.brief) for item in loaded)
+        if (include_resolved or brief.is_open)
+        and (not wanted or brief.severity in wanted)
+        and (since_at is None or brief.declared_at >= since_at)
     ]
     states.sort(key=lambda s: (s.declared_at, s.uid), reverse=True)
     return Listing(states, problems)

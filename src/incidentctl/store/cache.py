@@ -29,13 +29,15 @@ log = logging.getLogger("incidentctl")
 
 _MAGIC = b"incidentctl-state-cache\n"
 _DIGEST = 32
+# the shape of an entry (below); a new one makes old cache files unread, not misread
+_FORMAT = 5
 
 
 def _fingerprint() -> str:
     """Changes whenever the code that folds events changes, so old entries die with it."""
     from incidentctl import __version__, domain
 
-    h = hashlib.blake2b(__version__.encode(), digest_size=16)
+    h = hashlib.blake2b(f"{__version__}/{_FORMAT}".encode(), digest_size=16)
     # the fold draws on several domain modules (events, state, review, corrections...)
     for path in sorted(Path(domain.__file__).parent.glob("*.py")):
         h.update(path.read_bytes())
@@ -60,30 +62,74 @@ def summary_path_of(cache: Path) -> Path:
 
 
 class StateCache:
-    """Two files: the states (`<key>.pickle`: {"years": year trees, "folders": {folder
-    name: (tree id, events/ mtime, (state, problems))}}) and the human IDs
-    (`<key>.ids.pickle`: {folder name: (tree id, human ID, former IDs)}), small enough
-    for finding INC-... to read on every event command."""
+    """Four files: the index (`<key>.pickle`: {"years": year trees, "folders": {folder
+    name: (tree id, events/ mtime, (brief, problems, None))}}), the states of the open
+    incidents (`<key>.open.pickle`) and of the resolved ones (`<key>.states.pickle`):
+    {folder name: (tree id, pickled state)}, each read only when one of its states is
+    looked at, and the human IDs (`<key>.ids.pickle`: {folder name: (tree id,
+    human ID, former IDs)}), small enough for finding INC-... to read on every event
+    command. A state is used only if its tree id is the index's: the two files are
+    written one after the other, and a reader between them folds that incident again."""
 
     def __init__(self, root: Path) -> None:
         self.path = cache_path(root)
         self.ids_path = self.path.with_suffix(".ids.pickle")
+        self._states: dict[bool, dict[str, tuple[str, bytes]]] = {}
 
     def read(self) -> dict[str, Any]:
-        """The states part; empty if absent, old or corrupt."""
+        """The index; empty if absent, old or corrupt."""
         value = self._read(self.path)
         return value if isinstance(value, dict) else {}
+
+    def states_path(self, open_: bool) -> Path:
+        return self.path.with_suffix(".open.pickle" if open_ else ".states.pickle")
+
+    def states(self, open_: bool) -> dict[str, tuple[str, bytes]]:
+        """folder name -> (tree id, pickled state) of the open incidents (a small file:
+        what `list` and `status` look at) or of the resolved ones, read once."""
+        if open_ not in self._states:
+            value = self._read(self.states_path(open_), quiet=True)
+            self._states[open_] = value if isinstance(value, dict) else {}
+        return self._states[open_]
 
     def read_ids(self) -> dict[str, tuple[str, str, tuple[str, ...]]]:
         value = self._read(self.ids_path, quiet=True)
         return value if isinstance(value, dict) else {}
 
     def write(self, entries: dict[str, Any]) -> None:
-        if self._write(self.path, entries):
-            write_summary(summary_path_of(self.path), entries.get("folders") or {})
+        """`entries` as the index holds them, each value (brief, problems, pickled
+        state or None: the one the states files hold for the same tree id)."""
+        folders = entries.get("folders") or {}
+        shards: dict[bool, dict[str, tuple[str, bytes]]] = {True: {}, False: {}}
+        for name, (tree, _mtime, (brief, _problems, pickled)) in folders.items():
+            open_ = brief[4] != "resolved"
+            if pickled is None:
+                held = self.states(open_).get(name)
+                pickled = held[1] if held is not None and held[0] == tree else None
+            if pickled is not None:
+                shards[open_][name] = (tree, pickled)
+        for open_, states in shards.items():
+            if self._states.get(open_) != states:
+                if not self._write(self.states_path(open_), states):
+                    return
+                self._states[open_] = states
+        index = {
+            "years": entries.get("years", {}),
+            "folders": {n: (t, m, (v[0], v[1], None)) for n, (t, m, v) in folders.items()},
+        }
+        if self._write(self.path, index):
+            write_summary(summary_path_of(self.path), folders)
 
     def write_ids(self, entries: dict[str, tuple[str, str, tuple[str, ...]]]) -> None:
         self._write(self.ids_path, entries)
+
+    def read_part(self, part: str) -> Any:
+        """A small side file beside the cache (`<key>.<part>.pickle`), None if absent,
+        old or corrupt: what a use case keeps of its own, keyed by tree ids too."""
+        return self._read(self.path.with_suffix(f".{part}.pickle"), quiet=True)
+
+    def write_part(self, part: str, value: Any) -> None:
+        self._write(self.path.with_suffix(f".{part}.pickle"), value)
 
     def _read(self, path: Path, quiet: bool = False) -> Any:
         try:
@@ -128,16 +174,18 @@ def write_summary(path: Path, folders: dict[str, Any]) -> None:
     """Beside the cache, what shell completion offers of each incident (its ID,
     severity, status, title and open actions) as JSON: a Tab reads this, not the
     pickle (services/completion.py). `folders`: the states part's folder entries,
-    each ending in (state, problems)."""
+    each ending in (brief, problems, pickled state): the brief (store/repo.py
+    `brief_of`) has all it needs, so no state is unpickled for it."""
     import json
 
     rows = []
     for name, entry in folders.items():
         value = entry[-1] if isinstance(entry, tuple) and entry else None
-        state = value[0] if isinstance(value, tuple) and value else None
-        if state is None:
+        brief = value[0] if isinstance(value, tuple) and value else None
+        if not isinstance(brief, tuple) or len(brief) < 9:
             continue
-        actions = [[a.number, a.title] for a in state.actions if a.is_open]
-        rows.append([name, state.human_id, state.severity, state.status, state.title, actions])
+        _uid, human_id, title, severity, status = brief[:5]
+        actions = [list(a) for a in brief[8]]
+        rows.append([name, human_id, severity, status, title, actions])
     with contextlib.suppress(OSError):  # completion then offers the day's folders
         write_atomic(path, json.dumps(rows, ensure_ascii=False).encode())

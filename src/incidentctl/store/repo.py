@@ -16,9 +16,9 @@ import subprocess
 import sys
 import time
 import tomllib
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from datetime import UTC, date
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -70,17 +70,123 @@ _NOFOLLOW = getattr(os, "O_NOFOLLOW", 0)
 _NONBLOCK = getattr(os, "O_NONBLOCK", 0)  # a FIFO named like an event must not hang a read
 
 
+# What a listing needs of an incident without its state: (uid, human ID, title,
+# severity, status, declared at (microseconds since the epoch), drill, former IDs, open actions as (number, title)).
+# The cache keeps this beside each state's pickled bytes (store/cache.py).
+BriefTuple = tuple[str, str, str, str, str, Any, bool, tuple[str, ...], tuple[tuple[int, str], ...]]
+
+
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_MICROSECOND = timedelta(microseconds=1)
+
+
+class Brief:
+    """The few fields `list`, `status`, completion and `-` decide on, without the state:
+    a cached incident's state is unpickled only when someone looks at it."""
+
+    __slots__ = (
+        "aliases",
+        "declared_at",
+        "drill",
+        "human_id",
+        "open_actions",
+        "severity",
+        "status",
+        "title",
+        "uid",
+    )
+
+    def __init__(self, values: BriefTuple) -> None:
+        (
+            self.uid,
+            self.human_id,
+            self.title,
+            self.severity,
+            self.status,
+            declared,
+            self.drill,
+            self.aliases,
+            self.open_actions,
+        ) = values
+        # kept as microseconds since the epoch: 10,000 datetimes unpickle slowly
+        self.declared_at = _EPOCH + timedelta(microseconds=declared)
+
+    @property
+    def is_open(self) -> bool:
+        return self.status != "resolved"
+
+
+def brief_of(state: IncidentState) -> BriefTuple:
+    return (
+        state.uid,
+        state.human_id,
+        state.title,
+        state.severity,
+        state.status,
+        (state.declared_at - _EPOCH) // _MICROSECOND,
+        state.drill,
+        tuple(state.aliases),
+        tuple((a.number, a.title) for a in state.actions if a.is_open),
+    )
+
+
 class LoadedIncident:
     """An incident's folded state, where it lives, and any files that could not be read
-    (and, as warnings, any whose work-tree copy differs from its commit)."""
+    (and, as warnings, any whose work-tree copy differs from its commit).
+
+    From the cache, the state is its pickled bytes until `state` is first read; `brief`
+    (and `tree`, the folder's tree id) are there at once."""
 
     def __init__(
-        self, state: IncidentState, folder: Path | str, problems: list[FileProblem] | None = None
+        self,
+        state: IncidentState | None,
+        folder: Path | str,
+        problems: list[FileProblem] | None = None,
+        *,
+        pickled: bytes | None = None,
+        brief: BriefTuple | None = None,
+        timeline: Sequence | None = None,
+        tree: str | None = None,
+        loader: Callable[[], IncidentState] | None = None,
     ) -> None:
-        self.state = state
+        self._state = state
+        self._pickled = pickled
+        self._loader = loader
+        self._brief_object: Brief | None = None
+        self._brief = brief
+        self._timeline = timeline
         self._folder = folder  # a str until asked for: Path() costs too much at 10k
         self.problems = problems if problems is not None else []
         self.uncommitted = False  # its fold took in an entry HEAD does not hold
+        self.tree = tree
+
+    @property
+    def state(self) -> IncidentState:
+        if self._state is None:
+            import pickle
+
+            if self._pickled is not None:
+                state: IncidentState = pickle.loads(self._pickled)
+            else:
+                assert self._loader is not None
+                state = self._loader()
+            if self._timeline is not None:
+                state.timeline = self._timeline
+            self._state, self._pickled, self._loader = state, None, None
+        return self._state
+
+    @state.setter
+    def state(self, value: IncidentState) -> None:
+        self._state, self._pickled, self._brief = value, None, None
+        self._brief_object = None
+
+    @property
+    def brief(self) -> Brief:
+        if self._brief_object is None:
+            if self._brief is None:
+                self._brief = brief_of(self.state)
+            self._brief_object = Brief(self._brief)
+        return self._brief_object
 
     @property
     def damaged(self) -> list[FileProblem]:
@@ -134,10 +240,17 @@ class LazyTimeline(Sequence):
         return (list, ())
 
 
-def _cache_value(item: LoadedIncident) -> tuple[IncidentState, tuple[FileProblem, ...]]:
-    """What the cache keeps of an incident: its state without the timeline, and the
-    files that could not be read."""
-    return dataclasses.replace(item.state, timeline=[]), tuple(item.problems)
+def _cache_value(item: LoadedIncident) -> tuple[BriefTuple, tuple[FileProblem, ...], bytes]:
+    """What the cache keeps of an incident: its brief, the files that could not be read,
+    and its state without the timeline, pickled (unpickled only if it is looked at)."""
+    import pickle
+
+    state = item.state
+    return (
+        brief_of(state),
+        tuple(item.problems),
+        pickle.dumps(dataclasses.replace(state, timeline=[]), protocol=pickle.HIGHEST_PROTOCOL),
+    )
 
 
 def _ignore_interrupts() -> None:
@@ -709,11 +822,21 @@ class IncidentRepo:
                 except BadFileError as exc:
                     problems.append(FileProblem(exc.path, exc.problem))
                     continue
+                item.tree = held[1] if held is not None else None
                 value = _cache_value(item)
-            else:  # the timeline stays in the object store till asked for
-                state, item_problems = value
-                state.timeline = LazyTimeline(self, folder, held_of.get(name, {}))
-                item = LoadedIncident(state, folder, list(item_problems))
+            else:  # the state stays pickled, and its timeline in the object store, till asked for
+                brief, item_problems, pickled = value
+                tree = held[1] if held is not None else None
+                item = LoadedIncident(
+                    None,
+                    folder,
+                    list(item_problems),
+                    pickled=pickled,
+                    brief=brief,
+                    timeline=LazyTimeline(self, folder, held_of.get(name, {})),
+                    tree=tree,
+                    loader=self._cached_state(cache, name, tree, folder, brief[4] != "resolved"),
+                )
             # only what HEAD holds, with nothing else in the work tree, is cached
             clean = held is not None and not any(p.warning for p in value[1])
             clean = clean and (name not in plan or plan[name] < 2)
@@ -731,10 +854,26 @@ class IncidentRepo:
             or any(known_years[y][0] != t[0] for y, t in self.year_trees.items())
         ):
             cache.write({"years": self.year_trees, "folders": fresh})
-            cache.write_ids(
-                {n: (e[0], e[2][0].human_id, tuple(e[2][0].aliases)) for n, e in fresh.items()}
-            )
+            cache.write_ids({n: (e[0], e[2][0][1], e[2][0][7]) for n, e in fresh.items()})
         return loaded, problems
+
+    def _cached_state(
+        self, cache: Any, name: str, tree: str | None, folder: str, brief_open: bool
+    ) -> Callable[[], IncidentState]:
+        """What unpickles a cache hit's state when it is first looked at: from the
+        cache's states file (of the open or the resolved ones) if it holds this tree
+        id's, else folded again."""
+
+        def state() -> IncidentState:
+            import pickle
+
+            held = cache.states(brief_open).get(name)
+            if held is not None and tree is not None and held[0] == tree:
+                found: IncidentState = pickle.loads(held[1])
+                return found
+            return dataclasses.replace(self.load(folder).state, timeline=[])
+
+        return state
 
     def _bare_load(
         self,
