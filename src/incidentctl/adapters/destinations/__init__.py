@@ -16,6 +16,7 @@ REGISTRY below. Modules are imported only when used (start-up is benchmarked).
 from __future__ import annotations
 
 import importlib
+from abc import ABC, abstractmethod
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from datetime import datetime
@@ -88,9 +89,9 @@ class Result:
     response: dict[str, Any] = field(default_factory=dict)  # what the record needs (ids, ts)
 
 
-class Destination:
-    """The interface. Subclasses set the class attributes and override the methods;
-    the defaults here are what most destinations want."""
+class Destination(ABC):
+    """The interface. Subclasses set the class attributes, implement the three abstract
+    methods and override the others where the defaults do not fit."""
 
     name = ""  # the registry name and the `via` of its communication_sent events
     label = ""  # for people: "PagerDuty"
@@ -105,8 +106,9 @@ class Destination:
         naming the key and the fix. Checked before anything is recorded or sent."""
         return []
 
+    @abstractmethod
     def prepare(self, job: Job, settings: Any) -> Prepared:
-        raise NotImplementedError
+        """The exact request for `job`; raises ValueError for a bad job (a bad --to)."""
 
     def bind(self, prepared: Prepared, state: IncidentState) -> Prepared:
         """Right before a send (or an in-doubt check), with the incident as recorded
@@ -114,9 +116,9 @@ class Destination:
         status-page incident to PATCH, the Slack thread). Default: unchanged."""
         return prepared
 
+    @abstractmethod
     def send(self, prepared: Prepared, settings: Any, secret: Secret) -> Result:
         """Send once (a 429 may be waited out inside). Never raises for the network."""
-        raise NotImplementedError
 
     def confirm(self, prepared: Prepared, settings: Any, secret: Secret) -> bool | None:
         """An in-doubt request: did it arrive? True (it did), False (it did not: send
@@ -134,9 +136,9 @@ class Destination:
         page, the server), posting nothing. '' when they do. Default: no question."""
         return ""
 
+    @abstractmethod
     def dry_run(self, prepared: Prepared, settings: Any, secret: Secret) -> str:
         """The exact request as text, each secret masked."""
-        raise NotImplementedError
 
     def events(self, prepared: Prepared, result: Result) -> list[dict[str, Any]]:
         """The events that record a delivery ({"type": ..., fields}), written by
