@@ -109,3 +109,17 @@ def test_only_the_named_command_is_built(args, chosen):
         assert len(names) > 30 and "declare" in names and "runbook" in names
     else:
         assert names == chosen
+
+
+@pytest.mark.parametrize(
+    "args",
+    [["list", "--severity", "P1"], ["show", "-"], ["declare", "Disk full", "-s", "P2"]],
+    ids=lambda a: a[0],
+)
+def test_text_parameters_are_taken_without_typers_coercion(tmp_path, args):
+    """Typer builds a pydantic TypeAdapter for every parameter it coerces (about 150 ms
+    of imports): text options and arguments are taken as typed instead."""
+    code = PROBE.format(args=["--repo", str(tmp_path / "r"), *args], heavy=("typer._adapters",))
+    proc = subprocess.run([str(BIN.parent / "python"), "-c", code], capture_output=True, text=True)
+    line = [x for x in proc.stderr.splitlines() if x.startswith("HEAVY=")][-1]
+    assert line == "HEAVY=", f"incidentctl {' '.join(args)} coerced through {line}"

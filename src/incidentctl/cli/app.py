@@ -142,6 +142,8 @@ def as_written(command: Any) -> Any:
                 param.__class__ = _Argument
             elif isinstance(param, TyperOption) and (param.is_flag or param.count):
                 param.__class__ = _Flag
+            elif isinstance(param, TyperOption):
+                param.__class__ = _Option
             param.help = _escape_markup(getattr(param, "help", None))
         stack.extend(getattr(current, "commands", {}).values())
     return command
@@ -204,9 +206,60 @@ class _PlainText(TyperOption):
         return value
 
 
+_NOT_TEXT = object()
+
+
+def _as_text(param: Any, value: Any) -> Any:
+    """The value a text parameter (`str`, or `list[str]`) would be coerced to, without
+    the coercion: Typer builds a pydantic TypeAdapter for every parameter it coerces,
+    about 150 ms of imports a command like `list` otherwise never pays. The results are
+    Typer's own for these values (None for any type; a string, or a tuple of strings,
+    for text); anything else gets `_NOT_TEXT` and goes through Typer."""
+    described = getattr(param, "type_descriptor", None)
+    if described is None:
+        return _NOT_TEXT
+    if value is None:  # absent, no default: Typer's answer for any type
+        return () if described.is_list or described.is_tuple else None
+    if described.is_choice or described.is_path:
+        return _NOT_TEXT
+    if described.annotation is str and isinstance(value, str):
+        return value
+    texts = isinstance(value, tuple | list) and all(isinstance(v, str) for v in value)
+    if described.annotation == list[str] and texts:
+        return list(value)
+    return _NOT_TEXT
+
+
+def _processed(param: Any, ctx: Any, value: Any) -> Any:
+    """TyperOption/TyperArgument.process_value for a text value; _NOT_TEXT otherwise."""
+    from typer import _click  # Typer's own click, whose errors the reporter knows
+
+    text = _as_text(param, value)
+    if text is _NOT_TEXT:
+        return _NOT_TEXT
+    if param.required and param.value_is_missing(text):
+        raise _click.exceptions.MissingParameter(ctx=ctx, param=param)
+    if param.callback is not None:
+        text = param.callback(ctx, param, text)
+    return text
+
+
+class _Option(TyperOption):
+    """An option that takes a value: text is taken as typed (see _as_text)."""
+
+    def process_value(self, ctx: Any, value: Any) -> Any:
+        done = _processed(self, ctx, value)
+        return super().process_value(ctx, value) if done is _NOT_TEXT else done
+
+
 class _Argument(TyperArgument):
     """An argument shown by its metavar, or its name in upper case: TITLE in the
-    usage line (not `{title}`), [INC] (not `[[INC]]`), and no `<str>` after it."""
+    usage line (not `{title}`), [INC] (not `[[INC]]`), and no `<str>` after it. Text
+    is taken as typed (see _as_text)."""
+
+    def process_value(self, ctx: Any, value: Any) -> Any:
+        done = _processed(self, ctx, value)
+        return super().process_value(ctx, value) if done is _NOT_TEXT else done
 
     @property
     def display_name_raw(self) -> str:
