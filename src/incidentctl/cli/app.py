@@ -136,9 +136,7 @@ def as_written(command: Any) -> Any:
         if not getattr(current.get_help_option, "as_written", False):
             current.get_help_option = _help_option_as_flag(current)
         for param in current.params:
-            if current is command and param.name == "repo" and isinstance(param, TyperOption):
-                param.__class__ = _PlainText
-            elif isinstance(param, TyperArgument):
+            if isinstance(param, TyperArgument):
                 param.__class__ = _Argument
             elif isinstance(param, TyperOption) and (param.is_flag or param.count):
                 param.__class__ = _Flag
@@ -183,27 +181,12 @@ class _Flag(TyperOption):
 
     def process_value(self, ctx: Any, value: Any) -> Any:
         # an absent flag (None) or a bool needs no coercion: Typer would build a
-        # pydantic TypeAdapter for the None of the root's --help (see _PlainText)
+        # pydantic TypeAdapter for the None of the root's --help (see _as_text)
         if (value is None or isinstance(value, bool)) and not self.count:
             if self.callback is not None:
                 value = self.callback(ctx, self, value)
             return value
         return super().process_value(ctx, value)
-
-
-class _PlainText(TyperOption):
-    """The root's `--repo`: its value is the text as typed (or None), validated by the
-    tool (store/locate.py says what is wrong with a path). Typer coerces every other
-    parameter through a pydantic TypeAdapter, building it even for an absent value, and
-    the root's options are processed before a subcommand's eager `--help`: that alone
-    imported pydantic's schema machinery (about 75 ms) into `update --help`."""
-
-    def process_value(self, ctx: Any, value: Any) -> Any:
-        if isinstance(value, tuple | list):  # given twice: the last one counts
-            value = value[-1] if value else None
-        if self.callback is not None:
-            value = self.callback(ctx, self, value)
-        return value
 
 
 _NOT_TEXT = object()
@@ -212,7 +195,10 @@ _NOT_TEXT = object()
 def _as_text(param: Any, value: Any) -> Any:
     """The value a text parameter (`str`, or `list[str]`) would be coerced to, without
     the coercion: Typer builds a pydantic TypeAdapter for every parameter it coerces,
-    about 150 ms of imports a command like `list` otherwise never pays. The results are
+    about 150 ms of imports a command like `list` otherwise never pays. (The root's
+    options are processed before a subcommand's eager `--help`, so the root's `--repo`
+    alone once put pydantic's schema machinery into `update --help`; store/locate.py
+    validates the path.) The results are
     Typer's own for these values (None for any type; a string, or a tuple of strings,
     for text); anything else gets `_NOT_TEXT` and goes through Typer."""
     described = getattr(param, "type_descriptor", None)
