@@ -113,8 +113,13 @@ def test_only_the_named_command_is_built(args, chosen):
 
 @pytest.mark.parametrize(
     "args",
-    [["list", "--severity", "P1"], ["show", "-"], ["declare", "Disk full", "-s", "P2"]],
-    ids=lambda a: a[0],
+    [
+        ["list", "--severity", "P1"],
+        ["show", "-"],
+        ["declare", "Disk full", "-s", "P2"],
+        ["update", "--help"],
+    ],
+    ids=lambda a: " ".join(a[:2]) if a[-1] == "--help" else a[0],
 )
 def test_text_parameters_are_taken_without_typers_coercion(tmp_path, args):
     """Typer builds a pydantic TypeAdapter for every parameter it coerces (about 150 ms
