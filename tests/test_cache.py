@@ -243,3 +243,23 @@ def test_status_from_its_cache_says_what_a_fresh_read_says(cli, monkeypatch):
     assert len(after["incidents"]) == len(first["incidents"]) - 1
     # a clock set back before the cached look looks again, and says the same
     assert cli("status", "--json", env=env).json()["incidents"]
+
+
+def test_a_warm_status_counts_the_cached_obligations_from_its_own_now(cli):
+    """The cached obligations of resolved incidents are counted from the time of the
+    report that uses them, not of the one that cached them: warm and cold agree."""
+    env = {"INCIDENTCTL_NOW": "2026-02-12T15:00:00Z"}
+    for n in range(2):
+        inc = cli.declare(f"old P0 number {n}", severity="P0", env=env)
+        cli("resolve", inc, "--root-cause", "x", "--resolution", "y", env=env)
+    cli.declare("still burning", severity="P1", env=env)
+    cli("status", "--json", env={"INCIDENTCTL_NOW": "2026-02-13T15:00:00Z"})  # cached here
+    later = {"INCIDENTCTL_NOW": "2026-03-12T16:30:00Z"}
+    warm = cli("status", "--json", env=later).json()
+    for path in cache_file(cli.repo).parent.iterdir():
+        path.unlink()
+    cold = cli("status", "--json", env=later).json()
+    assert warm == cold
+    owed = [o for i in warm["incidents"] for o in i["obligations"]]
+    assert owed and any(o["overdue"] for o in owed)
+    assert warm["overdue"] is True

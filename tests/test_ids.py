@@ -1,6 +1,8 @@
 from datetime import UTC, date, datetime
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from incidentctl.domain import ids
 from incidentctl.domain.ulid import is_ulid, new_ulid, ulid_time
@@ -46,3 +48,24 @@ def test_ulid_carries_its_time_and_sorts():
     assert is_ulid(first) and len(first) == 26
     assert ulid_time(first) == at
     assert first < later
+
+
+@given(
+    st.datetimes(
+        min_value=datetime(1970, 1, 2), max_value=datetime(2999, 12, 30), timezones=st.just(UTC)
+    )
+)
+def test_a_days_ulids_are_a_range_of_names(at):
+    """`find INC-<day>-NNN` picks the day's folders by comparing the ULIDs' time parts as
+    strings: that must select exactly the ULIDs whose decoded time falls on that day."""
+    from datetime import timedelta
+
+    from incidentctl.domain.ulid import time_part
+
+    ulid = new_ulid(at)
+    assert ulid[:10] == time_part(at)
+    day = ulid_time(ulid).date()
+    start = datetime.combine(day, datetime.min.time(), tzinfo=UTC)
+    assert time_part(start) <= ulid[:10] < time_part(start + timedelta(days=1))
+    for other in (start - timedelta(milliseconds=1), start + timedelta(days=1)):
+        assert not time_part(start) <= time_part(other) < time_part(start + timedelta(days=1))

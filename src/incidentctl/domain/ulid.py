@@ -36,5 +36,16 @@ def ulid_time(ulid: str) -> datetime:
     return datetime.fromtimestamp(value / 1000, tz=UTC)
 
 
+def time_part(at: datetime) -> str:
+    """The ten characters a ULID made at `at` starts with. They sort as the times do,
+    so a range of times is a range of names."""
+    ms = max(0, min(int(at.timestamp() * 1000), (1 << 48) - 1))
+    chars = []
+    for _ in range(10):
+        chars.append(ALPHABET[ms & 31])
+        ms >>= 5
+    return "".join(reversed(chars))
+
+
 def is_ulid(text: str) -> bool:
     return bool(ULID_RE.match(text.upper()))

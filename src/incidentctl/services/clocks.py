@@ -26,17 +26,53 @@ RECENT_EVENTS = 12  # how many timeline events `watch` shows
 
 class IncidentClocks:
     """An incident and what it owes. Built from a cached resolved incident's obligations,
-    its state is unpickled only if it is looked at (`status` lists ten of thousands)."""
+    its state is unpickled only if it is looked at (`status` lists ten of thousands), and
+    its obligations are made only if they are looked at: a cached one holds them as
+    plain (kind, label, due, detail, who) tuples, counted from `now`."""
 
     def __init__(
         self,
         state: IncidentState | None,
-        obligations: list[Obligation],
+        obligations: list[Obligation] | None,
         loaded: LoadedIncident | None = None,
+        *,
+        owed: tuple[tuple, ...] = (),
+        now: datetime | None = None,
     ) -> None:
         self._state = state
         self._loaded = loaded
-        self.obligations = obligations
+        self._obligations = obligations
+        self._owed = owed  # a cached incident's obligations, in order, made on demand
+        self.now = now
+
+    @property
+    def obligations(self) -> list[Obligation]:
+        if self._obligations is None:
+            from incidentctl.domain.obligations import Obligation
+
+            now = self.now
+            assert now is not None
+            self._obligations = [
+                Obligation(kind, label, due, due - now, detail, who)
+                for kind, label, due, detail, who in self._owed
+            ]
+        return self._obligations
+
+    def count_from(self, now: datetime) -> None:
+        """The time left of a cached incident's obligations, counted from `now`."""
+        if self._owed:
+            self.now = now
+            self._obligations = None
+
+    @property
+    def owes(self) -> bool:
+        return bool(self._owed) if self._obligations is None else bool(self._obligations)
+
+    @property
+    def first_due(self) -> datetime | None:
+        if self._obligations is None:
+            return self._owed[0][2] if self._owed else None
+        return self._obligations[0].due_at if self._obligations else None
 
     @property
     def state(self) -> IncidentState:
@@ -57,7 +93,14 @@ class IncidentClocks:
 
     @property
     def next(self) -> Obligation | None:
-        return self.obligations[0] if self.obligations else None
+        return self.obligations[0] if self.owes else None
+
+    @property
+    def is_overdue(self) -> bool:
+        if self._obligations is None:
+            now = self.now
+            return any(due < now for _k, _l, due, _d, _w in self._owed)  # type: ignore[operator]
+        return any(o.overdue for o in self._obligations)
 
     @property
     def overdue(self) -> list[Obligation]:
@@ -88,7 +131,7 @@ class StatusReport(Outcome):
 
     @property
     def overdue(self) -> bool:
-        return any(item.overdue for item in self.incidents)
+        return any(item.is_overdue for item in self.incidents)
 
     def recent_events(self, limit: int = RECENT_EVENTS) -> list[tuple[IncidentState, EventBase]]:
         """The latest timeline events across the open incidents shown, oldest first.
@@ -158,8 +201,6 @@ class _Settled:
 
     def clocks(self, item: LoadedIncident) -> IncidentClocks | None:
         """The cached clocks of a resolved incident (its state still pickled), or None."""
-        from incidentctl.domain.obligations import Obligation
-
         brief = item.brief
         if brief.is_open or item.tree is None:
             return None
@@ -170,8 +211,7 @@ class _Settled:
             and hit[1] <= self.now
             and (hit[2] is None or self.now < hit[2])
         ):
-            owed = [Obligation(k, lab, due, due - self.now, d, w) for k, lab, due, d, w in hit[3]]
-            return IncidentClocks(None, owed, item)
+            return IncidentClocks(None, None, item, owed=hit[3], now=self.now)
         self.looked[brief.uid] = item.tree
         return None
 
@@ -227,15 +267,11 @@ def _report(loaded: _Loaded, config: Config, now: datetime) -> StatusReport:
     if loaded.learn is not None:
         loaded.learn.learn(items)
     if loaded.settled:  # the cached ones, their obligations' time left counted from now
-        import dataclasses
-
         for item in loaded.settled:
-            item.obligations = [
-                dataclasses.replace(o, left=o.due_at - now) for o in item.obligations
-            ]
+            item.count_from(now)
         items += loaded.settled
     if not loaded.single:
-        items = [item for item in items if item.is_open or item.obligations]
+        items = [item for item in items if item.is_open or item.owes]
         items.sort(key=_urgency)
     return StatusReport(now, items, loaded.problems, loaded.notes)
 
@@ -254,11 +290,11 @@ def status_report(ws: Workspace, ref: str | None = None, *, check: bool = False)
 
 
 def _urgency(item: IncidentClocks) -> tuple:
-    first = item.next
+    first = item.first_due
     return (
         not item.is_open,
         first is None,
-        first.due_at if first else item.declared_at,
+        first if first is not None else item.declared_at,
         item.declared_at,
     )
 

@@ -19,10 +19,11 @@ import tomllib
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
+from datetime import time as dtime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from incidentctl.domain.ulid import is_ulid, ulid_time
+from incidentctl.domain.ulid import is_ulid, time_part, ulid_time
 from incidentctl.domain.wording import slugify
 from incidentctl.errors import BadFileError
 from incidentctl.store.locate import CONFIG_NAME, git_dir_of
@@ -395,10 +396,14 @@ class IncidentRepo:
         return [f"{base}/{year}/{name}" for name, year in names]
 
     def folders_declared_on(self, day: date) -> list[Path]:
+        """The folders whose ULID was made on `day` (UTC): a range of names, compared as
+        strings (decoding every ULID of a year took longer than the lookup's git)."""
+        start = datetime.combine(day, dtime(0), tzinfo=UTC)
+        low, high = time_part(start), time_part(start + timedelta(days=1))
         return [
             Path(p)
             for p in self.incident_folder_paths({f"{day.year:04d}"})
-            if ulid_time(p.rsplit("/", 1)[-1][:26]).date() == day
+            if low <= p.rsplit("/", 1)[-1][:10].upper() < high
         ]
 
     def folders_with_prefix(self, prefix: str) -> list[Path]:
