@@ -3,6 +3,8 @@
 import os
 from pathlib import Path
 
+import pytest
+
 from conftest import Cli, git, run_cli
 
 
@@ -135,7 +137,10 @@ def test_timeline_of_a_cached_incident_is_read_on_demand(cli, monkeypatch):
     ]
 
 
-def test_a_cold_read_by_worker_processes_matches_one_process(cli):
+@pytest.mark.parametrize("chunk", [250, 1])
+def test_a_cold_read_by_worker_processes_matches_one_process(cli, monkeypatch, chunk):
+    # (chunk 1: each incident a chunk of its own, more chunks than workers)
+    monkeypatch.setattr("incidentctl.store.repo.CHUNK_INCIDENTS", chunk)
     # a cold cache with many incidents is read by forked workers; the result, problems
     # included, must be what one process reads
     import dataclasses

@@ -86,9 +86,12 @@ def walk(git: Git, revisions: list[str], signatures: bool) -> Iterator[CommitRec
     Renames are detected (-M); merges show only what differs from all their parents
     (dense combined diff), so an honest merge of two clones' events shows nothing.
     """
+    from incidentctl.store.git import BULK_READ
+
     sig = "%G?" if signatures else ""
     fmt = f"{_RECORD}%H{_FIELD}%P{_FIELD}{sig}{_FIELD}{LOG_FORMAT}{_FIELD}"
     out = git.run(
+        *BULK_READ,
         "log",
         "--reverse",
         "--topo-order",
@@ -251,8 +254,10 @@ def read_blobs(git: Git, oids: list[str]) -> dict[str, bytes]:
     event: one git, its output split here)."""
     if not oids:
         return {}
+    from incidentctl.store.git import BULK_READ
+
     wanted = list(dict.fromkeys(oids))
-    proc = git.start("cat-file", "--batch", "--buffer", stdin=True)
+    proc = git.start(*BULK_READ, "cat-file", "--batch", "--buffer", stdin=True)
     out, _err = proc.communicate(("\n".join(wanted) + "\n").encode())
     found: dict[str, bytes] = {}
     pos, end = 0, len(out)

@@ -43,6 +43,7 @@ INCIDENTS = "incidents"
 EVENTS = "events"
 # Incidents to read from their files (a cold cache) before worker processes pay off:
 # starting them costs about as much as reading a hundred incidents.
+CHUNK_INCIDENTS = 250  # incidents a worker reads at a time (see _read_in_parallel)
 PARALLEL_MIN = 200
 RACY_NS = 20_000_000  # 20 ms: several ticks of the kernel's file-time clock
 MAX_WORKERS = 8  # a container's CPU quota may be far below the host's core count
@@ -552,8 +553,7 @@ class IncidentRepo:
         `git ls-tree` (of all of incidents/ with `every`, else of their events/)."""
         found: dict[str, Committed] = {rel: {} for rel in rels}
         if every:
-            out = self.git.run_quiet("ls-tree", "-r", "-z", "HEAD", "--", f"{INCIDENTS}/")
-            self._parse_ls_tree_r(out, found)
+            self._list_every(found)
             return found
         for i in range(0, len(rels), 1000):  # keep the command line short
             chunk = [f"{rel}/{EVENTS}/" for rel in rels[i : i + 1000]]
@@ -567,9 +567,30 @@ class IncidentRepo:
                     found[folder][name] = (parts[0], parts[2])
         return found
 
+    def _list_every(self, found: dict[str, Committed]) -> None:
+        """`git ls-tree -r` of incidents/ into `found`, parsed as it streams in: holding
+        its whole output (180,000 lines at N = 10,000) and its split doubled the read's
+        peak memory. Nothing, if git fails (no HEAD yet)."""
+        from incidentctl.store.git import BULK_READ
+
+        proc = self.git.start(*BULK_READ, "ls-tree", "-r", "-z", "HEAD", "--", f"{INCIDENTS}/")
+        assert proc.stdout is not None
+        rest = b""
+        while chunk := proc.stdout.read(1 << 20):
+            items = (rest + chunk).split(b"\0")
+            rest = items.pop()
+            self._parse_ls_tree_r(items, found)
+        self._parse_ls_tree_r([rest], found)
+        proc.communicate()
+        if proc.returncode != 0:
+            for held in found.values():
+                held.clear()
+
     @staticmethod
-    def _parse_ls_tree_r(out: str, found: dict[str, Committed]) -> None:
-        for item in out.split("\0"):
+    def _parse_ls_tree_r(items: list[bytes], found: dict[str, Committed]) -> None:
+        modes: dict[str, str] = {}  # one string per mode, not one per file
+        for raw in items:
+            item = raw.decode("utf-8", "surrogateescape")
             meta, _, path = item.partition("\t")
             parts = path.split("/")
             if len(parts) < 5 or parts[3] != EVENTS:
@@ -581,7 +602,7 @@ class IncidentRepo:
             if len(parts) == 5:
                 fields = meta.split()
                 if len(fields) == 3:
-                    held[parts[4]] = (fields[0], fields[2])
+                    held[parts[4]] = (modes.setdefault(fields[0], fields[0]), fields[2])
             else:  # a file inside a folder in events/: the folder is the entry
                 held[parts[4]] = ("040000", "")
 
@@ -843,7 +864,7 @@ class IncidentRepo:
                     loader=self._cached_state(cache, name, tree, folder, brief[4] != "resolved"),
                 )
             # only what HEAD holds, with nothing else in the work tree, is cached
-            clean = held is not None and not any(p.warning for p in value[1])
+            clean = held is not None and not (value[1] and any(p.warning for p in value[1]))
             clean = clean and (name not in plan or plan[name] < 2)
             clean = clean and not item.uncommitted
             if clean:
@@ -918,7 +939,10 @@ class IncidentRepo:
             committed = {f: listing[self.rel(f)] for f in folders}
         modes = work or {}
         jobs = [(f, committed.get(f) or {}, modes.get(f, 2)) for f in folders]
-        chunks = [jobs[i :: workers * 2] for i in range(workers * 2)]
+        # small chunks: a worker holds one chunk's blobs at a time (all of 180,000 events
+        # in four chunks took each worker 50 MB above what it shares with this process)
+        count = max(workers * 2, -(-len(jobs) // CHUNK_INCIDENTS))
+        chunks = [jobs[i::count] for i in range(count)]
         self.objects.close()  # a child must not share this command's cat-file pipes
         sys.stdout.flush()  # nothing buffered may be written twice
         sys.stderr.flush()
