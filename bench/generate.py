@@ -152,6 +152,14 @@ def generate(n: int, target: Path, seed: int = 1) -> None:
     if proc.wait() != 0:
         sys.exit("git fast-import failed")
     subprocess.run(["git", "checkout", "-q", "-f", "main"], cwd=target, check=True)
+    # what a repo incidentctl made has by now: `init` writes the first commit-graph with
+    # changed-path filters, and git's gc keeps them (store/commitgraph.py)
+    subprocess.run(["git", "config", "fetch.writeCommitGraph", "true"], cwd=target, check=True)
+    subprocess.run(
+        ["git", "commit-graph", "write", "--reachable", "--changed-paths", "--split"],
+        cwd=target,
+        check=True,
+    )
 
 
 def main() -> None:

@@ -3,7 +3,7 @@
 import tomllib
 from pathlib import Path
 
-from conftest import Cli
+from conftest import Cli, git
 
 
 def folder_of(cli: Cli, inc: str) -> Path:
@@ -66,11 +66,40 @@ def test_changed_deleted_and_malformed_files_are_named(cli):
     assert report["ok"] is False
 
 
-def test_fix_writes_a_commit_graph_with_changed_paths(cli):
+def test_init_writes_a_commit_graph_with_changed_paths_that_git_keeps(cli):
+    from incidentctl.store import commitgraph
+    from incidentctl.store.git import Git
+
+    repo = Git(cli.repo)
+    assert commitgraph.has_changed_paths(repo)
+    assert git(cli.repo, "config", "fetch.writeCommitGraph").strip() == "true"
+    for n in range(3):
+        cli.declare(f"incident {n}")
+    git(cli.repo, "gc", "-q")  # git's own maintenance rewrites the graph, filters kept
+    assert commitgraph.has_changed_paths(repo)
+    assert "commit-graph" not in cli("doctor").out + cli("doctor").err
+
+
+def test_doctor_names_a_long_history_without_a_commit_graph_and_fix_writes_it(cli, monkeypatch):
+    import shutil
+
+    from incidentctl.store import commitgraph
+    from incidentctl.store.git import Git
+
     cli.declare()
+    info = cli.repo / ".git" / "objects" / "info"
+    (info / "commit-graph").unlink(missing_ok=True)
+    shutil.rmtree(info / "commit-graphs", ignore_errors=True)
+    assert not commitgraph.has_changed_paths(Git(cli.repo))
+    assert "commit-graph" not in cli("doctor").out  # a short history: nothing to say
+    monkeypatch.setattr(commitgraph, "WORTH_IT_AFTER", 2)
+    said = cli("doctor")
+    assert "no commit-graph with changed-path filters" in said.out
+    assert "doctor --fix repairs this" in said.out
     assert "commit-graph" in cli("doctor", "--fix").err
-    graphs = cli.repo / ".git" / "objects" / "info" / "commit-graphs"
-    assert any(graphs.glob("graph-*.graph"))
+    assert commitgraph.has_changed_paths(Git(cli.repo))
+    assert any((info / "commit-graphs").glob("graph-*.graph"))
+    assert "commit-graph" not in cli("doctor").out
 
 
 def test_stale_temp_file_is_removed_by_fix(cli):

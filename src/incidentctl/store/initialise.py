@@ -63,4 +63,8 @@ def init_repo(path: Path, example: str | None = None, *, sparse: bool | None = N
     text = example_config_text(example) if example else default_config_text()
     with writing(repo) as w:
         commit = w.record(CONFIG_NAME, text.encode("utf-8"), INIT_MESSAGE).commit
+    if git_created:  # git keeps it from here (store/commitgraph.py)
+        from incidentctl.store import commitgraph
+
+        commitgraph.write(repo.git)
     return InitResult(root, git_created, True, commit, example, made_sparse or repo.sparse)
