@@ -118,13 +118,23 @@ def clone_repo(url: str, path: Path | None, progress: Progress = _quiet) -> Join
                 f"{', '.join(branches)})",
                 hint=f"to make it one: incidentctl init PATH --remote {url}",
             )
-        _check_out(target, branch)
         if as_sparse:
-            # the cone: the repo's own folders, the open and recent incidents
+            # nothing is checked out yet: a cone of the repo's own folders with a sparse
+            # index first, so that no step writes (or expands to) an index of every
+            # event file; then the open and recent incidents, chosen from their states
+            # (a cold read of every incident, which fills the state cache)
+            from incidentctl.store.git import Git
             from incidentctl.store.repo import IncidentRepo
 
+            sparse.start(Git(target))
+            _check_out(target, branch, fresh=True)
             repo = IncidentRepo(target)
             sparse.refresh(repo, sparse.checkout_window(repo), sparse.clock())
+            # the cone's folders are on disk now: note their events/ in the cache, so
+            # the first read after the clone is a warm one
+            IncidentRepo(target).load_all()
+        else:
+            _check_out(target, branch)
     except BaseException:
         _undo_clone(target, existed)
         raise
@@ -153,14 +163,18 @@ def _team_branch(root: Path) -> tuple[str | None, list[str]]:
     return None, branches
 
 
-def _check_out(root: Path, branch: str) -> None:
+def _check_out(root: Path, branch: str, *, fresh: bool = False) -> None:
     """Check out `branch` (tracking origin's) if the clone is on another, and drop the
-    branch the clone made for the remote's HEAD: it is not the team's."""
+    branch the clone made for the remote's HEAD: it is not the team's. `fresh`: the
+    clone checked nothing out (`--no-checkout`), so check out `branch` even if it is the
+    clone's."""
     from incidentctl.store.git import Git
 
     git = Git(root)
     current = git.run_quiet("symbolic-ref", "-q", "--short", "HEAD").strip()
     if current == branch:
+        if fresh:
+            git.run("checkout", "-q", branch)
         return
     git.run("checkout", "-q", "-B", branch, "--track", f"origin/{branch}")
     if current and git.call("rev-parse", "-q", "--verify", f"refs/heads/{current}").ok:
