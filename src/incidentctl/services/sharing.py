@@ -119,20 +119,7 @@ def clone_repo(url: str, path: Path | None, progress: Progress = _quiet) -> Join
                 hint=f"to make it one: incidentctl init PATH --remote {url}",
             )
         if as_sparse:
-            # nothing is checked out yet: a cone of the repo's own folders with a sparse
-            # index first, so that no step writes (or expands to) an index of every
-            # event file; then the open and recent incidents, chosen from their states
-            # (a cold read of every incident, which fills the state cache)
-            from incidentctl.store.git import Git
-            from incidentctl.store.repo import IncidentRepo
-
-            sparse.start(Git(target))
-            _check_out(target, branch, fresh=True)
-            repo = IncidentRepo(target)
-            sparse.refresh(repo, sparse.checkout_window(repo), sparse.clock())
-            # the cone's folders are on disk now: note their events/ in the cache, so
-            # the first read after the clone is a warm one
-            IncidentRepo(target).load_all()
+            _check_out_sparse(target, branch)
         else:
             _check_out(target, branch)
     except BaseException:
@@ -161,6 +148,34 @@ def _team_branch(root: Path) -> tuple[str | None, list[str]]:
         if name in branches and git.call("cat-file", "-e", f"{prefix}{name}:{CONFIG_NAME}").ok:
             return name, branches
     return None, branches
+
+
+def _check_out_sparse(root: Path, branch: str) -> None:
+    """Check out `branch` of a clone that checked nothing out (`--no-checkout`) as a
+    sparse work tree: a cone of the repo's own folders with a sparse index first, so
+    that no step writes (or expands to) an index of every event file; then the open and
+    recent incidents' folders, chosen from their states (a cold read of every incident,
+    which fills the state cache). Then the repo is read once more, so the cache notes
+    the folders now on disk: the first command after the clone makes a warm read."""
+    import gc
+
+    from incidentctl.store import sparse
+    from incidentctl.store.git import Git
+    from incidentctl.store.repo import IncidentRepo
+
+    sparse.start(Git(root))
+    _check_out(root, branch, fresh=True)
+    _set_cone(root)
+    gc.collect()  # what the cold read left in cycles, before the next read
+    IncidentRepo(root).load_all()
+
+
+def _set_cone(root: Path) -> None:
+    from incidentctl.store import sparse
+    from incidentctl.store.repo import IncidentRepo
+
+    repo = IncidentRepo(root)
+    sparse.refresh(repo, sparse.checkout_window(repo), sparse.clock())
 
 
 def _check_out(root: Path, branch: str, *, fresh: bool = False) -> None:
