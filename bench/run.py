@@ -291,7 +291,37 @@ def bench_size(n: int, mode: str, runs: int, results: dict) -> tuple[str, str]:
         "parse all events", [PY, str(HERE / "parse_all.py"), str(full)], runs=max(1, runs // 2)
     )
     drop_baseline_files(repo)
+    if mode == "full":
+        r["clone (sparse)"] = bench_clone(full)
     return inc, sample
+
+
+def bench_clone(source: Path) -> Figure:
+    """`incidentctl clone` of the generated repo, sparse (the default), once: into
+    bench/out/, with a config and cache dir of its own (a clone points the user config
+    at itself), all removed after. Its peak is the largest process of the clone: git's
+    included."""
+    target, dirs = OUT / f"{source.name}-clone", OUT / f"{source.name}-clone-dirs"
+    for path in (target, dirs):
+        shutil.rmtree(path, ignore_errors=True)
+    env = dict(
+        env_for(source),
+        INCIDENTCTL_CHECKOUT="sparse",
+        XDG_CONFIG_HOME=str(dirs / "config"),
+        XDG_CACHE_HOME=str(dirs / "cache"),
+    )
+    env.pop("INCIDENTCTL_REPO", None)
+    try:
+        return measure(
+            "clone (sparse)",
+            [BIN, "clone", str(source), str(target)],
+            runs=1,
+            env=env,
+            warmup=False,
+        )
+    finally:
+        for path in (target, dirs):
+            shutil.rmtree(path, ignore_errors=True)
 
 
 def newest_in_cone(repo: Path, env: dict) -> str:

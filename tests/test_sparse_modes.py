@@ -59,7 +59,10 @@ def _closed_trees(cli: Cli) -> dict[str, str]:
 @pytest.fixture
 def history(made):
     """Two incidents resolved long ago, one resolved recently, one open (NEW's)."""
-    cli = made
+    return _add_history(made)
+
+
+def _add_history(cli: Cli) -> tuple[Cli, list[str], str, str]:
     old = [cli.declare(f"old outage {i}", env=when(OLD, i)) for i in (1, 2)]
     for i, ref in enumerate(old):
         cli("note", ref, f"the words of old outage {i + 1}", "--kind", "finding", env=when(OLD, 5))
@@ -305,3 +308,160 @@ def test_sync_between_a_sparse_and_a_full_clone(tmp_path, monkeypatch, first, se
         # an open incident that came in by a sync is in the work tree
         assert (cli.repo / _folder(cli, from_b)).is_dir()
     assert a.git("rev-parse", "HEAD") == b.git("rev-parse", "HEAD")
+
+
+# -- clone ----------------------------------------------------------------------------
+
+
+@pytest.fixture
+def published(tmp_path, monkeypatch):
+    """A team origin holding the history above: two incidents resolved long ago, one
+    resolved recently, one open; published from a full checkout."""
+    origin = bare_origin(tmp_path)
+    monkeypatch.setenv("INCIDENTCTL_CHECKOUT", "full")
+    assert run_cli("init", str(tmp_path / "a"), "--remote", str(origin)).code == 0
+    cli, old, recent, open_ = _add_history(Cli(tmp_path / "a"))
+    cli("sync", env=when(NEW, 2))
+    return origin, cli, old, recent, open_
+
+
+def _clone(tmp_path, monkeypatch, origin, mode: str = "sparse") -> Cli:
+    monkeypatch.setenv("INCIDENTCTL_CHECKOUT", mode)
+    result = run_cli("clone", str(origin), str(tmp_path / "b"), env=when(NEW, 30))
+    assert result.code == 0, result.err
+    return Cli(tmp_path / "b")
+
+
+def _wanted_by_load_all(root, window_days: int = 30) -> set[str]:
+    """The cone's incident folders as store/sparse.py documents them, from a fold of
+    every incident (load_all): open, or resolved within the window of NEW."""
+    from datetime import UTC, datetime, timedelta
+
+    from incidentctl.store.repo import IncidentRepo
+
+    repo = IncidentRepo(root)
+    since = datetime.fromisoformat(f"{NEW}T10:30:00").replace(tzinfo=UTC) - timedelta(
+        days=window_days
+    )
+    loaded, _ = repo.load_all(use_cache=False)
+    return {
+        repo.rel(item.folder)
+        for item in loaded
+        if item.state.status != "resolved"
+        or item.state.resolved_at is None
+        or item.state.resolved_at >= since
+    }
+
+
+def test_a_clones_cone_is_the_open_and_recent_incidents_exactly(tmp_path, monkeypatch, published):
+    origin, a, old, recent, open_ = published
+    b = _clone(tmp_path, monkeypatch, origin)
+    assert _sparse(b) and b.git("config", "--get", "index.sparse").strip() == "true"
+    incidents = {f for f in b.git("sparse-checkout", "list").split() if f.startswith("incidents/")}
+    assert incidents == {_folder(b, recent), _folder(b, open_)}
+    assert incidents == _wanted_by_load_all(a.repo)  # the fold's answer, in the full origin
+    assert set(b.git("sparse-checkout", "list").split()) - incidents == {
+        "runbooks",
+        "templates",
+        "oncall",
+        "drills",
+    }
+    for ref in old:
+        assert not (b.repo / _folder(b, ref)).exists()
+    for ref in (recent, open_):
+        assert (b.repo / _folder(b, ref) / "events").is_dir()
+    assert (b.repo / "incidentctl.toml").is_file()
+    assert b.git("status", "--porcelain") == ""
+    assert b("verify").code == 0
+    listed = {i["id"] for i in b("list", "--all", "--json").json()}
+    assert listed == {*old, recent, open_}
+
+
+def test_a_clone_never_writes_an_index_of_every_file(tmp_path, monkeypatch, published):
+    """The clone checks nothing out before the cone is set with a sparse index: no git
+    it runs reads or writes an index entry for the files of the incidents outside the
+    cone (at N = 10,000, an index of 180,000 entries cost git 500 MB)."""
+    origin, a, old, _recent, _open = published
+    trace = tmp_path / "trace2.json"
+    monkeypatch.setenv("GIT_TRACE2_EVENT", str(trace))
+    b = _clone(tmp_path, monkeypatch, origin)
+    monkeypatch.delenv("GIT_TRACE2_EVENT")
+    import json
+
+    sizes = [
+        int(event["value"])
+        for event in map(json.loads, trace.read_text().splitlines())
+        if event.get("event") == "data" and event.get("key") in ("read/cache_nr", "write/cache_nr")
+    ]
+    assert sizes, "git wrote no index"
+    every = len(b.git("ls-tree", "-r", "--name-only", "HEAD").split())
+    outside = sum(
+        len(b.git("ls-tree", "-r", "--name-only", "HEAD", _folder(a, ref)).split()) for ref in old
+    )
+    assert outside > len(old)
+    # the cone's files, and at most one entry (a sparse directory) per folder outside it
+    assert max(sizes) <= every - outside + len(old)
+
+
+def test_a_clone_leaves_the_state_cache_warm(tmp_path, monkeypatch, published):
+    """Every incident is in the state cache under its folder's tree id, and each folder
+    the cone checked out with its events/ noted: the first read after a clone folds
+    nothing and writes no cache."""
+    import os
+
+    from incidentctl.store.cache import StateCache, cache_path
+
+    origin, _a, old, recent, open_ = published
+    b = _clone(tmp_path, monkeypatch, origin)
+    folders = StateCache(b.repo).read()["folders"]
+    for ref in (*old, recent, open_):
+        path = _folder(b, ref)
+        entry = folders[path.rsplit("/", 1)[-1]]
+        assert entry[0] == b.git("rev-parse", f"HEAD:{path}").strip()
+        events = b.repo / path / "events"
+        if events.is_dir():  # -1: noted too close to its change, looked at again next time
+            assert entry[1] in (os.stat(events).st_mtime_ns, -1)
+        else:
+            assert entry[1] is None
+    index = cache_path(b.repo)
+    before = index.stat().st_mtime_ns
+    if all(e[1] != -1 for e in folders.values()):
+        b("list", "--all")
+        assert index.stat().st_mtime_ns == before
+
+
+def test_a_full_clone_checks_everything_out(tmp_path, monkeypatch, published):
+    origin, _a, old, recent, open_ = published
+    b = _clone(tmp_path, monkeypatch, origin, mode="full")
+    assert not _sparse(b)
+    for ref in (*old, recent, open_):
+        assert (b.repo / _folder(b, ref) / "events").is_dir()
+    assert b.git("status", "--porcelain") == ""
+
+
+@pytest.mark.parametrize("cached", [False, True])
+def test_the_wanted_folders_are_the_folds_answer(history, cached):
+    """Chosen from the briefs (open) and the resolution times (resolved), one state at
+    a time, from a cold read or from the cache: the same folders as a fold of all."""
+    from datetime import UTC, datetime, timedelta
+
+    from incidentctl.store import sparse
+    from incidentctl.store.cache import cache_path
+    from incidentctl.store.repo import IncidentRepo
+
+    cli, old, recent, open_ = history
+    index = cache_path(cli.repo)
+    for path in index.parent.glob(index.name.split(".")[0] + ".*"):
+        path.unlink()
+    if cached:
+        IncidentRepo(cli.repo).load_all()
+    now = datetime.fromisoformat(f"{NEW}T10:30:00").replace(tzinfo=UTC)
+    got = sparse.wanted_folders(IncidentRepo(cli.repo), timedelta(days=30), now)
+    assert got == _wanted_by_load_all(cli.repo) == {_folder(cli, recent), _folder(cli, open_)}
+    # a window long enough takes the old ones in too
+    got = sparse.wanted_folders(IncidentRepo(cli.repo), timedelta(days=365), now)
+    assert (
+        got
+        == _wanted_by_load_all(cli.repo, 365)
+        == {_folder(cli, ref) for ref in (*old, recent, open_)}
+    )

@@ -118,13 +118,10 @@ def clone_repo(url: str, path: Path | None, progress: Progress = _quiet) -> Join
                 f"{', '.join(branches)})",
                 hint=f"to make it one: incidentctl init PATH --remote {url}",
             )
-        _check_out(target, branch)
         if as_sparse:
-            # the cone: the repo's own folders, the open and recent incidents
-            from incidentctl.store.repo import IncidentRepo
-
-            repo = IncidentRepo(target)
-            sparse.refresh(repo, sparse.checkout_window(repo), sparse.clock())
+            _check_out_sparse(target, branch)
+        else:
+            _check_out(target, branch)
     except BaseException:
         _undo_clone(target, existed)
         raise
@@ -153,14 +150,46 @@ def _team_branch(root: Path) -> tuple[str | None, list[str]]:
     return None, branches
 
 
-def _check_out(root: Path, branch: str) -> None:
+def _check_out_sparse(root: Path, branch: str) -> None:
+    """Check out `branch` of a clone that checked nothing out (`--no-checkout`) as a
+    sparse work tree: a cone of the repo's own folders with a sparse index first, so
+    that no step writes (or expands to) an index of every event file; then the open and
+    recent incidents' folders, chosen from their states (a cold read of every incident,
+    which fills the state cache). Then the repo is read once more, so the cache notes
+    the folders now on disk: the first command after the clone makes a warm read."""
+    import gc
+
+    from incidentctl.store import sparse
+    from incidentctl.store.git import Git
+    from incidentctl.store.repo import IncidentRepo
+
+    sparse.start(Git(root))
+    _check_out(root, branch, fresh=True)
+    _set_cone(root)
+    gc.collect()  # what the cold read left in cycles, before the next read
+    IncidentRepo(root).load_all()
+
+
+def _set_cone(root: Path) -> None:
+    from incidentctl.store import sparse
+    from incidentctl.store.repo import IncidentRepo
+
+    repo = IncidentRepo(root)
+    sparse.refresh(repo, sparse.checkout_window(repo), sparse.clock())
+
+
+def _check_out(root: Path, branch: str, *, fresh: bool = False) -> None:
     """Check out `branch` (tracking origin's) if the clone is on another, and drop the
-    branch the clone made for the remote's HEAD: it is not the team's."""
+    branch the clone made for the remote's HEAD: it is not the team's. `fresh`: the
+    clone checked nothing out (`--no-checkout`), so check out `branch` even if it is the
+    clone's."""
     from incidentctl.store.git import Git
 
     git = Git(root)
     current = git.run_quiet("symbolic-ref", "-q", "--short", "HEAD").strip()
     if current == branch:
+        if fresh:
+            git.run("checkout", "-q", branch)
         return
     git.run("checkout", "-q", "-B", branch, "--track", f"origin/{branch}")
     if current and git.call("rev-parse", "-q", "--verify", f"refs/heads/{current}").ok:

@@ -183,7 +183,15 @@ def wanted_folders(repo: IncidentRepo, window: timedelta, now: datetime) -> set[
     loaded, _problems = repo.load_all()
     wanted: set[str] = set()
     since = now - window
-    for item in loaded:
+    # An open incident is known by its brief (its state stays pickled); a resolved
+    # one's state is unpickled for its resolution time, and let go with its item at
+    # once: 10,000 states held together would be the largest thing in the process.
+    loaded.reverse()
+    while loaded:
+        item = loaded.pop()
+        if item.brief.is_open:
+            wanted.add(repo.rel(item.folder))
+            continue
         state = item.state
         if state.status != "resolved" or state.resolved_at is None or state.resolved_at >= since:
             wanted.add(repo.rel(item.folder))
