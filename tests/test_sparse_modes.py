@@ -465,3 +465,17 @@ def test_the_wanted_folders_are_the_folds_answer(history, cached):
         == _wanted_by_load_all(cli.repo, 365)
         == {_folder(cli, ref) for ref in (*old, recent, open_)}
     )
+
+
+@pytest.mark.parametrize("mode", ["sparse", "full"])
+def test_a_clone_writes_a_commit_graph_with_changed_paths(tmp_path, monkeypatch, published, mode):
+    """git's clone writes no commit-graph; a path-limited `log` (incidentctl log, pir
+    generate) would then parse every commit of a long history (store/commitgraph.py)."""
+    from incidentctl.store import commitgraph
+    from incidentctl.store.git import Git
+
+    origin, _a, old, _recent, _open = published
+    b = _clone(tmp_path, monkeypatch, origin, mode=mode)
+    assert commitgraph.has_changed_paths(Git(b.repo))
+    assert b.git("config", "fetch.writeCommitGraph").strip() == "true"
+    assert b("log", old[0]).code == 0

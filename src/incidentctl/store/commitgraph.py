@@ -26,9 +26,11 @@ _BLOOM_INDEX = b"BIDX"
 def write(git: Git) -> None:
     """Write (or extend) the commit-graph of every reachable commit, with changed-path
     filters, and have fetches keep it current. A repo with no commit yet has none."""
+    from incidentctl.store.git import BULK_READ
+
     git.run("config", "fetch.writeCommitGraph", "true")
-    if git.head() is not None:
-        git.run("commit-graph", "write", "--reachable", "--changed-paths", "--split")
+    if git.head() is not None:  # it reads every commit and tree: git's memory capped
+        git.run(*BULK_READ, "commit-graph", "write", "--reachable", "--changed-paths", "--split")
 
 
 def has_changed_paths(git: Git) -> bool:
