@@ -30,7 +30,7 @@ log = logging.getLogger("incidentctl")
 _MAGIC = b"incidentctl-state-cache\n"
 _DIGEST = 32
 # the shape of an entry (below); a new one makes old cache files unread, not misread
-_FORMAT = 5
+_FORMAT = 6
 
 
 def _fingerprint() -> str:

@@ -75,7 +75,9 @@ _NONBLOCK = getattr(os, "O_NONBLOCK", 0)  # a FIFO named like an event must not 
 # What a listing needs of an incident without its state: (uid, human ID, title,
 # severity, status, declared at (microseconds since the epoch), drill, former IDs, open actions as (number, title)).
 # The cache keeps this beside each state's pickled bytes (store/cache.py).
-BriefTuple = tuple[str, str, str, str, str, Any, bool, tuple[str, ...], tuple[tuple[int, str], ...]]
+BriefTuple = tuple[
+    str, str, str, str, str, Any, bool, tuple[str, ...], tuple[tuple[int, str], ...], Any
+]
 
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
@@ -92,6 +94,7 @@ class Brief:
         "drill",
         "human_id",
         "open_actions",
+        "resolved_us",
         "severity",
         "status",
         "title",
@@ -109,6 +112,7 @@ class Brief:
             self.drill,
             self.aliases,
             self.open_actions,
+            self.resolved_us,  # microseconds since the epoch, or None
         ) = values
         # kept as microseconds since the epoch: 10,000 datetimes unpickle slowly
         self.declared_at = _EPOCH + timedelta(microseconds=declared)
@@ -116,6 +120,12 @@ class Brief:
     @property
     def is_open(self) -> bool:
         return self.status != "resolved"
+
+    @property
+    def resolved_at(self) -> datetime | None:
+        return (
+            None if self.resolved_us is None else _EPOCH + timedelta(microseconds=self.resolved_us)
+        )
 
 
 def brief_of(state: IncidentState) -> BriefTuple:
@@ -129,6 +139,7 @@ def brief_of(state: IncidentState) -> BriefTuple:
         state.drill,
         tuple(state.aliases),
         tuple((a.number, a.title) for a in state.actions if a.is_open),
+        None if state.resolved_at is None else (state.resolved_at - _EPOCH) // _MICROSECOND,
     )
 
 

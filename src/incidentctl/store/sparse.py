@@ -181,21 +181,14 @@ def wanted_folders(repo: IncidentRepo, window: timedelta, now: datetime) -> set[
     those resolved within `window` of `now`, from the states (the cache: no incident
     is folded again whose folder's tree id is unchanged)."""
     loaded, _problems = repo.load_all()
-    wanted: set[str] = set()
     since = now - window
-    # An open incident is known by its brief (its state stays pickled); a resolved
-    # one's state is unpickled for its resolution time, and let go with its item at
-    # once: 10,000 states held together would be the largest thing in the process.
-    loaded.reverse()
-    while loaded:
-        item = loaded.pop()
-        if item.brief.is_open:
-            wanted.add(repo.rel(item.folder))
-            continue
-        state = item.state
-        if state.status != "resolved" or state.resolved_at is None or state.resolved_at >= since:
-            wanted.add(repo.rel(item.folder))
-    return wanted
+    # decided on the briefs: no state is unpickled (10,000 of them took longer, and
+    # held together were the largest thing in the process)
+    return {
+        repo.rel(item.folder)
+        for item in loaded
+        if item.brief.is_open or item.brief.resolved_at is None or item.brief.resolved_at >= since
+    }
 
 
 def take_in(repo: IncidentRepo, now: datetime) -> list[str]:
