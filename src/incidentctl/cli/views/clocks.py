@@ -161,7 +161,7 @@ def status_lines(report: StatusReport, *, color: bool, width: int | None = None)
         for o in item.obligations:
             mark = "!" if o.overdue else "-"
             text = f"  {mark} {cell_text(obligation_text(o))}"  # names from config or the record
-            if width is not None:  # wrapped, never cut: each says what is due when
+            if width is not None and cells(text) > width:  # wrapped, never cut
                 text = "\n".join(textwrap.wrap(text, width, subsequent_indent="    "))
             lines.append(ansi(text, _style(o) if color else ""))
     return lines
