@@ -9,7 +9,7 @@ may still be met. Pending ones count in neither share.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -167,25 +167,42 @@ def shares(states: list[IncidentState], config: Config, now: datetime) -> list[K
     return tally((state.human_id, judged(state, config, now)) for state in states)
 
 
-def tally(rows: Iterable[tuple[str, Iterable[Outcome]]]) -> list[KindShare]:
+def tally(rows: Iterable[tuple[str, Sequence[Outcome]]]) -> list[KindShare]:
     """Per obligation kind, across the incidents' (human ID, outcomes): how many were
-    met, missed and pending, and which incidents missed one, in the order given."""
+    met, missed and pending, and which incidents missed one, in the order given.
+
+    Thousands of incidents share the same outcomes (the kept ones are one object
+    each, services/metrics.py): each distinct sequence is counted once, times the
+    incidents that have it."""
     found: dict[str, KindShare] = {}
     missed: dict[str, set[str]] = {}  # kind -> the IDs in missed_incidents (a list scan was O(n²))
+    # id(outcomes) -> [the outcomes (kept alive, so the id stays theirs), how many
+    # incidents have them, the kinds they miss]
+    groups: dict[int, list[Any]] = {}
     for human_id, checks in rows:
-        for kind, label, met in checks:
-            row = found.get(kind)
-            if row is None:
-                row = found[kind] = KindShare(kind, LABELS.get(kind, label))
+        group = groups.get(id(checks))
+        if group is None:
+            misses = []
+            for kind, label, met in checks:
+                if kind not in found:
+                    found[kind] = KindShare(kind, LABELS.get(kind, label))
+                if met is not None and not met and kind not in misses:
+                    misses.append(kind)
+            group = groups[id(checks)] = [checks, 0, misses]
+        group[1] += 1
+        for kind in group[2]:
+            seen = missed.setdefault(kind, set())
+            if human_id not in seen:
+                seen.add(human_id)
+                found[kind].missed_incidents.append(human_id)
+    for checks, times, _misses in groups.values():
+        for kind, _label, met in checks:
+            row = found[kind]
             if met is None:
-                row.pending += 1
+                row.pending += times
             elif met:
-                row.met += 1
+                row.met += times
             else:
-                row.missed += 1
-                seen = missed.setdefault(kind, set())
-                if human_id not in seen:
-                    seen.add(human_id)
-                    row.missed_incidents.append(human_id)
+                row.missed += times
     order = list(LABELS)
     return sorted(found.values(), key=lambda r: order.index(r.kind) if r.kind in order else 99)
