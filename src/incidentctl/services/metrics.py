@@ -13,6 +13,7 @@ from incidentctl.services.workspace import Workspace
 
 if TYPE_CHECKING:
     from incidentctl.domain.compliance import Outcome
+    from incidentctl.domain.incident import IncidentState
     from incidentctl.domain.metrics import MetricsReport, Period
     from incidentctl.domain.policy import Config
     from incidentctl.store.repo import FileProblem, LoadedIncident
@@ -110,8 +111,10 @@ def metrics(ws: Workspace, chosen: Period, *, drills: bool = False) -> MetricsRe
     ]
     practice = [s for s in everything if s.drill and chosen.contains(s)]
     settled = SettledOutcomes(ws.repo.root, ws.config, now)
-    obligations = tally((item.state.human_id, settled.of(item)) for item in chosen_items)
-    settled.save()
+    obligations = tally(
+        (item.state.human_id, settled.of(item, item.state)) for item in chosen_items
+    )
+    settled.save({s.uid for s in everything})
     return MetricsResult(
         report,
         problems,
@@ -163,13 +166,19 @@ class SettledOutcomes:
         self.changed = False
         self._same: dict[Any, Any] = {}  # equal outcome tuples shared: a smaller file
 
-    def hit(self, item: LoadedIncident) -> tuple[Outcome, ...] | None:
-        """The kept outcomes of a resolved incident, if still true now (its state is
-        not unpickled for them)."""
-        brief = item.brief
-        if brief.is_open or item.tree is None or item.uncommitted:
+    def hit(
+        self, item: LoadedIncident, state: IncidentState | None = None
+    ) -> tuple[Outcome, ...] | None:
+        """The kept outcomes of a resolved incident, if still true now, else None. Its
+        state is not unpickled for them (`state`: the one already at hand, if any)."""
+        if state is not None:
+            uid, is_open = state.uid, state.is_open
+        else:
+            brief = item.brief
+            uid, is_open = brief.uid, brief.is_open
+        if is_open or item.tree is None or item.uncommitted:
             return None
-        entry = self.known.get(brief.uid)
+        entry = self.known.get(uid)
         if (
             entry is not None
             and entry[0] == item.tree
@@ -179,11 +188,11 @@ class SettledOutcomes:
             return entry[3]
         return None
 
-    def of(self, item: LoadedIncident) -> tuple[Outcome, ...]:
+    def of(self, item: LoadedIncident, state: IncidentState | None = None) -> tuple[Outcome, ...]:
         """The incident's outcomes now: kept, or computed (and kept, if resolved)."""
         from incidentctl.domain.compliance import outcomes, settled_until
 
-        found = self.hit(item)
+        found = self.hit(item, state)
         if found is not None:
             return found
         state = item.state
@@ -202,9 +211,11 @@ class SettledOutcomes:
             self.changed = True
         return judged
 
-    def save(self) -> None:
+    def save(self, present: set[str]) -> None:
+        """Write what was learnt, keeping only the incidents still `present` (uids)."""
         if self.changed:
-            self.cache.write_part(self.PART, (self.key, self.known))
+            kept = {uid: e for uid, e in self.known.items() if uid in present}
+            self.cache.write_part(self.PART, (self.key, kept))
             self.changed = False
 
 
