@@ -305,3 +305,17 @@ def test_warm_metrics_says_what_a_cold_one_says_as_time_passes_and_events_come(c
     back, seen = warm(NEXT_DAY)
     assert back == _cold(cli, NEXT_DAY)
     assert seen == sorted([burning, *owing])
+
+
+def test_an_event_written_but_not_committed_is_counted_not_the_kept_outcomes(cli):
+    """A crash between an event's write and its commit leaves the folder's tree id at
+    HEAD as it was: the fold takes the event in, and so must the report."""
+    inc = cli.declare("old P0", severity="P0", env=DAY)
+    cli("resolve", inc, "--root-cause", "x", "--resolution", "y", env=DAY)
+    first = cli("metrics", "--json", env=NEXT_DAY).json()
+    assert _shares(first)["pir"] == (0, 0, 1, [])
+    cli("pir", "complete", inc, "-m", "held", "--at", "2026-02-13T11:00Z", env=NEXT_DAY)
+    cli.git("reset", "-q", "--soft", "HEAD~1")  # the event file stays, its commit is gone
+    warm = cli("metrics", "--json", env=NEXT_DAY).json()
+    assert _shares(warm)["pir"] == (1, 0, 0, [])
+    assert warm == _cold(cli, NEXT_DAY)
