@@ -22,6 +22,7 @@ import math
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta, tzinfo
 from itertools import pairwise
+from operator import attrgetter
 from typing import Any
 
 from incidentctl.domain.incident import IncidentState
@@ -67,6 +68,17 @@ def interval(state: IncidentState, metric: MetricDef) -> timedelta | None:
     if start is None or end is None or end < start:
         return None
     return end - start
+
+
+def _intervals(states: list[IncidentState], metric: MetricDef) -> list[timedelta | None]:
+    """`interval(s, metric)` for each state, with the fields looked up once."""
+    starts = attrgetter(MOMENT_FIELDS[metric.start])
+    ends = attrgetter(MOMENT_FIELDS[metric.end])
+    out: list[timedelta | None] = []
+    for s in states:
+        start, end = starts(s), ends(s)
+        out.append(None if start is None or end is None or end < start else end - start)
+    return out
 
 
 def target(metric: MetricDef, policy: SeverityPolicy | None) -> timedelta | None:
@@ -520,21 +532,30 @@ def severity_order(config: Config, states: list[IncidentState]) -> list[str]:
     return known + sorted(present - set(known))
 
 
-def _months(states: list[IncidentState], zone: tzinfo) -> list[MonthMttr]:
-    """MTTR for each month (in the team's zone) from the first incident's to the last's."""
+def _months(
+    states: list[IncidentState], zone: tzinfo, mttr: list[timedelta | None] | None = None
+) -> list[MonthMttr]:
+    """MTTR for each month (in the team's zone) from the first incident's to the last's.
+    `mttr`: each state's MTTR interval, if already at hand (in the order of `states`)."""
     if not states:
         return []
-    mttr = METRICS[-1]
-    by_month: dict[str, list[IncidentState]] = {}
-    for s in states:
-        by_month.setdefault(s.declared_at.astimezone(zone).strftime("%Y-%m"), []).append(s)
+    if mttr is None:
+        mttr = [interval(s, METRICS[-1]) for s in states]
+    by_month: dict[str, list[timedelta | None]] = {}
+    names: dict[tuple[int, int], str] = {}  # (year, month) -> "YYYY-MM", formatted once
+    for s, value in zip(states, mttr, strict=True):
+        local = s.declared_at.astimezone(zone)
+        name = names.get((local.year, local.month))
+        if name is None:
+            name = names[(local.year, local.month)] = local.strftime("%Y-%m")
+        by_month.setdefault(name, []).append(value)
     first, last = min(by_month), max(by_month)
     year, month = int(first[:4]), int(first[5:])
     out = []
     while True:
         key = f"{year:04d}-{month:02d}"
         group = by_month.get(key, [])
-        values = [d for d in (interval(s, mttr) for s in group) if d is not None]
+        values = [d for d in group if d is not None]
         out.append(MonthMttr(key, len(group), Stats.of(values, len(group) - len(values))))
         if key == last:
             return out
@@ -707,20 +728,16 @@ def build_report(
     states = _ordered([s for s in history if period.contains(s)])
     severities = severity_order(config, states)
     by_severity = {name: [s for s in states if s.severity == name] for name in severities}
-    counts = [
-        SeverityCount(
-            name,
-            len(group),
-            sum(1 for s in group if s.is_open),
-            sum(1 for s in group if not s.is_open),
-        )
-        for name, group in by_severity.items()
-    ]
+    counts = []
+    for name, group in by_severity.items():
+        still_open = sum(1 for s in group if s.is_open)
+        counts.append(SeverityCount(name, len(group), still_open, len(group) - still_open))
     results: dict[str, list[MetricResult]] = {}
+    measured: dict[str, list[timedelta | None]] = {}  # metric name -> each state's interval
     for metric in METRICS:
-        # each incident's interval once, then grouped: the all-severities row and the
-        # per-severity rows share them
-        intervals = [interval(s, metric) for s in states]
+        # each incident's interval once, then grouped: the all-severities row, the
+        # per-severity rows and (MTTR) the months share them
+        intervals = measured[metric.name] = _intervals(states, metric)
         grouped: dict[str, list[timedelta | None]] = {name: [] for name in severities}
         for s, value in zip(states, intervals, strict=True):
             grouped[s.severity].append(value)
@@ -736,7 +753,7 @@ def build_report(
         severities=severities,
         counts=counts,
         results=results,
-        months=_months(states, zone),
+        months=_months(states, zone, measured[METRICS[-1].name]),
         root_causes=categories,
         uncategorised=uncategorised,
         actions=_actions(states, now.astimezone(zone).date()),
