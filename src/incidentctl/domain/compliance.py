@@ -9,6 +9,7 @@ may still be met. Pending ones count in neither share.
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -40,6 +41,11 @@ LABELS = {
     "pir_attendee": "Review attendees",
     "commander_resolves": "Resolved by the IC",
 }
+
+
+# What a share counts of one check: (kind, label, met). A resolved incident's are kept
+# as these between runs (services/metrics.py), without its state.
+Outcome = tuple[str, str, bool | None]
 
 
 def _judged(
@@ -131,24 +137,72 @@ class KindShare:
         }
 
 
+def settled_until(checks: Iterable[RuleCheck], now: datetime) -> datetime | None:
+    """Until when the outcomes of a resolved incident, computed at `now`, stay what
+    they are: the earliest due time, at or after `now`, of its pending checks; None
+    if it has none (until an event or the config changes them).
+
+    For a resolved incident `outcomes()` reads the clock in two places only, and each
+    settles a check that is pending while `now` has not passed its due time: `_judged`
+    misses one once `now` is past its due time (the review, or a resolution that never
+    came), and `rule_checks` meets a monitoring watch once `now` reaches it. Every
+    other part (which checks there are, their labels and due times, business-hours
+    deadlines, a check pending until an event clears it, and every met or missed one)
+    is the state's and the config's alone, and a check met or missed by the clock
+    stays so as time goes on. So a check pending with its due time already past waits
+    for an event, not the clock, and no outcome changes before the first pending due
+    time still to come. (An open incident's stability check also waits on the clock,
+    the same way; open incidents are computed afresh anyway.)"""
+    ahead = [c.due_at for c in checks if c.met is None and c.due_at >= now]
+    return min(ahead) if ahead else None
+
+
+def judged(state: IncidentState, config: Config, now: datetime) -> list[Outcome]:
+    """The incident's outcomes as a share counts them."""
+    return [(c.kind, c.label, c.met) for c in outcomes(state, config, now)]
+
+
 def shares(states: list[IncidentState], config: Config, now: datetime) -> list[KindShare]:
     """Per obligation kind, across `states`: how many were met, missed and pending."""
+    return tally((state.human_id, judged(state, config, now)) for state in states)
+
+
+def tally(rows: Iterable[tuple[str, Sequence[Outcome]]]) -> list[KindShare]:
+    """Per obligation kind, across the incidents' (human ID, outcomes): how many were
+    met, missed and pending, and which incidents missed one, in the order given.
+
+    Thousands of incidents share the same outcomes (the kept ones are one object
+    each, services/metrics.py): each distinct sequence is counted once, times the
+    incidents that have it."""
     found: dict[str, KindShare] = {}
     missed: dict[str, set[str]] = {}  # kind -> the IDs in missed_incidents (a list scan was O(n²))
-    for state in states:
-        for check in outcomes(state, config, now):
-            row = found.setdefault(
-                check.kind, KindShare(check.kind, LABELS.get(check.kind, check.label))
-            )
-            if check.met is None:
-                row.pending += 1
-            elif check.met:
-                row.met += 1
+    # id(outcomes) -> [the outcomes (kept alive, so the id stays theirs), how many
+    # incidents have them, the kinds they miss]
+    groups: dict[int, list[Any]] = {}
+    for human_id, checks in rows:
+        group = groups.get(id(checks))
+        if group is None:
+            misses = []
+            for kind, label, met in checks:
+                if kind not in found:
+                    found[kind] = KindShare(kind, LABELS.get(kind, label))
+                if met is not None and not met and kind not in misses:
+                    misses.append(kind)
+            group = groups[id(checks)] = [checks, 0, misses]
+        group[1] += 1
+        for kind in group[2]:
+            seen = missed.setdefault(kind, set())
+            if human_id not in seen:
+                seen.add(human_id)
+                found[kind].missed_incidents.append(human_id)
+    for checks, times, _misses in groups.values():
+        for kind, _label, met in checks:
+            row = found[kind]
+            if met is None:
+                row.pending += times
+            elif met:
+                row.met += times
             else:
-                row.missed += 1
-                seen = missed.setdefault(check.kind, set())
-                if state.human_id not in seen:
-                    seen.add(state.human_id)
-                    row.missed_incidents.append(state.human_id)
+                row.missed += times
     order = list(LABELS)
     return sorted(found.values(), key=lambda r: order.index(r.kind) if r.kind in order else 99)

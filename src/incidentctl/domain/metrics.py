@@ -22,6 +22,7 @@ import math
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta, tzinfo
 from itertools import pairwise
+from operator import attrgetter
 from typing import Any
 
 from incidentctl.domain.incident import IncidentState
@@ -67,6 +68,17 @@ def interval(state: IncidentState, metric: MetricDef) -> timedelta | None:
     if start is None or end is None or end < start:
         return None
     return end - start
+
+
+def _intervals(states: list[IncidentState], metric: MetricDef) -> list[timedelta | None]:
+    """`interval(s, metric)` for each state, with the fields looked up once."""
+    starts = attrgetter(MOMENT_FIELDS[metric.start])
+    ends = attrgetter(MOMENT_FIELDS[metric.end])
+    out: list[timedelta | None] = []
+    for s in states:
+        start, end = starts(s), ends(s)
+        out.append(None if start is None or end is None or end < start else end - start)
+    return out
 
 
 def target(metric: MetricDef, policy: SeverityPolicy | None) -> timedelta | None:
@@ -351,8 +363,10 @@ def _sent_times(state: IncidentState) -> list[datetime]:
     return sorted(c.at for c in state.communications)
 
 
-def _initial(state: IncidentState, target: timedelta, now: datetime) -> CommsCheck | None:
-    sent = [t for t in _sent_times(state) if t >= state.declared_at]
+def _initial(
+    state: IncidentState, target: timedelta, now: datetime, sent_times: list[datetime]
+) -> CommsCheck | None:
+    sent = [t for t in sent_times if t >= state.declared_at]
     if sent:
         value = sent[0] - state.declared_at
         return CommsCheck(state.human_id, value, target, value <= target)
@@ -361,11 +375,13 @@ def _initial(state: IncidentState, target: timedelta, now: datetime) -> CommsChe
     return CommsCheck(state.human_id, None, target, False)
 
 
-def _regular(state: IncidentState, cadence: timedelta, now: datetime) -> CommsCheck | None:
+def _regular(
+    state: IncidentState, cadence: timedelta, now: datetime, sent_times: list[datetime]
+) -> CommsCheck | None:
     """The longest silence while open: declaration to the first update, between updates,
     and the last update to resolution (or to now)."""
     end = state.resolved_at or now
-    marks = [state.declared_at, *(t for t in _sent_times(state) if state.declared_at < t < end)]
+    marks = [state.declared_at, *(t for t in sent_times if state.declared_at < t < end)]
     marks.append(end)
     gap = max((b - a for a, b in pairwise(marks)), default=timedelta(0))
     if state.is_open and gap <= cadence and end - state.declared_at <= cadence:
@@ -373,10 +389,12 @@ def _regular(state: IncidentState, cadence: timedelta, now: datetime) -> CommsCh
     return CommsCheck(state.human_id, gap, cadence, gap <= cadence)
 
 
-def _final(state: IncidentState, target: timedelta, now: datetime) -> CommsCheck | None:
+def _final(
+    state: IncidentState, target: timedelta, now: datetime, sent_times: list[datetime]
+) -> CommsCheck | None:
     if state.resolved_at is None:
         return None
-    after = [t for t in _sent_times(state) if t >= state.resolved_at]
+    after = [t for t in sent_times if t >= state.resolved_at]
     if after:
         value = after[0] - state.resolved_at
         return CommsCheck(state.human_id, value, target, value <= target)
@@ -387,6 +405,7 @@ def _final(state: IncidentState, target: timedelta, now: datetime) -> CommsCheck
 
 def _comms_metrics(states: list[IncidentState], config: Config, now: datetime) -> list[CommsMetric]:
     measures = {"initial": _initial, "regular": _regular, "final": _final}
+    sent: dict[int, list[datetime]] = {}  # id(state) -> its send times, sorted once
     out = []
     for name, meaning, key in COMMS_METRICS:
         checks = []
@@ -395,7 +414,10 @@ def _comms_metrics(states: list[IncidentState], config: Config, now: datetime) -
             goal = getattr(policy, key, None) if policy is not None else None
             if goal is None:
                 continue
-            check = measures[name](s, goal, now)
+            times = sent.get(id(s))
+            if times is None:
+                times = sent[id(s)] = _sent_times(s)
+            check = measures[name](s, goal, now, times)
             if check is not None:
                 checks.append(check)
         out.append(CommsMetric(name, meaning, key, checks))
@@ -510,21 +532,30 @@ def severity_order(config: Config, states: list[IncidentState]) -> list[str]:
     return known + sorted(present - set(known))
 
 
-def _months(states: list[IncidentState], zone: tzinfo) -> list[MonthMttr]:
-    """MTTR for each month (in the team's zone) from the first incident's to the last's."""
+def _months(
+    states: list[IncidentState], zone: tzinfo, mttr: list[timedelta | None] | None = None
+) -> list[MonthMttr]:
+    """MTTR for each month (in the team's zone) from the first incident's to the last's.
+    `mttr`: each state's MTTR interval, if already at hand (in the order of `states`)."""
     if not states:
         return []
-    mttr = METRICS[-1]
-    by_month: dict[str, list[IncidentState]] = {}
-    for s in states:
-        by_month.setdefault(s.declared_at.astimezone(zone).strftime("%Y-%m"), []).append(s)
+    if mttr is None:
+        mttr = [interval(s, METRICS[-1]) for s in states]
+    by_month: dict[str, list[timedelta | None]] = {}
+    names: dict[tuple[int, int], str] = {}  # (year, month) -> "YYYY-MM", formatted once
+    for s, value in zip(states, mttr, strict=True):
+        local = s.declared_at.astimezone(zone)
+        name = names.get((local.year, local.month))
+        if name is None:
+            name = names[(local.year, local.month)] = local.strftime("%Y-%m")
+        by_month.setdefault(name, []).append(value)
     first, last = min(by_month), max(by_month)
     year, month = int(first[:4]), int(first[5:])
     out = []
     while True:
         key = f"{year:04d}-{month:02d}"
         group = by_month.get(key, [])
-        values = [d for d in (interval(s, mttr) for s in group) if d is not None]
+        values = [d for d in group if d is not None]
         out.append(MonthMttr(key, len(group), Stats.of(values, len(group) - len(values))))
         if key == last:
             return out
@@ -575,32 +606,53 @@ def _norm(text: str) -> str:
     return " ".join(text.lower().split())
 
 
-def _same_category(earlier: IncidentState, later: IncidentState) -> str:
-    category = _norm(later.category)
-    return f"category {category}" if category and category == _norm(earlier.category) else ""
+class _Facts:
+    """What the repeat rules compare of an incident, normalised once (a repeat check
+    at ten thousand incidents compares each ~2 times, and normalised each side again)."""
+
+    __slots__ = ("_cause", "category", "has_category", "service_set", "services", "state")
+
+    def __init__(self, state: IncidentState) -> None:
+        self.state = state
+        self.category = _norm(state.category)
+        self.has_category = bool(state.category.strip())
+        self.services = [_norm(x) for x in state.services]
+        self.service_set = set(self.services)
+        self._cause: str | None = None
+
+    @property
+    def root_cause(self) -> str:
+        """Normalised when a rule first asks: root causes are long texts."""
+        if self._cause is None:
+            self._cause = _norm(self.state.root_cause)
+        return self._cause
 
 
-def _shared_service(earlier: IncidentState, later: IncidentState) -> str:
-    earlier_services = {_norm(x) for x in earlier.services}
+def _same_category(earlier: _Facts, later: _Facts) -> str:
+    category = later.category
+    return f"category {category}" if category and category == earlier.category else ""
+
+
+def _shared_service(earlier: _Facts, later: _Facts) -> str:
     for service in later.services:
-        if _norm(service) in earlier_services:
-            return f"service {_norm(service)}"
+        if service in earlier.service_set:
+            return f"service {service}"
     return ""
 
 
-def _same_root_cause(earlier: IncidentState, later: IncidentState) -> str:
+def _same_root_cause(earlier: _Facts, later: _Facts) -> str:
     """WAOOAW's "same root cause": the same root-cause category (`resolve --category`),
     or, where neither has a category, the same root-cause text (case and spacing aside)."""
     by_category = _same_category(earlier, later)
     if by_category:
         return f"root cause: {by_category}"
-    if later.category.strip() or earlier.category.strip():
+    if later.has_category or earlier.has_category:
         return ""
-    cause = _norm(later.root_cause)
-    return "root cause: same text" if cause and cause == _norm(earlier.root_cause) else ""
+    cause = later.root_cause
+    return "root cause: same text" if cause and cause == earlier.root_cause else ""
 
 
-def _same_incident(earlier: IncidentState, later: IncidentState) -> str:
+def _same_incident(earlier: _Facts, later: _Facts) -> str:
     """White Room's "same incident": the same failure in the same place, a shared service
     and the same root cause (as `_same_root_cause` reads it)."""
     service = _shared_service(earlier, later)
@@ -608,7 +660,7 @@ def _same_incident(earlier: IncidentState, later: IncidentState) -> str:
     return f"same incident: {service}, {cause.removeprefix('root cause: ')}" if cause else ""
 
 
-def _category_or_service(earlier: IncidentState, later: IncidentState) -> str:
+def _category_or_service(earlier: _Facts, later: _Facts) -> str:
     return _same_category(earlier, later) or _shared_service(earlier, later)
 
 
@@ -621,7 +673,7 @@ REPEAT_RULES: dict[str, tuple[str, Any]] = {
 
 
 def _match(earlier: IncidentState, later: IncidentState, rule: str = "category-or-service") -> str:
-    return REPEAT_RULES[rule][1](earlier, later)
+    return REPEAT_RULES[rule][1](_Facts(earlier), _Facts(later))
 
 
 def _recurrence(
@@ -633,17 +685,27 @@ def _recurrence(
     counted = window is not None or settings.recurrence_all_time
     repeats: list[Repeat] = []
     if counted:
+        matcher = REPEAT_RULES[rule][1]
         past = _ordered(history)
         keys = [(e.declared_at, e.uid) for e in past]
+        facts: list[_Facts | None] = [None] * len(past)  # each built when first compared
+        by_id = {id(e): i for i, e in enumerate(past)}
         for s in states:
             # the incidents declared before this one, most recent first (bisect: linear
             # scans of ten thousand incidents each made this quadratic)
             start = bisect.bisect_left(keys, (s.declared_at, s.uid))
+            here = by_id.get(id(s))
+            mine = (facts[here] if here is not None else None) or _Facts(s)
+            if here is not None:
+                facts[here] = mine
             for i in range(start - 1, -1, -1):
                 earlier = past[i]
                 if window is not None and s.declared_at - earlier.declared_at > window:
                     break
-                match = _match(earlier, s, rule)
+                theirs = facts[i]
+                if theirs is None:
+                    theirs = facts[i] = _Facts(earlier)
+                match = matcher(theirs, mine)
                 if match:
                     repeats.append(Repeat(s.human_id, earlier.human_id, match))
                     break
@@ -666,20 +728,16 @@ def build_report(
     states = _ordered([s for s in history if period.contains(s)])
     severities = severity_order(config, states)
     by_severity = {name: [s for s in states if s.severity == name] for name in severities}
-    counts = [
-        SeverityCount(
-            name,
-            len(group),
-            sum(1 for s in group if s.is_open),
-            sum(1 for s in group if not s.is_open),
-        )
-        for name, group in by_severity.items()
-    ]
+    counts = []
+    for name, group in by_severity.items():
+        still_open = sum(1 for s in group if s.is_open)
+        counts.append(SeverityCount(name, len(group), still_open, len(group) - still_open))
     results: dict[str, list[MetricResult]] = {}
+    measured: dict[str, list[timedelta | None]] = {}  # metric name -> each state's interval
     for metric in METRICS:
-        # each incident's interval once, then grouped: the all-severities row and the
-        # per-severity rows share them
-        intervals = [interval(s, metric) for s in states]
+        # each incident's interval once, then grouped: the all-severities row, the
+        # per-severity rows and (MTTR) the months share them
+        intervals = measured[metric.name] = _intervals(states, metric)
         grouped: dict[str, list[timedelta | None]] = {name: [] for name in severities}
         for s, value in zip(states, intervals, strict=True):
             grouped[s.severity].append(value)
@@ -695,7 +753,7 @@ def build_report(
         severities=severities,
         counts=counts,
         results=results,
-        months=_months(states, zone),
+        months=_months(states, zone, measured[METRICS[-1].name]),
         root_causes=categories,
         uncategorised=uncategorised,
         actions=_actions(states, now.astimezone(zone).date()),

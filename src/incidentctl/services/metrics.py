@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from datetime import date, datetime, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from typing import TYPE_CHECKING, Any
 
 from incidentctl.errors import UsageError
@@ -12,8 +12,11 @@ from incidentctl.services.outcome import Outcome
 from incidentctl.services.workspace import Workspace
 
 if TYPE_CHECKING:
+    from incidentctl.domain.compliance import Outcome
+    from incidentctl.domain.incident import IncidentState
     from incidentctl.domain.metrics import MetricsReport, Period
-    from incidentctl.store.repo import FileProblem
+    from incidentctl.domain.policy import Config
+    from incidentctl.store.repo import FileProblem, LoadedIncident
 
 _MONTH_RE = re.compile(r"^(\d{4})-(\d{2})$")
 DATE_HINT = "use a date (2026-02-01), an ISO 8601 time, or a relative time (-30d)"
@@ -38,8 +41,6 @@ class MetricsResult(Outcome):
 
 
 def _start_of(day: date, ws: Workspace) -> datetime:
-    from datetime import UTC
-
     return datetime.combine(day, time(0), tzinfo=ws.config.zone).astimezone(UTC)
 
 
@@ -94,7 +95,7 @@ def period(
 def metrics(ws: Workspace, chosen: Period, *, drills: bool = False) -> MetricsResult:
     """The report over real incidents; drills are left out unless `drills` (they have
     their own section, services/drills.py)."""
-    from incidentctl.domain.compliance import shares
+    from incidentctl.domain.compliance import tally
     from incidentctl.domain.metrics import build_report
     from incidentctl.services.drills import drill_metrics
 
@@ -103,15 +104,119 @@ def metrics(ws: Workspace, chosen: Period, *, drills: bool = False) -> MetricsRe
     history = everything if drills else [s for s in everything if not s.drill]
     now = ws.now()
     report = build_report(history, ws.config, now, chosen, ws.config.zone)
-    chosen_states = [s for s in history if chosen.contains(s)]
+    chosen_items = [
+        item
+        for item, s in zip(loaded, everything, strict=True)
+        if (drills or not s.drill) and chosen.contains(s)
+    ]
     practice = [s for s in everything if s.drill and chosen.contains(s)]
+    settled = SettledOutcomes(ws.repo.root, ws.config, now)
+    obligations = tally(
+        (item.state.human_id, settled.of(item, item.state)) for item in chosen_items
+    )
+    settled.save({s.uid for s in everything})
     return MetricsResult(
         report,
         problems,
-        obligations=shares(chosen_states, ws.config, now),
+        obligations=obligations,
         drills=drill_metrics(practice, ws.config, now, chosen.since),
         drills_included=drills,
     )
+
+
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_MICROSECOND = timedelta(microseconds=1)
+
+
+def _micros(moment: datetime) -> int:
+    return (moment - _EPOCH) // _MICROSECOND
+
+
+class SettledOutcomes:
+    """The obligation outcomes (domain/compliance.py) of the resolved incidents as a
+    report last computed them, so that the next need not: uid -> (folder tree id, when
+    computed, valid until, the outcomes as (kind, label, met)), for one configuration
+    (a digest of it), kept beside the state cache (times as microseconds since the
+    epoch: ten thousand datetimes unpickle slowly).
+
+    Never stale: a resolved incident's outcomes change only with an event (a new tree
+    id), the config (a new digest), or time passing the due time of a check still
+    pending (`settled_until`, the entry's "valid until"). A clock set back before the
+    computation (INCIDENTCTL_NOW) computes again. Open incidents, and folders whose
+    state is not exactly HEAD's (uncommitted, or not committed at all), are always
+    computed afresh and never kept."""
+
+    PART = "outcomes"
+
+    def __init__(self, root: Any, config: Config, now: datetime) -> None:
+        import hashlib
+
+        from incidentctl.store.cache import StateCache
+
+        self.config = config
+        self.now = now
+        self.now_us = _micros(now)
+        self.cache = StateCache(root)
+        self.key = hashlib.blake2b(repr(config).encode(), digest_size=16).hexdigest()
+        got = self.cache.read_part(self.PART)
+        ok = isinstance(got, tuple) and len(got) == 2 and got[0] == self.key
+        self.known: dict[str, tuple[str, int, int | None, tuple[Outcome, ...]]] = (
+            got[1] if ok and isinstance(got[1], dict) else {}
+        )
+        self.changed = False
+        self._same: dict[Any, Any] = {}  # equal outcome tuples shared: a smaller file
+
+    def hit(
+        self, item: LoadedIncident, state: IncidentState | None = None
+    ) -> tuple[Outcome, ...] | None:
+        """The kept outcomes of a resolved incident, if still true now, else None. Its
+        state is not unpickled for them (`state`: the one already at hand, if any)."""
+        if state is not None:
+            uid, is_open = state.uid, state.is_open
+        else:
+            brief = item.brief
+            uid, is_open = brief.uid, brief.is_open
+        if is_open or item.tree is None or item.uncommitted:
+            return None
+        entry = self.known.get(uid)
+        if (
+            entry is not None
+            and entry[0] == item.tree
+            and entry[1] <= self.now_us
+            and (entry[2] is None or self.now_us < entry[2])
+        ):
+            return entry[3]
+        return None
+
+    def of(self, item: LoadedIncident, state: IncidentState | None = None) -> tuple[Outcome, ...]:
+        """The incident's outcomes now: kept, or computed (and kept, if resolved)."""
+        from incidentctl.domain.compliance import outcomes, settled_until
+
+        found = self.hit(item, state)
+        if found is not None:
+            return found
+        state = item.state
+        checks = outcomes(state, self.config, self.now)
+        same = self._same
+        judged = tuple(same.setdefault(t, t) for t in ((c.kind, c.label, c.met) for c in checks))
+        judged = same.setdefault(judged, judged)
+        if not state.is_open and item.tree is not None and not item.uncommitted:
+            until = settled_until(checks, self.now)
+            self.known[state.uid] = (
+                item.tree,
+                self.now_us,
+                None if until is None else _micros(until),
+                judged,
+            )
+            self.changed = True
+        return judged
+
+    def save(self, present: set[str]) -> None:
+        """Write what was learnt, keeping only the incidents still `present` (uids)."""
+        if self.changed:
+            kept = {uid: e for uid, e in self.known.items() if uid in present}
+            self.cache.write_part(self.PART, (self.key, kept))
+            self.changed = False
 
 
 def _span(seconds: float | None) -> str:
