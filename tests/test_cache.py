@@ -268,3 +268,18 @@ def test_a_warm_status_counts_the_cached_obligations_from_its_own_now(cli):
     owed = [o for i in warm["incidents"] for o in i["obligations"]]
     assert owed and any(o["overdue"] for o in owed)
     assert warm["overdue"] is True
+
+
+def test_status_takes_in_an_event_written_but_not_committed(cli):
+    """A crash between an event's write and its commit leaves the folder's tree id at
+    HEAD as it was: the fold takes the event in, and so must status, not what it cached
+    of the incident under that tree id."""
+    env = {"INCIDENTCTL_NOW": "2026-02-12T15:00:00Z"}
+    inc = cli.declare("old P0", severity="P0", env=env)
+    cli("resolve", inc, "--root-cause", "x", "--resolution", "y", env=env)
+    later = {"INCIDENTCTL_NOW": "2026-02-13T15:00:00Z"}
+    owed = cli("status", "--json", env=later).json()["incidents"]
+    assert [i["id"] for i in owed] == [inc]  # it owes a review: cached so
+    cli("pir", "complete", inc, "-m", "held", "--at", "2026-02-13T11:00Z", env=later)
+    cli.git("reset", "-q", "--soft", "HEAD~1")  # the event file stays, its commit is gone
+    assert cli("status", "--json", env=later).json()["incidents"] == []

@@ -202,7 +202,8 @@ class _Settled:
     def clocks(self, item: LoadedIncident) -> IncidentClocks | None:
         """The cached clocks of a resolved incident (its state still pickled), or None."""
         brief = item.brief
-        if brief.is_open or item.tree is None:
+        # an event written but not committed (a crash) leaves HEAD's tree id: not cached
+        if brief.is_open or item.tree is None or item.uncommitted:
             return None
         hit = self.known.get(brief.uid)
         if (

@@ -75,11 +75,31 @@ class StateCache:
         self.path = cache_path(root)
         self.ids_path = self.path.with_suffix(".ids.pickle")
         self._states: dict[bool, dict[str, tuple[str, bytes]]] = {}
+        self._read_index: dict[str, Any] | None = None  # the folders of the index read
 
     def read(self) -> dict[str, Any]:
         """The index; empty if absent, old or corrupt."""
         value = self._read(self.path)
-        return value if isinstance(value, dict) else {}
+        index = value if isinstance(value, dict) else {}
+        self._read_index = index.get("folders") or {}
+        return index
+
+    def _unchanged(self, folders: dict[str, Any], open_: bool) -> bool:
+        """Whether the open (or resolved) incidents of `folders` bring no new state and
+        are those of the index read, under the same tree ids: then their states file
+        holds what a rewrite would, and is neither read nor written (an index rewritten
+        for a folder's mtime must not read 13 MB of resolved states)."""
+        if self._read_index is None:
+            return False
+
+        def shard(entries: dict[str, Any]) -> dict[str, str]:
+            return {n: e[0] for n, e in entries.items() if (e[2][0][4] != "resolved") == open_}
+
+        if any(
+            e[2][2] is not None for e in folders.values() if (e[2][0][4] != "resolved") == open_
+        ):
+            return False
+        return shard(folders) == shard(self._read_index)
 
     def states_path(self, open_: bool) -> Path:
         return self.path.with_suffix(".open.pickle" if open_ else ".states.pickle")
@@ -101,15 +121,18 @@ class StateCache:
         state or None: the one the states files hold for the same tree id)."""
         folders = entries.get("folders") or {}
         shards: dict[bool, dict[str, tuple[str, bytes]]] = {True: {}, False: {}}
+        unchanged = {open_: self._unchanged(folders, open_) for open_ in (True, False)}
         for name, (tree, _mtime, (brief, _problems, pickled)) in folders.items():
             open_ = brief[4] != "resolved"
+            if unchanged[open_]:
+                continue
             if pickled is None:
                 held = self.states(open_).get(name)
                 pickled = held[1] if held is not None and held[0] == tree else None
             if pickled is not None:
                 shards[open_][name] = (tree, pickled)
         for open_, states in shards.items():
-            if self._states.get(open_) != states:
+            if not unchanged[open_] and self._states.get(open_) != states:
                 if not self._write(self.states_path(open_), states):
                     return
                 self._states[open_] = states
