@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from pathlib import Path
+from typing import BinaryIO
 
 TMP_SUFFIX = ".incidentctl-tmp"
 
@@ -17,12 +19,20 @@ def write_atomic(path: Path, data: bytes, *, exclusive: bool = False) -> None:
 
     With `exclusive`, refuse to replace an existing file (event files are written once).
     """
+    write_atomic_with(path, lambda fh: fh.write(data), exclusive=exclusive)
+
+
+def write_atomic_with(
+    path: Path, fill: Callable[[BinaryIO], object], *, exclusive: bool = False
+) -> None:
+    """`write_atomic`, the bytes written by `fill` into the open file (a large pickle
+    is streamed, not built in memory first)."""
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = temp_name(path)
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
     try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
+        with os.fdopen(fd, "w+b") as fh:
+            fill(fh)
             fh.flush()
             os.fsync(fh.fileno())
         if exclusive and path.exists():

@@ -23,7 +23,7 @@ import pickle
 from pathlib import Path
 from typing import Any
 
-from incidentctl.store.atomic import write_atomic
+from incidentctl.store.atomic import write_atomic, write_atomic_with
 
 log = logging.getLogger("incidentctl")
 
@@ -183,14 +183,35 @@ class StateCache:
         return entries if fingerprint == _fingerprint() else None
 
     def _write(self, path: Path, entries: Any) -> bool:
-        payload = pickle.dumps((_fingerprint(), entries), protocol=pickle.HIGHEST_PROTOCOL)
-        digest = hashlib.blake2b(payload, digest_size=_DIGEST).digest()
+        value = (_fingerprint(), entries)
+
+        def fill(fh: Any) -> None:
+            # streamed: the payload (13 MB of resolved states at N = 10,000) is never
+            # held whole, nor copied behind its header; the digest goes in after it
+            fh.write(_MAGIC + bytes(_DIGEST))
+            hashed = _Hashing(fh)
+            pickle.dump(value, hashed, protocol=pickle.HIGHEST_PROTOCOL)
+            fh.seek(len(_MAGIC))
+            fh.write(hashed.digest.digest())
+
         try:
-            write_atomic(path, _MAGIC + digest + payload)
+            write_atomic_with(path, fill)
         except OSError as exc:  # reads still work, just slower
             log.warning("cannot write the state cache %s (%s)", path, exc.strerror or exc)
             return False
         return True
+
+
+class _Hashing:
+    """A file that hashes what is written to it (pickle.dump's target)."""
+
+    def __init__(self, fh: Any) -> None:
+        self.fh = fh
+        self.digest = hashlib.blake2b(digest_size=_DIGEST)
+
+    def write(self, data: bytes) -> int:
+        self.digest.update(data)
+        return self.fh.write(data)
 
 
 def write_summary(path: Path, folders: dict[str, Any]) -> None:
