@@ -105,9 +105,49 @@ GIT_COMMIT = (
 )
 
 
+# The stack floor and the tool's own configuration validated (its pydantic models): what
+# every command that reads the config pays before it does anything (argv: the config)
+FLOOR_CONFIG = [
+    PY,
+    "-c",
+    "import sys, typer, pydantic, git, jinja2, rich\n"
+    "from pathlib import Path\n"
+    "from incidentctl.services.workspace import load_config\n"
+    "load_config(Path(sys.argv[1]))",
+]
+# one event-sized file committed where an event goes: in an incident's events/ folder
+# (a commit there rewrites the trees down to it, and at N = 10,000 costs git more than
+# one at the top of the repo). Not named *.toml: no command reads it as an event.
+EVENT_COMMIT = (
+    "f=$BENCH_EVENTS/bench-$$-$(date +%s%N).floor; head -c 400 /dev/urandom | base64 > $f; "
+    "git add $f && git commit -q -m m"
+)
+
+
 def floor_and_commit(repo: Path) -> Side:
     """The stack floor, then a bare git commit in `repo`: one process after the other."""
     return Side(["sh", "-c", f"{shlex.join(FLOOR)} && {GIT_COMMIT}"], cwd=repo)
+
+
+def floor_config_and_event_commit(repo: Path, events: Path) -> Side:
+    """The measured floor of an event command in `repo`: the stack floor with the tool's
+    config validated, then a bare commit of one file in `events` (an incident's)."""
+    config = shlex.join([*FLOOR_CONFIG, str(repo / "incidentctl.toml")])
+    return Side(
+        ["sh", "-c", f"{config} && {EVENT_COMMIT}"],
+        env=dict(os.environ, BENCH_EVENTS=str(events), PYDANTIC_DISABLE_PLUGINS="__all__"),
+        cwd=repo,
+    )
+
+
+def events_folder(repo: Path, inc: str) -> Path:
+    """The events/ folder of incident `inc` (in the cone: the event commands write there)."""
+    import json
+
+    shown = subprocess.run(
+        [BIN, "show", inc, "--json"], env=env_for(repo), capture_output=True, text=True, check=True
+    )
+    return repo / json.loads(shown.stdout)["path"] / "events"
 
 
 def has_command(name: str) -> bool:
@@ -294,10 +334,18 @@ def bench_size(n: int, mode: str, runs: int, results: dict) -> tuple[str, str]:
     # baselines in the same repo (the parse-all baseline reads the full work tree: a
     # sparse one has only its cone's files)
     r["git add+commit"] = measure("git add+commit", ["sh", "-c", GIT_COMMIT], runs=runs, cwd=repo)
+    events = events_folder(repo, inc)
+    r["git add+commit in events/"] = measure(
+        "git add+commit in events/",
+        ["sh", "-c", EVENT_COMMIT],
+        runs=runs,
+        cwd=repo,
+        env=dict(os.environ, BENCH_EVENTS=str(events)),
+    )
     r["parse all events"] = measure(
         "parse all events", [PY, str(HERE / "parse_all.py"), str(full)], runs=max(1, runs // 2)
     )
-    drop_baseline_files(repo)
+    drop_baseline_files(repo, events)
     if mode == "full":
         r["clone (sparse)"] = bench_clone(full)
     return inc, sample
@@ -344,13 +392,19 @@ def newest_in_cone(repo: Path, env: dict) -> str:
     raise SystemExit(f"no incident is checked out in {repo}")
 
 
-def drop_baseline_files(repo: Path) -> None:
-    """Leave the repo as generated apart from events: remove the baseline's files."""
-    subprocess.run(
-        ["git", "rm", "-q", "--cached", "-r", "--ignore-unmatch", "bench-*.toml"], cwd=repo
-    )
-    for f in repo.glob("bench-*.toml"):
-        f.unlink()
+def drop_baseline_files(repo: Path, events: Path | None = None) -> None:
+    """Leave the repo as generated apart from events: remove the baseline's files (at the
+    top, and in `events`, the folder the event-folder commits went to)."""
+    folders = [repo] + ([events] if events is not None else [])
+    for folder in folders:
+        rel = folder.relative_to(repo).as_posix()
+        name = "bench-*.toml" if rel == "." else "bench-*.floor"
+        pattern = name if rel == "." else f"{rel}/{name}"
+        subprocess.run(
+            ["git", "rm", "-q", "--cached", "-r", "--ignore-unmatch", "--", pattern], cwd=repo
+        )
+        for f in folder.glob(name):
+            f.unlink()
     subprocess.run(
         ["git", "commit", "-q", "-m", "bench: drop baseline files", "--allow-empty"], cwd=repo
     )
@@ -389,6 +443,12 @@ def main() -> int:
             runs=runs,
             env=dict(os.environ, PYDANTIC_DISABLE_PLUGINS="__all__"),  # as incidentctl runs
         ),
+        "floor + incidentctl's config": measure(
+            "floor + incidentctl's config",
+            [*FLOOR_CONFIG, str(ensure_repo(min(sizes)) / "incidentctl.toml")],
+            runs=runs,
+            env=dict(os.environ, PYDANTIC_DISABLE_PLUGINS="__all__"),
+        ),
         "bare typer --help": measure(
             "bare typer --help", [PY, str(HERE / "bare_typer.py"), "--help"], runs=runs
         ),
@@ -405,6 +465,7 @@ def main() -> int:
 
     # The targets are ratios; each is the median of interleaved pairs (see paired)
     checks: list[tuple[str, float, float, bool]] = []
+    floors: list[tuple[str, float]] = []
 
     def check(name: str, value: float, limit: float) -> None:
         checks.append((name, value, limit, value <= limit))
@@ -468,7 +529,37 @@ def main() -> int:
                 ),
                 1.2,
             )
+        # not targets: each event command against its measured floor at the same N
+        for n in sizes:
+            inc = ids[n, mode][0]
+            repo = repo_for(n, mode)
+            events = events_folder(repo, inc)
+            floors.append(
+                (
+                    f"note @{key(n, mode)} / (floor + config + commit in events/ @N={n})",
+                    paired(
+                        side(n, mode, "note", inc, "bench note"),
+                        floor_config_and_event_commit(repo, events),
+                        runs=runs,
+                    ),
+                )
+            )
+            drop_baseline_files(repo, events)
         rb = results[key(big, mode)]
+        measured = {
+            name: fig
+            for name, fig in rb.items()
+            if not name.startswith(("git add+commit", "parse all"))
+        }
+        heaviest = max(measured, key=lambda name: measured[name].peak_mb)
+        checks.append(
+            (
+                f"peak memory @{key(big, mode)}, every command (largest: {heaviest}) (MB)",
+                measured[heaviest].peak_mb,
+                150.0,
+                measured[heaviest].peak_mb <= 150,
+            )
+        )
         for cmd in ("list", "status", "metrics"):
             if cmd in rb:
                 check(
@@ -491,7 +582,7 @@ def main() -> int:
                 )
             )
     columns = [key(n, m) for m in modes for n in sizes]
-    return report(args, runs, columns, common, results, checks, commits)
+    return report(args, runs, columns, common, results, checks, commits, floors)
 
 
 def commit_paths(sizes: list[int], runs: int) -> list[str]:
@@ -507,7 +598,7 @@ def commit_paths(sizes: list[int], runs: int) -> list[str]:
     return lines
 
 
-def report(args, runs, columns, common, results, checks, commits) -> int:
+def report(args, runs, columns, common, results, checks, commits, floors=()) -> int:
     lines = [
         f"Machine: {platform.node() and 'this'} {platform.machine()}, {os.cpu_count()} cores, "
         f"Python {platform.python_version()}, {platform.system()} {platform.release()}; "
@@ -535,6 +626,9 @@ def report(args, runs, columns, common, results, checks, commits) -> int:
     lines += ["", "| target | measured | limit | met |", "|---|---|---|---|"]
     for name, value, limit, ok in checks:
         lines.append(f"| {name} | {value:.2f} | {limit:.2f} | {'yes' if ok else '**no**'} |")
+    if floors:
+        lines += ["", "| against its measured floor (not a target) | ratio |", "|---|---|"]
+        lines += [f"| {name} | {value:.2f} |" for name, value in floors]
     text = "\n".join(lines) + "\n"
     print(text)
     if args.markdown:
