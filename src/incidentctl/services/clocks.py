@@ -26,7 +26,7 @@ RECENT_EVENTS = 12  # how many timeline events `watch` shows
 
 class IncidentClocks:
     """An incident and what it owes. Built from a cached resolved incident's obligations,
-    its state is unpickled only if it is looked at (`status` lists ten of thousands), and
+    its state is unpickled only if it is looked at (`status` lists tens of thousands), and
     its obligations are made only if they are looked at: a cached one holds them as
     plain (kind, label, due, detail, who) tuples, counted from `now`."""
 

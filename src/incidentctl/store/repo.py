@@ -43,8 +43,8 @@ INCIDENTS = "incidents"
 EVENTS = "events"
 # Incidents to read from their files (a cold cache) before worker processes pay off:
 # starting them costs about as much as reading a hundred incidents.
-CHUNK_INCIDENTS = 250  # incidents a worker reads at a time (see _read_in_parallel)
 PARALLEL_MIN = 200
+CHUNK_INCIDENTS = 250  # incidents a worker reads at a time (see _read_in_parallel)
 RACY_NS = 20_000_000  # 20 ms: several ticks of the kernel's file-time clock
 MAX_WORKERS = 8  # a container's CPU quota may be far below the host's core count
 
@@ -73,7 +73,8 @@ _NONBLOCK = getattr(os, "O_NONBLOCK", 0)  # a FIFO named like an event must not 
 
 
 # What a listing needs of an incident without its state: (uid, human ID, title,
-# severity, status, declared at (microseconds since the epoch), drill, former IDs, open actions as (number, title)).
+# severity, status, declared at (microseconds since the epoch), drill, former IDs, open actions as (number, title),
+# resolved at (microseconds since the epoch, or None)).
 # The cache keeps this beside each state's pickled bytes (store/cache.py).
 BriefTuple = tuple[
     str, str, str, str, str, Any, bool, tuple[str, ...], tuple[tuple[int, str], ...], Any
@@ -875,7 +876,7 @@ class IncidentRepo:
                     loader=self._cached_state(cache, name, tree, folder, brief[4] != "resolved"),
                 )
             # only what HEAD holds, with nothing else in the work tree, is cached
-            clean = held is not None and not (value[1] and any(p.warning for p in value[1]))
+            clean = held is not None and not any(p.warning for p in value[1])
             clean = clean and (name not in plan or plan[name] < 2)
             clean = clean and not item.uncommitted
             if clean:
