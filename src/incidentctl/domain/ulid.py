@@ -14,18 +14,22 @@ _DECODE = {c: i for i, c in enumerate(ALPHABET)}
 ULID_RE = re.compile(r"^[0-9A-HJKMNP-TV-Z]{26}$")
 
 
+def _base32(value: int, length: int) -> str:
+    """`value` as `length` Crockford base32 characters, most significant first."""
+    chars = []
+    for _ in range(length):
+        chars.append(ALPHABET[value & 31])
+        value >>= 5
+    return "".join(reversed(chars))
+
+
 def new_ulid(at: datetime, randomness: bytes | None = None) -> str:
     """A ULID whose time part is `at` (so names sort by it) and whose rest is random."""
     ms = int(at.timestamp() * 1000)
     if not 0 <= ms < 1 << 48:
         raise ValueError("time out of ULID range")
     rand = randomness if randomness is not None else os.urandom(10)
-    value = (ms << 80) | int.from_bytes(rand[:10], "big")
-    chars = []
-    for _ in range(26):
-        chars.append(ALPHABET[value & 31])
-        value >>= 5
-    return "".join(reversed(chars))
+    return _base32((ms << 80) | int.from_bytes(rand[:10], "big"), 26)
 
 
 def ulid_time(ulid: str) -> datetime:
@@ -39,12 +43,7 @@ def ulid_time(ulid: str) -> datetime:
 def time_part(at: datetime) -> str:
     """The ten characters a ULID made at `at` starts with. They sort as the times do,
     so a range of times is a range of names."""
-    ms = max(0, min(int(at.timestamp() * 1000), (1 << 48) - 1))
-    chars = []
-    for _ in range(10):
-        chars.append(ALPHABET[ms & 31])
-        ms >>= 5
-    return "".join(reversed(chars))
+    return _base32(max(0, min(int(at.timestamp() * 1000), (1 << 48) - 1)), 10)
 
 
 def is_ulid(text: str) -> bool:

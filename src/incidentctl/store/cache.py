@@ -92,14 +92,11 @@ class StateCache:
         if self._read_index is None:
             return False
 
-        def shard(entries: dict[str, Any]) -> dict[str, str]:
-            return {n: e[0] for n, e in entries.items() if (e[2][0][4] != "resolved") == open_}
+        def trees(entries: dict[str, Any]) -> dict[str, str]:
+            return {n: e[0] for n, e in entries.items() if _is_open(e[2][0]) == open_}
 
-        if any(
-            e[2][2] is not None for e in folders.values() if (e[2][0][4] != "resolved") == open_
-        ):
-            return False
-        return shard(folders) == shard(self._read_index)
+        new_state = any(e[2][2] is not None for e in folders.values() if _is_open(e[2][0]) == open_)
+        return not new_state and trees(folders) == trees(self._read_index)
 
     def states_path(self, open_: bool) -> Path:
         return self.path.with_suffix(".open.pickle" if open_ else ".states.pickle")
@@ -123,7 +120,7 @@ class StateCache:
         shards: dict[bool, dict[str, tuple[str, bytes]]] = {True: {}, False: {}}
         unchanged = {open_: self._unchanged(folders, open_) for open_ in (True, False)}
         for name, (tree, _mtime, (brief, _problems, pickled)) in folders.items():
-            open_ = brief[4] != "resolved"
+            open_ = _is_open(brief)
             if unchanged[open_]:
                 continue
             if pickled is None:
@@ -200,6 +197,12 @@ class StateCache:
             log.warning("cannot write the state cache %s (%s)", path, exc.strerror or exc)
             return False
         return True
+
+
+def _is_open(brief: tuple) -> bool:
+    """Whether a brief (store/repo.py `brief_of`) is an open incident's: its state is in
+    the open states' file."""
+    return brief[4] != "resolved"
 
 
 class _Hashing:

@@ -178,7 +178,7 @@ def _other_top_folders(repo: IncidentRepo) -> set[str]:
 
 def wanted_folders(repo: IncidentRepo, window: timedelta, now: datetime) -> set[str]:
     """The incident folders the cone should hold: those of the open incidents and of
-    those resolved within `window` of `now`, from the states (the cache: no incident
+    those resolved within `window` of `now`, from the briefs (the cache: no incident
     is folded again whose folder's tree id is unchanged)."""
     loaded, _problems = repo.load_all()
     since = now - window
